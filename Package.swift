@@ -1,0 +1,31 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "runbook",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "runbook", targets: ["runbook"]),
+        .library(name: "RunbookKit", targets: ["RunbookKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ"]),
+        .executableTarget(
+            name: "runbook",
+            dependencies: [
+                "RunbookKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["RunbookKit"], path: "Sources/TestSupport"),
+        .testTarget(name: "RunbookKitTests", dependencies: ["RunbookKit", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["RunbookKit", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Everything an action call gets from the engine.
+public struct ActionContext: Sendable {
+    /// The step's `with:` after expression evaluation.
+    public let with: Value
+    public let stepID: String
+    public let runID: String
+    /// Directory of the runbook file: relative paths in `with` resolve against it.
+    public let runbookDirectory: URL
+    /// `--force` on `runbook rollback`.
+    public let force: Bool
+    public let dryRun: Bool
+    /// Shared, lazily created clients (Kubernetes, HTTP, secret stores) for the whole run.
+    public let services: Services
+    /// Every secret that must never be printed or stored; add to it when you read one.
+    public let masker: Masker
+    /// What an earlier, interrupted attempt of this step recorded (see `recordJournal`).
+    public let journal: Value?
+    /// Step deadline (from `timeout:`), if any; long waits must stop by then.
+    public let deadline: Date?
+    let journalSink: @Sendable (Value) async throws -> Void
+    let logSink: @Sendable (String) -> Void
+
+    public init(with: Value, stepID: String, runID: String, runbookDirectory: URL, force: Bool, dryRun: Bool,
+                services: Services, masker: Masker, journal: Value?, deadline: Date?,
+                journalSink: @escaping @Sendable (Value) async throws -> Void,
+                logSink: @escaping @Sendable (String) -> Void)
+    {
+        self.with = with
+        self.stepID = stepID
+        self.runID = runID
+        self.runbookDirectory = runbookDirectory
+        self.force = force
+        self.dryRun = dryRun
+        self.services = services
+        self.masker = masker
+        self.journal = journal
+        self.deadline = deadline
+        self.journalSink = journalSink
+        self.logSink = logSink
+    }
+
+    /// Write-ahead: durably record (fsync'd into `state.json`) what this step is about to change,
+    /// *before* changing it — e.g. `{"created": false, "prior": …}`. It must hold no secret data.
+    /// If the process dies, resume passes it back as `journal` and rollback can use it.
+    public func recordJournal(_ entry: Value) async throws { try await journalSink(entry) }
+
+    /// A progress line for people (masked before it is shown).
+    public func log(_ line: String) { logSink(line) }
+
+    // MARK: typed access to `with`
+
+    public func string(_ key: String) throws -> String {
+        guard let v = with[key] else { throw ActionError.invalidInput("\(stepID): with.\(key) is required") }
+        if case .string(let s) = v { return s }
+        if case .object = v { throw ActionError.invalidInput("\(stepID): with.\(key) must be a string") }
+        if case .array = v { throw ActionError.invalidInput("\(stepID): with.\(key) must be a string") }
+        return v.interpolated
+    }
+
+    public func optionalString(_ key: String) throws -> String? {
+        guard let v = with[key], !v.isNull else { return nil }
+        return try string(key)
+    }
+
+    public func bool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = with[key], !v.isNull else { return d }
+        if let b = v.boolValue { return b }
+        if let s = v.stringValue, s == "true" || s == "false" { return s == "true" }
+        throw ActionError.invalidInput("\(stepID): with.\(key) must be true or false")
+    }
+
+    public func int(_ key: String) throws -> Int? {
+        guard let v = with[key], !v.isNull else { return nil }
+        if let i = v.intValue { return i }
+        if let s = v.stringValue, let i = Int(s) { return i }
+        throw ActionError.invalidInput("\(stepID): with.\(key) must be an integer")
+    }
+
+    /// A duration such as `90s`, `2m`, `1h`, `500ms` or a number of seconds.
+    public func duration(_ key: String) throws -> TimeInterval? {
+        guard let v = with[key], !v.isNull else { return nil }
+        if let d = v.doubleValue { return d }
+        if let s = v.stringValue, let d = Duration.parse(s) { return d }
+        throw ActionError.invalidInput("\(stepID): with.\(key) must be a duration like 30s, 2m or 1h")
+    }
+
+    /// A path from `with`, resolved against the runbook's directory.
+    public func path(_ key: String) throws -> URL {
+        let p = try string(key)
+        if p.hasPrefix("/") { return URL(fileURLWithPath: p) }
+        return runbookDirectory.appendingPathComponent(p)
+    }
+}
+
+/// Durations in runbooks: `500ms`, `30s`, `2m`, `1h`, `1m30s`, or a bare number of seconds.
+public enum Duration {
+    public static func parse(_ text: String) -> TimeInterval? {
+        let s = text.trimmingCharacters(in: .whitespaces)
+        if let d = Double(s) { return d }
+        var total = 0.0
+        var num = ""
+        var i = s.startIndex
+        var any = false
+        while i < s.endIndex {
+            let c = s[i]
+            if c.isNumber || c == "." { num.append(c); i = s.index(after: i); continue }
+            var unit = String(c)
+            let n = s.index(after: i)
+            if c == "m", n < s.endIndex, s[n] == "s" { unit = "ms"; i = s.index(after: n) } else { i = n }
+            guard let v = Double(num) else { return nil }
+            switch unit {
+            case "ms": total += v / 1000
+            case "s": total += v
+            case "m": total += v * 60
+            case "h": total += v * 3600
+            default: return nil
+            }
+            num = ""
+            any = true
+        }
+        return num.isEmpty && any ? total : nil
+    }
+}
