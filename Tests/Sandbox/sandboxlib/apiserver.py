@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from . import resources
+from . import protobuf, resources
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultError, FaultInjector
 from .labels import LabelSelector, SelectorError
@@ -158,6 +158,7 @@ class APIServer:
         self.store = store
         self.faults = faults
         self.pki = pki
+        self.kubectl = kubectl
         self.patcher = StrategicPatcher(kubectl)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(pki.server_cert, pki.server_key)
@@ -408,6 +409,26 @@ def _discovery_resources(group: str, version: str) -> list:
     return out
 
 
+def _openapi_gv(group: str, version: str) -> dict:
+    """An OpenAPI v3 document listing the write operations with their query parameters (no schemas)."""
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    params = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
+              for n in ("dryRun", "fieldManager", "fieldValidation", "pretty")]
+    paths = {}
+    for t in resources.TYPES:
+        if t.group != group or version not in t.versions:
+            continue
+        gvk = {"group": group, "version": version, "kind": t.kind}
+        coll = f"{base}/namespaces/{{namespace}}/{t.plural}" if t.namespaced else f"{base}/{t.plural}"
+        op = lambda verb: {"operationId": f"{verb}{t.kind}", "parameters": params,
+                           "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk,
+                           "responses": {"200": {"description": "OK"}}}
+        paths[coll] = {"post": op("post"), "get": op("list")}
+        paths[coll + "/{name}"] = {"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": K8S_VERSION["gitVersion"]},
+            "paths": paths, "components": {"schemas": {}}}
+
+
 class Router:
     """One request: parse the URL, check permission, run the verb."""
 
@@ -431,6 +452,8 @@ class Router:
                 addr = f"127.0.0.1:{self.api.port}"
                 return self.h._send(200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs":
                                           [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr}]})
+            if p == "/openapi/v3" or p.startswith("/openapi/v3/"):
+                return self.openapi_v3(p)
             if p == "/apis":
                 return self.h._send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
                     self._group(g, vs) for g, vs in resources.groups().items() if g]})
@@ -518,9 +541,14 @@ class Router:
         if not self.body:
             raise HTTPError(400, "BadRequest", "the body of the request was empty")
         try:
+            if content_type.startswith(protobuf.CONTENT_TYPE):
+                return protobuf.decode(self.body, self.api.kubectl)
             if "yaml" in content_type:
                 return yaml.safe_load(self.body)
             return json.loads(self.body)
+        except protobuf.ProtobufError as e:
+            raise HTTPError(400, "BadRequest", f"the object provided is unrecognized (must be of type "
+                                               f"{self.t.kind}): {e}")
         except (ValueError, yaml.YAMLError) as e:
             raise HTTPError(400, "BadRequest", f"the object provided is unrecognized (must be of type "
                                                f"{self.t.kind}): couldn't get version/kind; json parse error: {e}")
@@ -918,6 +946,20 @@ class Router:
                     continue
                 raise
             return self.h._send(200, self._scale_of(updated))
+
+    # -- OpenAPI v3 (just enough for kubectl to know that the server validates fields) ----------
+    def openapi_v3(self, p: str):
+        gvs = [(g, v) for g, vs in resources.groups().items() for v in vs]
+        def rel(g, v):
+            return f"api/{v}" if not g else f"apis/{g}/{v}"
+        if p == "/openapi/v3":
+            return self.h._send(200, {"paths": {rel(g, v): {"serverRelativeURL": f"/openapi/v3/{rel(g, v)}?hash=sandbox1"}
+                                                for g, v in gvs}})
+        want = p[len("/openapi/v3/"):]
+        for g, v in gvs:
+            if rel(g, v) == want:
+                return self.h._send(200, _openapi_gv(g, v))
+        raise HTTPError(404, "NotFound", "the server could not find the requested resource", {})
 
     # -- admin endpoint ------------------------------------------------------------------------
     def admin(self):
