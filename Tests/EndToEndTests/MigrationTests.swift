@@ -129,7 +129,7 @@ final class MigrationTests: XCTestCase {
         // The test Job ran, wrote its rows and was cleaned up.
         let rows1 = try mirtRows(sb)
         XCTAssertGreaterThan(rows1, rows0, "the test Job wrote no mirt_fit_meta row")
-        XCTAssertNil(try sb.object("job", "calibrate-irt-eso-test", namespace: Self.namespace), "the test Job is deleted after success")
+        XCTAssertEqual(try sb.objects("jobs", namespace: Self.namespace).count, 0, "the test Job is deleted after success")
         let afterFirst = try world(sb)
 
         // A second run changes nothing: same objects, no new GCP version; only its own test Job's rows.
@@ -214,7 +214,7 @@ final class MigrationTests: XCTestCase {
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)
         let afterResume = try world(sb, recreated: true)
-        XCTAssertNil(try sb.object("job", "calibrate-irt-eso-test", namespace: Self.namespace))
+        XCTAssertEqual(try sb.objects("jobs", namespace: Self.namespace).count, 0, "the test Job is deleted after success")
 
         // The same end state as a run nobody interrupted.
         let rb = try sb.runbook(["rollback", id, "--yes"])
