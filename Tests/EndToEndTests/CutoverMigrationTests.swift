@@ -95,7 +95,7 @@ final class CutoverMigrationTests: XCTestCase {
 
     private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if before != after {
-            XCTFail("\(what): the cluster or the data differ\n--- before\n\(before)\n--- after\n\(after)", file: file, line: line)
+            XCTFail("\(what): the cluster or the data differ\n\(MigrationHarness.diff(before, after))", file: file, line: line)
         }
     }
 
