@@ -13,6 +13,11 @@ extension Runner {
         try emit(ReportEvent(.rollbackStarted, runID: state.runID, message: reason))
         for i in state.steps.indices.reversed() where needsRollback(state.steps[i]) {
             let step = runbook.steps[i]
+            if case .auto = step.rollback, state.steps[i].rollbackRecord == nil, state.steps[i].journal == nil {
+                state.steps[i].status = .rolledBack  // nothing was recorded to undo (a read, an assert)
+                try persist()
+                continue
+            }
             state.steps[i].status = .rollingBack
             try persist()
             try emit(ReportEvent(.rollbackStepStarted, runID: state.runID, step: step.id, name: step.name))
