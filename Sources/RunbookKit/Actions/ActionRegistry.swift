@@ -2,6 +2,7 @@
 public enum ActionRegistry {
     public static let all: [any Action.Type] = [
         // engine (no cluster)
+        ExecAction.self, ApproveAction.self, AssertAction.self,
         // Kubernetes
         // secret stores and SQL
     ]
