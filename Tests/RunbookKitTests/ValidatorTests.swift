@@ -219,6 +219,7 @@ final class ValidatorTests: XCTestCase {
             "x.yaml:19:24: step 'b-undo' does not exist",
         ])
         XCTAssertEqual(inline(head + "  - id: ok\n    action: test.read\n    with: { name: n }\n    when: ${{ vars.v }}\n"), [])
+        XCTAssertEqual(inline(head + "  - id: empty-with\n    action: test.read\n    with:\n"), ["x.yaml:8:10: action test.read needs with.name"])
     }
 
     func testVarDefaultsAndTypes() {
@@ -256,6 +257,10 @@ final class ValidatorTests: XCTestCase {
             "x.yaml:3:22: duplicate key 'name' in metadata",
             "x.yaml:4:8: steps must be a list of steps",
         ])
+        let named = URL(fileURLWithPath: "/tmp/my runbook.yaml")
+        XCTAssertThrowsError(try validator.validate(YAMLParser.parse("apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: my runbook }\nsteps: [{ id: a, action: test.read, with: { name: n } }]\n", file: "f"), file: named, displayPath: "f", sha256: "")) { error in
+            XCTAssertEqual((error as? LocalizedError)?.errorDescription, "f:3:19: metadata.name 'my runbook' must match ^[A-Za-z0-9][A-Za-z0-9._-]*$ (rename the file too)")
+        }
     }
 
 }
