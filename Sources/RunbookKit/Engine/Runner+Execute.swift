@@ -30,7 +30,7 @@ extension Runner {
         let reporter = self.reporter
         let runID = state.runID
         let masker = self.masker
-        return ActionContext(
+        var ctx = ActionContext(
             with: with, stepID: step.id, runID: runID, runbookDirectory: runbook.directory, force: options.force,
             dryRun: options.dryRun, services: services, masker: masker, journal: journal,
             deadline: step.timeout.map { Date().addingTimeInterval($0) },
@@ -40,6 +40,8 @@ extension Runner {
             logSink: { line in
                 reporter.report(ReportEvent(.stepLog, runID: runID, step: step.id, message: masker.mask(line)))
             })
+        ctx.scope = scope  // for expressions inside files a step reads (k8s.apply manifests)
+        return ctx
     }
 
     /// Runs `operation`, cancelling it at the step's deadline.
