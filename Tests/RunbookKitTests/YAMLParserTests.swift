@@ -125,6 +125,13 @@ final class YAMLParserTests: XCTestCase {
             "list": ["a", 1, ["k": "v", "k2": ["x"]], []],
             "obj": ["inner": ["deep": "v"], "e": [:]],
             "nested_list": [["a", "b"]],
+            "<<": "not a merge key",
+            "just_newline": "\n",
+            "leading_blank": "\nabc",
+            "quote": "say \"hi\" #1",
+            "tabs": "a\tb",
+            "hash": "#x",
+            "unicode": "grüße",
         ]
         let text = value.yamlString()
         let back = try XCTUnwrap(YAMLParser.parse(text, file: "t").first).toValue()
