@@ -246,7 +246,7 @@ struct ValidationPass {
         let when = node["when"]
         if let when {
             if case .scalar = when {} else { error(when.mark, "when must be an expression or true/false") }
-            checkReferences(when, step: id, ownIndex: ownIndex, mayReadOwn: false, extra: [])
+            checkReferences(when, step: id, ownIndex: ownIndex, mayReadOwn: mayReadOwn, extra: earlierRollback)
         }
 
         let timeout = node["timeout"].flatMap { duration($0, "timeout") }
