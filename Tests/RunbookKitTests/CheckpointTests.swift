@@ -29,6 +29,7 @@ final class CheckpointTests: XCTestCase {
         s.steps[1].rollbackStepsDone = ["two.undo-1"]
         s.steps[1].error = "boom"
         s.message = "rollback of step two failed"
+        s.noRollback = true
         s.rollback = RollbackProgress(reason: "step three failed", startedAt: t, by: "ops@host")
         return s
     }
