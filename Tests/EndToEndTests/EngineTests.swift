@@ -259,6 +259,44 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(events.last?["run_id"]?.stringValue, try onlyRunID())
         XCTAssertEqual(events.last?["status"], "succeeded")
     }
+
+    func testATimedOutStepFailsAndAnInterruptedRollbackResumes() throws {
+        let file = try fixture("slow-undo")
+        let started = Date()
+        let p = try RunbookCLI.start(["run", file], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        waitFor("undoing")
+        // Step three (sleep 30, timeout 1s) was stopped at its deadline and the rollback began.
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15)
+        p.kill9()
+        XCTAssertTrue(p.wait(timeout: 10))
+        let id = try onlyRunID()
+        let s = try state(id)
+        XCTAssertEqual(s["status"], "rolling-back")
+        XCTAssertEqual(s["steps"]?[1]?["status"], "rolling-back")
+        XCTAssertTrue(s["steps"]?[2]?["error"]?.stringValue?.contains("timed out") ?? false, "\(s)")
+        let deadline = Date().addingTimeInterval(15)
+        while !evidence.contains("undo-two"), Date() < deadline { usleep(100_000) }
+        let r = try runbook(["resume", id])
+        XCTAssertEqual(r.exitCode, 1, r.output)
+        XCTAssertEqual(evidence, ["one", "two", "undo-two", "undo-one"])
+        XCTAssertEqual(try state(id)["status"], "rolled-back")
+        let again = try runbook(["rollback", id])
+        XCTAssertEqual(again.exitCode, 2, again.output)
+    }
+
+    func testResumeFromAStepRunsFromThereAndKeepsNoRollback() throws {
+        let file = try fixture("exec-steps")
+        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertEqual(try runbook(["run", file, "--no-rollback"]).exitCode, 3)
+        let id = try onlyRunID()
+        let bad = try runbook(["resume", id, "--from", "nope"])
+        XCTAssertEqual(bad.exitCode, 2, bad.output)
+        let r = try runbook(["resume", id, "--from", "two"])
+        // Step two runs again (these exec steps are not convergent: the evidence shows it); three still
+        // fails and, as the run was started with --no-rollback, pauses again.
+        XCTAssertEqual(r.exitCode, 3, r.output)
+        XCTAssertEqual(evidence, ["one", "two", "two"])
+    }
 }
 
 extension RunbookCLI.Result {
