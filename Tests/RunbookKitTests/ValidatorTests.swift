@@ -107,7 +107,7 @@ final class ValidatorTests: XCTestCase {
             "35:51: unknown name 'secrets.token': expressions can read vars, steps, env and run",
             "37:13: duplicate step id 'first' (first used at line 15)",
             "39:15: action test.write needs with.target",
-            "40:9: unknown key 'when' in a rollback step; allowed: id, name, action, with, timeout, retry",
+            "40:9: unknown key 'on_failure' in a rollback step; allowed: id, name, action, with, when, timeout, retry",
             "43:28: invalid expression: expression ends too early",
             "44:35: invalid expression: unexpected character '+'",
             "45:5: unknown key 'stage' in step 'last'; allowed: id, name, action, with, when, timeout, retry, on_failure, rollback",
@@ -219,6 +219,17 @@ final class ValidatorTests: XCTestCase {
             "x.yaml:19:24: step 'b-undo' does not exist",
         ])
         XCTAssertEqual(inline(head + "  - id: ok\n    action: test.read\n    with: { name: n }\n    when: ${{ vars.v }}\n"), [])
+        XCTAssertEqual(inline(head + """
+          - id: a
+            action: test.read
+            with: { name: n }
+            rollback:
+              - action: test.read
+                when: ${{ steps.a.outputs.found && steps.later.outputs.x }}
+                with: { name: n }
+          - { id: later, action: test.read, with: { name: n } }
+        """), ["x.yaml:11:44: step 'later' does not come before step 'a.rollback.1'"])
+        XCTAssertEqual(inline(head + "  - id: empty-with\n    action: test.read\n    with:\n"), ["x.yaml:8:10: action test.read needs with.name"])
     }
 
     func testVarDefaultsAndTypes() {
@@ -256,6 +267,10 @@ final class ValidatorTests: XCTestCase {
             "x.yaml:3:22: duplicate key 'name' in metadata",
             "x.yaml:4:8: steps must be a list of steps",
         ])
+        let named = URL(fileURLWithPath: "/tmp/my runbook.yaml")
+        XCTAssertThrowsError(try validator.validate(YAMLParser.parse("apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: my runbook }\nsteps: [{ id: a, action: test.read, with: { name: n } }]\n", file: "f"), file: named, displayPath: "f", sha256: "")) { error in
+            XCTAssertEqual((error as? LocalizedError)?.errorDescription, "f:3:19: metadata.name 'my runbook' must match ^[A-Za-z0-9][A-Za-z0-9._-]*$ (rename the file too)")
+        }
     }
 
 }

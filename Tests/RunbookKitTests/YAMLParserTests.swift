@@ -140,5 +140,9 @@ final class YAMLParserTests: XCTestCase {
         XCTAssertTrue(text.contains("looks_like_bool: \"true\"\n"), text)
         XCTAssertTrue(text.contains("multi: |\n  line one\n  line two\n"), text)
         XCTAssertEqual(Value.string("plain").yamlString(), "plain\n")
+        let tops: [Value] = ["two\nlines\n", "true", 3, [], [:], nil, .double(-.infinity)]
+        for top in tops {
+            XCTAssertEqual(try YAMLParser.parse(top.yamlString(), file: "t").first?.toValue(), top, top.yamlString())
+        }
     }
 }

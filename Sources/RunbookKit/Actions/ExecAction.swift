@@ -37,6 +37,7 @@ public struct ExecAction: Action {
         let argv = try Self.arguments(context, "command")
         let result = try await run(argv, context)
         let stdout = context.masker.mask(String(decoding: result.stdout, as: UTF8.self))
+        for line in stdout.split(separator: "\n").suffix(20) { context.log(String(line)) }
         guard result.status == 0 else {
             throw ActionError.failed("\(Self.display(argv)) exited with status \(result.status)\(Self.tail(result.stderr, masker: context.masker))")
         }

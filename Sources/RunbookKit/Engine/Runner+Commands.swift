@@ -12,11 +12,12 @@ extension Runner {
         var stored = vars
         for name in secret where stored[name] != nil { stored[name] = .string(Masker.placeholder) }
         let now = Date()
-        let state = RunState(runID: StateStore.newRunID(runbook: runbook.name, at: now), runbookName: runbook.name,
+        var state = RunState(runID: StateStore.newRunID(runbook: runbook.name, at: now), runbookName: runbook.name,
                              runbookPath: runbook.file.standardizedFileURL.path, sha256: runbook.sha256, vars: stored,
                              secretVars: secret.filter { vars[$0] != nil }, kubeconfig: options.clients.kubeconfig,
                              context: options.clients.context, status: .running, startedAt: now, who: Identity.userAtHost,
                              steps: runbook.steps.map { StepRecord(id: $0.id, action: $0.action) })
+        state.noRollback = options.noRollback
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
         if options.dryRun { return try await runner.startPlan() }
         let mutating = runbook.steps.contains { ActionRegistry.action(named: $0.action)?.spec.mutating ?? false }
@@ -100,6 +101,7 @@ extension Runner {
         var opts = options
         if opts.clients.kubeconfig == nil { opts.clients.kubeconfig = state.kubeconfig }
         if opts.clients.context == nil { opts.clients.context = state.context }
+        opts.noRollback = opts.noRollback || state.noRollback
         return (runbook, vars, opts)
     }
 

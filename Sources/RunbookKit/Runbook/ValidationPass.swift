@@ -51,7 +51,12 @@ struct ValidationPass {
             if let n = meta["name"] {
                 if let s = scalar(n, "metadata.name") {
                     name = s
-                    if s != baseName { error(n.mark, "metadata.name '\(s)' must equal the file's base name '\(baseName)'") }
+                    if s != baseName {
+                        error(n.mark, "metadata.name '\(s)' must equal the file's base name '\(baseName)'")
+                    } else if !Self.matches(s, first: { $0.isLetter || $0.isNumber }, rest: { $0.isLetter || $0.isNumber || "._-".contains($0) }) {
+                        // The name becomes part of run ids and state paths.
+                        error(n.mark, "metadata.name '\(s)' must match ^[A-Za-z0-9][A-Za-z0-9._-]*$ (rename the file too)")
+                    }
                 }
             } else {
                 error(meta.mark, "missing required key 'name' in metadata")
@@ -220,7 +225,9 @@ struct ValidationPass {
             error(node.mark, "\(label) has no action")
         }
 
-        let with = node["with"]
+        // `with:` with nothing after it is an empty mapping.
+        var with = node["with"]
+        if let w = with, case .scalar(_, true, _, _) = w, w.toValue() == .null { with = .mapping([], w.mark) }
         if let with {
             if let withPairs = mapping(with, "with of \(label)"), let type = actionType {
                 let spec = type.spec
@@ -239,7 +246,7 @@ struct ValidationPass {
         let when = node["when"]
         if let when {
             if case .scalar = when {} else { error(when.mark, "when must be an expression or true/false") }
-            checkReferences(when, step: id, ownIndex: ownIndex, mayReadOwn: false, extra: [])
+            checkReferences(when, step: id, ownIndex: ownIndex, mayReadOwn: mayReadOwn, extra: earlierRollback)
         }
 
         let timeout = node["timeout"].flatMap { duration($0, "timeout") }

@@ -12,6 +12,7 @@ extension RunState {
         var opts = Object()
         if let kubeconfig { opts["kubeconfig"] = .string(kubeconfig) }
         if let context { opts["context"] = .string(context) }
+        if noRollback { opts["no_rollback"] = .bool(true) }
         o["options"] = .object(opts)
         o["status"] = .string(status.rawValue)
         o["started_at"] = .string(Timestamp.format(startedAt))
@@ -56,6 +57,7 @@ extension RunState {
         self.version = version
         updatedAt = try date(v["updated_at"], "updated_at")
         message = v["message"]?.stringValue
+        noRollback = v["options"]?["no_rollback"]?.boolValue ?? false
         if let r = v["rollback"], !r.isNull {
             var p = RollbackProgress(reason: try str(r["reason"], "rollback.reason"),
                                      startedAt: try date(r["started_at"], "rollback.started_at"),

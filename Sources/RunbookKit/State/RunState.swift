@@ -27,6 +27,8 @@ public struct RunState: Sendable, Equatable {
     /// `--kubeconfig` and `--context` of the run, reused on resume.
     public var kubeconfig: String?
     public var context: String?
+    /// `--no-rollback` of the run: a resume keeps pausing instead of rolling back.
+    public var noRollback = false
     public var status: Status
     public var startedAt: Date
     public var updatedAt: Date

@@ -9,7 +9,7 @@ extension Value {
         switch self {
         case .array(let a) where !a.isEmpty: Value.writeSequence(a, indent: 0, to: &out)
         case .object(let o) where !o.isEmpty: Value.writeMapping(o, indent: 0, to: &out)
-        default: out = Value.inline(self, indent: 0) + "\n"
+        default: out = Value.inline(self, indent: 2) + "\n"
         }
         return out
     }
