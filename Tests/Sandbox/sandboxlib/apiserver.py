@@ -83,11 +83,16 @@ def _table_columns(kind: str):
             cs = st(o).get("containerStatuses") or []
             ready = sum(1 for c in cs if c.get("ready"))
             total = len(sp(o).get("containers") or [])
-            reason = st(o).get("phase", "Pending")
+            reason = st(o).get("reason") or st(o).get("phase", "Pending")
             for c in cs:
-                w = (c.get("state") or {}).get("waiting") or {}
+                state = c.get("state") or {}
+                w = state.get("waiting") or state.get("terminated") or {}
                 if w.get("reason"):
                     reason = w["reason"]
+                elif "terminated" in state:
+                    reason = f'ExitCode:{state["terminated"].get("exitCode", 0)}'
+            if o["metadata"].get("deletionTimestamp"):
+                reason = "Terminating"
             return [f"{ready}/{total}", reason, sum(c.get("restartCount", 0) for c in cs)]
         return [col("Ready"), col("Status"), col("Restarts", "integer")], row
     if kind in ("Deployment", "StatefulSet"):
@@ -122,8 +127,11 @@ def _table_columns(kind: str):
     if kind in ("ExternalSecret", "ClusterSecretStore", "SecretStore"):
         def row(o):
             c = next((c for c in st(o).get("conditions") or [] if c.get("type") == "Ready"), {})
-            return [c.get("reason", ""), c.get("status", "")]
-        return [col("Status"), col("Ready")], row
+            lead = [(sp(o).get("secretStoreRef") or {}).get("name", ""), sp(o).get("refreshInterval", "")] \
+                if kind == "ExternalSecret" else []
+            return lead + [c.get("reason", ""), c.get("status", "")]
+        lead = [col("Store"), col("Refresh Interval")] if kind == "ExternalSecret" else []
+        return lead + [col("Status"), col("Ready")], row
     return [], lambda o: []
 
 

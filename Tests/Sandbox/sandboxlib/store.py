@@ -146,7 +146,7 @@ class Store:
             md["resourceVersion"] = self._next_rv()
             self._objects[key] = obj
             out = copy.deepcopy(obj)
-            self._events.put(("ADDED", copy.deepcopy(obj)))
+            self._emit("ADDED", obj)
             return out
 
     def _check_rv(self, t, key, old: dict, obj: dict):
@@ -214,7 +214,7 @@ class Store:
             return copy.deepcopy(new)
         new["metadata"]["resourceVersion"] = self._next_rv()
         self._objects[key] = new
-        self._events.put(("MODIFIED", copy.deepcopy(new)))
+        self._emit("MODIFIED", new)
         return copy.deepcopy(new)
 
     def delete(self, kind: str, namespace: str | None, name: str, propagation: str = "Background",
@@ -250,7 +250,7 @@ class Store:
         self._rv += 1
         gone = copy.deepcopy(old)
         gone["metadata"]["resourceVersion"] = str(self._rv)
-        self._events.put(("DELETED", gone))
+        self._emit("DELETED", gone)
         uid = old["metadata"].get("uid")
         if key[0] == "Namespace":
             for k in [k for k in self._objects if k[1] == key[2] and _rtype(k[0]).namespaced]:
@@ -277,11 +277,14 @@ class Store:
         with self._lock:
             self._subscribers.append(fn)
 
+    def _emit(self, event: str, obj: dict):
+        """Queue an event for the subscribers present at commit time (caller holds the lock)."""
+        if self._subscribers:
+            self._events.put((event, copy.deepcopy(obj), tuple(self._subscribers)))
+
     def _dispatch(self):
         while True:
-            event, obj = self._events.get()
-            with self._lock:
-                subs = list(self._subscribers)
+            event, obj, subs = self._events.get()
             for fn in subs:
                 try:
                     fn(event, copy.deepcopy(obj))
