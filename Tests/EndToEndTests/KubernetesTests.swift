@@ -45,28 +45,18 @@ final class KubernetesTests: XCTestCase {
 
     /// Runs the built binary with the sandbox kubeconfig (unless `kubeconfig` is given) and a state dir in `work`.
     func cli(_ args: [String], kubeconfig: String? = nil, context: String? = nil, env: [String: String] = [:]) throws -> Out {
-        var a = args + ["--state-dir", work.appendingPathComponent("state").path, "--kubeconfig", kubeconfig ?? sb.kubeconfig]
-        if let c = context { a += ["--context", c] }
-        var e = ProcessInfo.processInfo.environment
-        e.removeValue(forKey: "KUBECONFIG")
-        e["NO_COLOR"] = "1"
-        e.merge(env) { _, n in n }
-        let r = try Sandbox.run(Self.binary.path, a, environment: e, cwd: work)
-        let text = r.stdout + r.stderr
-        let id = text.range(of: #"[a-z0-9-]+-\d{8}T\d{6}-[0-9a-f]{4}"#, options: .regularExpression).map { String(text[$0]) }
-        return Out(code: r.status, text: text, runID: id)
+        let r = try RunbookCLI.run(arguments(args, kubeconfig: kubeconfig, context: context), env: env, cwd: work)
+        return Out(code: r.exitCode, text: r.output, runID: Self.runID(in: r.output))
     }
 
-    static var binary: URL {
-        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? ".")
-        for dir in [exe.deletingLastPathComponent(), Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()] {
-            let c = dir.appendingPathComponent("runbook")
-            if FileManager.default.isExecutableFile(atPath: c.path) { return c }
-        }
-        for b in Bundle.allBundles where b.bundlePath.hasSuffix(".xctest") {
-            return b.bundleURL.deletingLastPathComponent().appendingPathComponent("runbook")
-        }
-        return URL(fileURLWithPath: ".build/debug/runbook")
+    func arguments(_ args: [String], kubeconfig: String? = nil, context: String? = nil) -> [String] {
+        var a = args + ["--state-dir", work.appendingPathComponent("state").path, "--kubeconfig", kubeconfig ?? sb.kubeconfig]
+        if let c = context { a += ["--context", c] }
+        return a
+    }
+
+    static func runID(in text: String) -> String? {
+        text.range(of: #"[a-z0-9-]+-\d{8}T\d{6}-[0-9a-f]{4}"#, options: .regularExpression).map { String(text[$0]) }
     }
 
     func kubectl(_ args: String...) throws -> String {
@@ -88,8 +78,8 @@ final class KubernetesTests: XCTestCase {
 
     /// `runbook status ID --output json`, parsed.
     func status(_ runID: String) throws -> Value {
-        let r = try Sandbox.run(Self.binary.path, ["status", runID, "--output", "json", "--state-dir", work.appendingPathComponent("state").path])
-        XCTAssertEqual(r.status, 0, r.stderr)
+        let r = try RunbookCLI.run(["status", runID, "--output", "json", "--state-dir", work.appendingPathComponent("state").path])
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
         return try Value.parseJSON(r.stdout)
     }
 
@@ -444,5 +434,33 @@ final class KubernetesTests: XCTestCase {
         """), "--yes"])
         XCTAssertEqual(run.code, 0, run.text)
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "flaky")?.lookup("data.v"), "2")
+    }
+
+    func testKilledPatchResumesAndRollsBackToTheStateBeforeTheRun() throws {
+        _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "kill-me", "--from-literal=v=before-the-run")
+        let path = runbook("kill-rb", steps: """
+          - id: patch
+            action: k8s.patch
+            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: kill-me, type: merge, patch: {stringData: {v: after-the-run}}}
+          - id: fail
+            action: assert
+            with: {that: "${{ false }}", message: fail on purpose}
+        """)
+        // The PATCH hangs in the API server; the process dies during it, after its write-ahead record.
+        try sb.fault(method: "PATCH", path: "secrets/kill-me", count: 1, action: "slow")
+        let p = try RunbookCLI.start(arguments(["run", path, "--yes"]), cwd: work)
+        let deadline = Date().addingTimeInterval(20)
+        while !stateText().contains("runbook-prior-"), Date() < deadline { usleep(50_000) }
+        XCTAssertTrue(stateText().contains("runbook-prior-"), "the prior state was recorded before the PATCH")
+        p.kill9()
+        _ = p.wait(timeout: 10)
+        let runID = try XCTUnwrap(Self.runID(in: stateText()))
+        try sb.clearFaults()
+        // Whatever the PATCH did, resume finishes the run; the assert fails and rollback restores
+        // the value from before the first attempt.
+        let resumed = try cli(["resume", runID, "--yes"])
+        XCTAssertEqual(resumed.code, 1, resumed.text)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "kill-me")?.lookup("data.v"), .string(b64("before-the-run")))
+        XCTAssertFalse(stateText().contains(b64("before-the-run")) || stateText().contains("before-the-run"))
     }
 }
