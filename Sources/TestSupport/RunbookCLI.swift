@@ -9,6 +9,12 @@ public enum RunbookCLI {
         public let stdout: String
         public let stderr: String
         public var output: String { stdout + stderr }
+
+        public init(exitCode: Int32, stdout: String, stderr: String) {
+            self.exitCode = exitCode
+            self.stdout = stdout
+            self.stderr = stderr
+        }
     }
 
     public enum Failure: Error, CustomStringConvertible {

@@ -219,7 +219,7 @@ final class EngineTests: XCTestCase {
 
     func testSecondConcurrentRunExits4NamingTheHolderAndADeadHolderIsTakenOver() throws {
         let file = try fixture("slow-step")
-        let first = try RunbookCLI.start(["run", file, "--var", "seconds=30"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let first = try RunbookCLI.start(["run", file, "--var", "seconds=8"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("started")
         let holder = try onlyRunID()
         let second = try runbook(["run", file])
@@ -296,6 +296,45 @@ final class EngineTests: XCTestCase {
         // fails and, as the run was started with --no-rollback, pauses again.
         XCTAssertEqual(r.exitCode, 3, r.output)
         XCTAssertEqual(evidence, ["one", "two", "two"])
+    }
+
+    /// Runs the binary on a pseudo-terminal (util-linux `script`), typing `input`.
+    func runOnTTY(_ args: [String], input: String, env: [String: String] = [:]) throws -> RunbookCLI.Result {
+        let command = ([try RunbookCLI.binary().path] + args).map { "'\($0)'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        p.currentDirectoryURL = dir
+        p.environment = RunbookCLI.environment(["RUNBOOK_STATE_DIR": stateDir.path].merging(env) { $1 })
+        let inPipe = Pipe(), outPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = outPipe
+        try p.run()
+        inPipe.fileHandleForWriting.write(Data(input.utf8))
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        try? inPipe.fileHandleForWriting.close()
+        return RunbookCLI.Result(exitCode: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: "")
+    }
+
+    func testOnATTYTheRunAsksForConfirmationAndApproval() throws {
+        let file = try fixture("approval")
+        let yes = try runOnTTY(["run", file], input: "y\ny\n", env: ["NO_COLOR": "1"])
+        XCTAssertEqual(yes.exitCode, 0, yes.stdout)
+        XCTAssertTrue(yes.stdout.contains("Continue? [y/N]") && yes.stdout.contains("Approve? [y/N]"), yes.stdout)
+        XCTAssertFalse(yes.stdout.contains("\u{1B}["), "colour despite NO_COLOR: \(yes.stdout)")
+        XCTAssertEqual(evidence, ["before", "after"])
+        // Refusing the approval fails the step: rollback, exit 1.
+        let no = try runOnTTY(["run", file], input: "y\nn\n", env: ["NO_COLOR": ""])
+        XCTAssertEqual(no.exitCode, 1, no.stdout)
+        XCTAssertTrue(no.stdout.contains("approval refused"), no.stdout)
+        XCTAssertTrue(no.stdout.contains("\u{1B}[32m"), "no colour on a TTY: \(no.stdout)")
+        XCTAssertEqual(evidence, ["before", "after", "before"])
+        // Declining the confirmation changes nothing.
+        let declined = try runOnTTY(["run", file], input: "n\n")
+        XCTAssertEqual(declined.exitCode, 3, declined.stdout)
+        XCTAssertEqual(evidence, ["before", "after", "before"])
     }
 }
 

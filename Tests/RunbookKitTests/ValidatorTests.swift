@@ -127,6 +127,18 @@ final class ValidatorTests: XCTestCase {
         ])
     }
 
+    func testUnknownActionSuggestsTheClosestName() {
+        let head = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: x }\nsteps:\n"
+        XCTAssertEqual(inline(head + "  - { id: a, action: test.raed, with: { name: n } }\n  - { id: b, action: k8s.apply }\n"), [
+            "x.yaml:5:22: unknown action 'test.raed'; did you mean 'test.read'?",
+            "x.yaml:6:22: unknown action 'k8s.apply'; known actions: test.read, test.write",
+        ])
+        XCTAssertEqual(ValidationPass.editDistance("kitten", "sitting"), 3)
+        XCTAssertEqual(ValidationPass.editDistance("", "abc"), 3)
+        XCTAssertEqual(ValidationPass.editDistance("abc", ""), 3)
+        XCTAssertEqual(ValidationPass.editDistance("exec", "exec"), 0)
+    }
+
     func testNotAMapping() {
         XCTAssertEqual(diagnostics("wrong-kinds.yaml"), ["fixtures/runbooks/wrong-kinds.yaml:1:1: a runbook must be a mapping"])
     }

@@ -84,6 +84,8 @@ public enum PriorState {
                 return "re-created \(ref)"
             }
             let rv = live.lookup("metadata.resourceVersion")?.stringValue
+            // Already as it was (e.g. the step failed before changing it): nothing to write.
+            if ObjectDiff.render(live: clean(live), result: clean(prior)).isEmpty { return "\(ref) is already in its prior state" }
             if let want = expectedResourceVersion, rv != want, !force {
                 throw ActionError.drift("\(ref) was changed after this step (resourceVersion \(want) → \(rv ?? "?")); "
                     + "its current state differs from what the step left")

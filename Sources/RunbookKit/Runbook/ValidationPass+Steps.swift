@@ -73,7 +73,7 @@ extension ValidationPass {
                 actionName = s
                 actionType = lookup(s)
                 if actionType == nil {
-                    error(a.mark, known.isEmpty ? "unknown action '\(s)'" : "unknown action '\(s)'; known actions: \(known.sorted().joined(separator: ", "))")
+                    error(a.mark, unknownActionMessage(s))
                 }
             }
         } else {
@@ -177,5 +177,33 @@ extension ValidationPass {
                 break
             }
         }
+    }
+
+    /// "unknown action 'x'", with the closest known name when it is a likely typo, else the list.
+    func unknownActionMessage(_ name: String) -> String {
+        guard !known.isEmpty else { return "unknown action '\(name)'" }
+        let best = known.map { ($0, Self.editDistance(name, $0)) }.min { $0.1 < $1.1 }
+        if let (candidate, distance) = best, distance <= max(2, name.count / 4) {
+            return "unknown action '\(name)'; did you mean '\(candidate)'?"
+        }
+        return "unknown action '\(name)'; known actions: \(known.sorted().joined(separator: ", "))"
+    }
+
+    /// Levenshtein distance; names here are short.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let x = Array(a), y = Array(b)
+        guard !x.isEmpty else { return y.count }
+        guard !y.isEmpty else { return x.count }
+        var row = Array(0...y.count)
+        for i in 1...x.count {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...y.count {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (x[i - 1] == y[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[y.count]
     }
 }

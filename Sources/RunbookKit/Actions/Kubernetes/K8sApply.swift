@@ -86,8 +86,11 @@ public struct K8sApply: Action {
         for entry in (record["objects"]?.arrayValue ?? []).reversed() {
             guard let ref = ObjectRef(value: entry["ref"]) else { continue }
             if entry["created"] == true {
-                try await kube { try await client.delete(ref) }
-                context.log("deleted \(ref)")
+                // Only when it exists: the step may have failed before creating it.
+                if try await kube({ try await client.get(ref) }) != nil {
+                    try await kube { try await client.delete(ref) }
+                    context.log("deleted \(ref)")
+                }
             } else if let fragment = entry["prior"] {
                 try await kube {
                     guard let prior = try await PriorState.load(fragment, client: client) else { return }
