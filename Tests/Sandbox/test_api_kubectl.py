@@ -217,14 +217,9 @@ spec:
 
     def test_job_from_fixture_cronjob_runs_and_logs(self):
         self.kubectl("create", "job", "calib-1", "--from=cronjob/calibrate-irt-weekly", "-n", "seedtest")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            conds = {c["type"]: c["status"] for c in
-                     (self.kget("job", "calib-1", "-n", "seedtest").get("status") or {}).get("conditions") or []}
-            if conds.get("Complete") == "True" or conds.get("Failed") == "True":
-                break
-            time.sleep(0.5)
-        self.assertEqual(conds.get("Complete"), "True", conds)
+        # kubectl wait lists, then watches from the list's resourceVersion
+        p = self.kubectl("wait", "--for=condition=complete", "job/calib-1", "-n", "seedtest", "--timeout=60s")
+        self.assertIn("condition met", p.stdout)
         full = self.kubectl("logs", "job/calib-1", "-n", "seedtest").stdout
         tail = self.kubectl("logs", "job/calib-1", "-n", "seedtest", "--tail=1").stdout
         self.assertGreater(len(full.splitlines()), 1)
@@ -279,6 +274,38 @@ spec:
         self.assertIn('cronjobs.batch "calibrate-irt-weekly" is forbidden: User "viewer" cannot delete resource '
                       '"cronjobs" in API group "batch" in the namespace "seedtest"', p.stderr)
         self.kget("cronjob", "calibrate-irt-weekly", "-n", "seedtest")
+
+    def test_crds_of_the_served_custom_resources(self):
+        names = self.kubectl("get", "crd", "-o", "name").stdout.split()
+        for n in ("externalsecrets.external-secrets.io", "secretstores.external-secrets.io",
+                  "clustersecretstores.external-secrets.io", "sealedsecrets.bitnami.com", "applications.argoproj.io"):
+            self.assertIn(f"customresourcedefinition.apiextensions.k8s.io/{n}", names)
+        crd = "crd/secretstores.external-secrets.io"
+        self.assertEqual(self.kubectl("get", crd, "-o", "jsonpath={.spec.versions[*].name}").stdout, "v1 v1beta1")
+        self.kubectl("patch", crd, "--type=json", "-p", '[{"op":"replace","path":"/spec/conversion",'
+                                                         '"value":{"strategy":"None"}}]')
+        self.assertEqual(self.kubectl("get", crd, "-o", "jsonpath={.spec.conversion}").stdout, '{"strategy":"None"}')
+        path = "/apis/external-secrets.io/v1beta1/namespaces/kt/secretstores"
+        self.kubectl("get", "--raw", path)
+        self.kubectl("patch", crd, "--type=json", "-p", '[{"op":"replace","path":"/spec/versions/1/served","value":false}]')
+        try:
+            p = self.kubectl("get", "--raw", path, check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("NotFound", p.stderr)
+            v1beta1 = json.loads(self.kubectl("get", "--raw", "/apis/external-secrets.io/v1beta1").stdout)
+            self.assertNotIn("secretstores", [r["name"] for r in v1beta1["resources"]])
+            self.kubectl("get", "--raw", path.replace("v1beta1", "v1"))
+        finally:
+            self.kubectl("patch", crd, "--type=json", "-p",
+                         '[{"op":"replace","path":"/spec/versions/1/served","value":true}]')
+        self.kubectl("get", "--raw", path)
+
+    def test_auth_can_i(self):
+        self.assertEqual(self.kubectl("auth", "can-i", "patch", "secrets", "-n", "seedtest").stdout.strip(), "yes")
+        p = self.kubectl("auth", "can-i", "patch", "secrets", "-n", "seedtest", context="sandbox-viewer", check=False)
+        self.assertEqual((p.returncode, p.stdout.strip()), (1, "no"))
+        self.assertEqual(self.kubectl("auth", "can-i", "get", "secrets", "-n", "seedtest",
+                                      context="sandbox-viewer").stdout.strip(), "yes")
 
     def test_scale(self):
         self.kubectl("apply", "-f", "-", input=APP_V1)

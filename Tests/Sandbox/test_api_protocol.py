@@ -361,6 +361,20 @@ class ProtocolTest(SandboxTestCase):
         self.assertEqual(event["object"]["metadata"]["name"], "watched")
         tls.close()
 
+    def test_watch_from_a_resource_version_replays_history(self):
+        base = f"/api/v1/namespaces/{NS}/configmaps"
+        first = self.create(base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hist"}})
+        rv = first["metadata"]["resourceVersion"]
+        s, _, upd = self.req("PATCH", base + "/hist", {"data": {"a": "1"}}, "application/merge-patch+json")
+        self.req("DELETE", base + "/hist")
+        time.sleep(0.3)              # the changes happen before the watch starts
+        s, _, text = self.req("GET", f"{base}?watch=1&resourceVersion={rv}&fieldSelector=metadata.name%3Dhist"
+                                     f"&timeoutSeconds=1")
+        events = [json.loads(line) for line in text.splitlines() if line.strip()]
+        self.assertEqual([e["type"] for e in events], ["MODIFIED", "DELETED"])
+        self.assertEqual(events[0]["object"]["data"], {"a": "1"})
+        self.assertEqual(events[0]["object"]["kind"], "ConfigMap")
+
     # -- faults -------------------------------------------------------------------------------------
     def setUp(self):
         self.req("DELETE", "/sandbox/faults")

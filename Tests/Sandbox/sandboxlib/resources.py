@@ -82,3 +82,32 @@ def groups() -> dict:
             if v not in vs:
                 vs.append(v)
     return out
+
+
+def crd_name(t: ResourceType) -> str:
+    return f"{t.plural}.{t.group}"
+
+
+def crd_object(t: ResourceType) -> dict:
+    """The CustomResourceDefinition an installed operator would have created for t (first version stored)."""
+    versions = []
+    for n, v in enumerate(t.versions):
+        ver = {"name": v, "served": True, "storage": n == 0,
+               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+        if t.has_status:
+            ver["subresources"] = {"status": {}}
+        versions.append(ver)
+    names = {"kind": t.kind, "listKind": f"{t.kind}List", "plural": t.plural, "singular": t.singular}
+    if t.short_names:
+        names["shortNames"] = list(t.short_names)
+    if t.categories:
+        names["categories"] = list(t.categories)
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": crd_name(t)},
+            "spec": {"group": t.group, "names": names, "scope": "Namespaced" if t.namespaced else "Cluster",
+                     "versions": versions, "conversion": {"strategy": "None"}},
+            "status": {"acceptedNames": names, "storedVersions": [t.versions[0]],
+                       "conditions": [{"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                                       "message": "no conflicts found"},
+                                      {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                                       "message": "the initial names have been accepted"}]}}

@@ -255,6 +255,10 @@ class Store:
         if key[0] == "Namespace":
             for k in [k for k in self._objects if k[1] == key[2] and _rtype(k[0]).namespaced]:
                 self._remove(k, "Background")
+        if key[0] == "CustomResourceDefinition":       # the custom resources go with their definition
+            kinds = {t.kind for t in BY_KIND.values() if not t.builtin and f"{t.plural}.{t.group}" == key[2]}
+            for k in [k for k in self._objects if k[0] in kinds]:
+                self._remove(k, "Background")
         for k, o in list(self._objects.items()):
             refs = o.get("metadata", {}).get("ownerReferences") or []
             if not any(r.get("uid") == uid for r in refs):
