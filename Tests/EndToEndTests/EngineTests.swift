@@ -93,6 +93,17 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(history.stdout.contains(id) && history.stdout.contains("succeeded"), history.output)
     }
 
+    func testExplicitRollbackListsRunInsteadOfUndoAndSkippedOrNoneStepsAreLeftAlone() throws {
+        let r = try runbook(["run", try fixture("explicit-rollback")])
+        XCTAssertEqual(r.exitCode, 1, r.output)
+        XCTAssertEqual(evidence, ["one", "tolerated", "no-undo", "explicit-undo-one-a", "explicit-undo-one-b"])
+        let s = try state(try onlyRunID())
+        let statuses = s["steps"]?.arrayValue?.map { $0["status"]?.stringValue ?? "?" }
+        XCTAssertEqual(statuses?[1], "skipped")
+        XCTAssertEqual(statuses?[2], "failed")
+        XCTAssertEqual(statuses?[4], "failed")
+    }
+
     func testFailingThirdStepRollsBackStepsTwoAndOneNewestFirst() throws {
         let file = try fixture("exec-steps")
         FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)

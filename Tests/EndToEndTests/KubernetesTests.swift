@@ -463,4 +463,64 @@ final class KubernetesTests: XCTestCase {
         XCTAssertEqual(try get("-n", "seedtest", "secret", "kill-me")?.lookup("data.v"), .string(b64("before-the-run")))
         XCTAssertFalse(stateText().contains(b64("before-the-run")) || stateText().contains("before-the-run"))
     }
+
+    func testWaitForExternalSecretConditionRolloutAndJob() throws {
+        let path = runbook("waits-rb", steps: """
+          - id: es
+            action: k8s.apply
+            with:
+              objects:
+              - apiVersion: external-secrets.io/v1beta1
+                kind: ExternalSecret
+                metadata: {name: probe, namespace: seedtest}
+                spec:
+                  refreshInterval: 1h
+                  secretStoreRef: {kind: ClusterSecretStore, name: gcp-secret-store}
+                  target: {name: probe-synced}
+                  data:
+                  - secretKey: value
+                    remoteRef: {key: sandbox-probe}
+              - apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: waiter, namespace: seedtest}
+                spec:
+                  replicas: 2
+                  selector: {matchLabels: {app: waiter}}
+                  template:
+                    metadata: {labels: {app: waiter}}
+                    spec: {containers: [{name: c, image: asia-northeast3-docker.pkg.dev/univprepai/seedtest/calibrate-irt:latest}]}
+          - id: synced
+            action: k8s.wait
+            with: {apiVersion: external-secrets.io/v1beta1, kind: ExternalSecret, namespace: seedtest, name: probe,
+                   condition: {type: Ready, status: "True", reason: SecretSynced}, timeout: 30s}
+          - id: read
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: probe-synced, key: value}
+          - id: same
+            action: assert
+            with: {equals: ["${{ steps.read.outputs.value }}", probe-value]}
+          - id: rollout
+            action: k8s.wait
+            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: waiter, rollout: true, timeout: 60s}
+          - id: job
+            action: k8s.job.run
+            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-waited, keep: true, timeout: 60s}
+          - id: job-done
+            action: k8s.wait
+            with: {apiVersion: batch/v1, kind: Job, namespace: seedtest, name: irt-waited, job: true, timeout: 30s}
+        """)
+        let plan = try cli(["plan", path])
+        XCTAssertTrue(plan.text.contains("wait up to 30s for ExternalSecret seedtest/probe condition type=Ready status=True reason=SecretSynced"), plan.text)
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let st = try status(try XCTUnwrap(run.runID))
+        let rollout = st["steps"]?[4]?["outputs"]?["observed"]
+        XCTAssertEqual(rollout?["ready"], 2, st.jsonString())
+        XCTAssertEqual(try get("-n", "seedtest", "deployment", "waiter")?.lookup("status.readyReplicas"), 2)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "probe-synced")?.lookup("data.value"), .string(b64("probe-value")))
+        XCTAssertEqual(try cli(["rollback", try XCTUnwrap(run.runID), "--yes"]).code, 0)
+        XCTAssertNil(try get("-n", "seedtest", "deployment", "waiter"))
+        XCTAssertNil(try get("-n", "seedtest", "externalsecret", "probe"))
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-waited"))
+    }
 }

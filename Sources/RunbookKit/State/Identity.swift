@@ -9,8 +9,9 @@ public enum Identity {
 
     public static var host: String {
         var buf = [CChar](repeating: 0, count: 256)
-        if gethostname(&buf, buf.count) == 0 { return String(cString: buf) }
-        return "localhost"
+        guard gethostname(&buf, buf.count) == 0 else { return "localhost" }
+        let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static var userAtHost: String { "\(user)@\(host)" }

@@ -70,12 +70,19 @@ public struct K8sJobRun: Action {
         let ref = try ObjectRef(object: job)
         let ns = ref.namespace ?? client.defaultNamespace
         let record: Value = ["ref": ref.value]
+        let keep = try context.bool("keep", default: false)
+        if context.journal?["succeeded"] == true, try await kube({ try await client.get(ref) }) == nil {
+            // An earlier attempt saw the Job succeed and deleted it, then the process died.
+            return ActionResult(outputs: ["job": .string(ref.name), "succeeded": true,
+                                          "logs": "(not kept: the Job had succeeded and was deleted before the run was interrupted)"],
+                                rollback: record, summary: "Job \(ns)/\(ref.name) had already succeeded")
+        }
         try await context.recordJournal(record)
         if let live = try await kube({ try await client.get(ref) }) {
             guard live.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == context.runID else { throw ActionError.failed("Job \(ns)/\(ref.name) already exists and was not started by this run; choose another name") }
             context.log("Job \(ns)/\(ref.name) already exists (an earlier attempt): waiting for it")
         } else {
-            do { _ = try await kube { try await client.create(job) } } catch let e as ActionError where e.localizedDescription.contains("AlreadyExists") {}
+            do { _ = try await client.create(job) } catch let e as KubeError where e.isAlreadyExists {} catch let e as KubeError { throw e.actionError }
             context.log("created Job \(ns)/\(ref.name)")
         }
         let lines = try context.int("log_lines") ?? 50
@@ -90,8 +97,12 @@ public struct K8sJobRun: Action {
                     "failed": live.lookup("status.failed") ?? 0]
             if conds.contains(where: { $0["type"] == "Complete" && $0["status"] == "True" }) {
                 let logs = try await tail(client, ns: ns, job: ref.name, lines: lines, context: context)
-                let keep = try context.bool("keep", default: false)
-                if !keep { try await deleteJob(client, ref: ref) }
+                if !keep {
+                    var done = record
+                    done["succeeded"] = true
+                    try await context.recordJournal(done)  // so a resume does not run it a second time
+                    try await deleteJob(client, ref: ref)
+                }
                 return ActionResult(outputs: ["job": .string(ref.name), "succeeded": true, "logs": .string(logs)],
                                     rollback: record, summary: "Job \(ns)/\(ref.name) succeeded" + (keep ? "" : " (deleted)"))
             }
