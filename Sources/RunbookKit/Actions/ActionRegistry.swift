@@ -4,6 +4,7 @@ public enum ActionRegistry {
         // engine (no cluster)
         // Kubernetes
         // secret stores and SQL
+        SQLQueryAction.self,
     ]
 
     public static func action(named name: String) -> (any Action.Type)? {
