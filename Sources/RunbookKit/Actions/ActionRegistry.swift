@@ -4,6 +4,8 @@ public enum ActionRegistry {
         // engine (no cluster)
         // Kubernetes
         // secret stores and SQL
+        SecretPutAction.self,
+        SecretGetAction.self,
         SQLQueryAction.self,
     ]
 
