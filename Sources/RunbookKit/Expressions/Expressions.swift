@@ -1,0 +1,96 @@
+/// `${{ … }}` expressions (SPEC §2): `vars.NAME`, `steps.ID.outputs.KEY`, `env.NAME`, `run.id`,
+/// string/number/bool/null literals, `!`, `==`, `!=`, `&&`, `||` and parentheses. Nothing else runs.
+///
+/// A scalar that is exactly one expression keeps the expression's type (`${{ vars.flag }}` is a
+/// bool); a scalar with text around expressions becomes a string with each result interpolated
+/// (`Value.interpolated`: null as empty, containers as JSON).
+public enum Expressions {
+    /// Evaluates every expression in a node tree and converts the rest with the YAML core schema.
+    /// Mapping keys are not evaluated. Errors throw `RunbookError.invalid` pointing at the scalar.
+    public static func evaluate(_ node: YAMLNode, scope: Scope, file: String) throws -> Value {
+        switch node {
+        case .scalar(let text, let plain, let tag, let mark):
+            guard ExpressionParser.containsExpression(text) else { return node.toValue() }
+            do {
+                return try evaluate(text, scope: scope)
+            } catch let error as ExpressionError {
+                let at = position(of: error.offset, in: text, plain: plain, mark: mark)
+                _ = tag
+                throw RunbookError.invalid([Diagnostic(file: file, mark: at, message: error.message)])
+            }
+        case .sequence(let items, _):
+            return .array(try items.map { try evaluate($0, scope: scope, file: file) })
+        case .mapping(let pairs, _):
+            // Evaluate values in place, then let toValue() apply merge keys and key rules.
+            var object = Object()
+            for pair in pairs {
+                let key = YAMLNode.keyString(pair.key)
+                if key == "<<", case .scalar(_, true, nil, _) = pair.key {
+                    if case .object(let merged) = try evaluate(pair.value, scope: scope, file: file) {
+                        for m in merged where object[m.key] == nil { object[m.key] = m.value }
+                    }
+                    continue
+                }
+                object[key] = try evaluate(pair.value, scope: scope, file: file)
+            }
+            return .object(object)
+        }
+    }
+
+    /// Evaluates a string that may contain expressions (same typing rule as for scalars).
+    /// Throws `ExpressionError`. Text without `${{` comes back as a string unchanged.
+    public static func evaluate(_ text: String, scope: Scope) throws -> Value {
+        let parts = try ExpressionParser.parseTemplate(text)
+        if parts.count == 1, case .expression(let e, _, _) = parts[0] { return try e.evaluate(scope) }
+        var out = ""
+        for part in parts {
+            switch part {
+            case .text(let t): out += t
+            case .expression(let e, _, _): out += try e.evaluate(scope).interpolated
+            }
+        }
+        return .string(out)
+    }
+
+    /// The names every expression in a node tree reads, and diagnostics for syntax errors and
+    /// malformed names. Mapping keys are skipped.
+    public static func references(in node: YAMLNode, file: String) -> ([ExpressionReference], [Diagnostic]) {
+        var refs: [ExpressionReference] = []
+        var diags: [Diagnostic] = []
+        collect(node, file: file, refs: &refs, diags: &diags)
+        return (refs, diags)
+    }
+
+    private static func collect(_ node: YAMLNode, file: String, refs: inout [ExpressionReference], diags: inout [Diagnostic]) {
+        switch node {
+        case .scalar(let text, let plain, _, let mark):
+            guard ExpressionParser.containsExpression(text) else { return }
+            do {
+                for case .expression(let e, _, _) in try ExpressionParser.parseTemplate(text) {
+                    for (segments, offset) in e.paths {
+                        let at = position(of: offset, in: text, plain: plain, mark: mark)
+                        do {
+                            refs.append(ExpressionReference(kind: try Expression.checkShape(segments, offset: offset), mark: at))
+                        } catch let error as ExpressionError {
+                            diags.append(Diagnostic(file: file, mark: at, message: error.message))
+                        } catch {}
+                    }
+                }
+            } catch let error as ExpressionError {
+                diags.append(Diagnostic(file: file, mark: position(of: error.offset, in: text, plain: plain, mark: mark),
+                                        message: "invalid expression: \(error.message)"))
+            } catch {}
+        case .sequence(let items, _):
+            for item in items { collect(item, file: file, refs: &refs, diags: &diags) }
+        case .mapping(let pairs, _):
+            for pair in pairs { collect(pair.value, file: file, refs: &refs, diags: &diags) }
+        }
+    }
+
+    /// The mark of a character inside a scalar: exact for single-line plain and quoted scalars
+    /// (quoted ones start one column later), the scalar's own mark otherwise.
+    static func position(of offset: Int, in text: String, plain: Bool, mark: Mark) -> Mark {
+        guard !text.contains("\n") else { return mark }
+        return Mark(line: mark.line, column: mark.column + offset + (plain ? 0 : 1))
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Static checks of a parsed runbook (SPEC §2). It collects every problem of the file, in file
+/// order, and builds the `Runbook` model only when there is none.
+public struct RunbookValidator: Sendable {
+    static let topKeys = ["apiVersion", "kind", "metadata", "vars", "on_failure", "steps"]
+    static let metadataKeys = ["name", "description"]
+    static let varKeys = ["default", "description", "type", "required", "secret"]
+    static let stepKeys = ["id", "name", "action", "with", "when", "timeout", "retry", "on_failure", "rollback"]
+    static let rollbackStepKeys = ["id", "name", "action", "with", "timeout", "retry"]
+    static let retryKeys = ["attempts", "backoff"]
+
+    private let lookup: @Sendable (String) -> (any Action.Type)?
+    private let known: @Sendable () -> [String]
+
+    /// Validates against the actions of `ActionRegistry`.
+    public init() {
+        lookup = { ActionRegistry.action(named: $0) }
+        known = { ActionRegistry.all.map { $0.spec.name } }
+    }
+
+    /// Validates against the given action types only (for tests and tools).
+    public init(actions: [any Action.Type]) {
+        let list = actions.map { ($0.spec.name, $0) }
+        lookup = { name in list.first { $0.0 == name }?.1 }
+        known = { list.map(\.0) }
+    }
+
+    /// Checks the documents of one file. `file` is the runbook's URL (its base name must equal
+    /// `metadata.name`); diagnostics name it as `displayPath`.
+    /// Throws `RunbookError.invalid` with every diagnostic, sorted by position.
+    public func validate(_ documents: [YAMLNode], file: URL, displayPath: String, sha256: String) throws -> Runbook {
+        var pass = ValidationPass(path: displayPath, lookup: lookup, known: known())
+        let baseName = file.deletingPathExtension().lastPathComponent
+        let runbook = pass.run(documents, file: file, baseName: baseName, sha256: sha256)
+        let sorted = pass.diagnostics.enumerated().sorted {
+            ($0.element.mark.line, $0.element.mark.column, $0.offset) < ($1.element.mark.line, $1.element.mark.column, $1.offset)
+        }.map(\.element)
+        if let runbook, sorted.isEmpty { return runbook }
+        throw RunbookError.invalid(sorted)
+    }
+}

@@ -1,0 +1,1 @@
+"""Controllers of the sandbox: ESO, Jobs, workloads (Deployment/StatefulSet/PVC) and Services."""
