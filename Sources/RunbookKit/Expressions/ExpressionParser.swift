@@ -18,6 +18,7 @@ enum ExpressionParser {
                 let start = i + 3
                 var j = start
                 var quote: Character?
+                var quoteStart = 0
                 var end: Int?
                 while j < chars.count {
                     let c = chars[j]
@@ -26,13 +27,17 @@ enum ExpressionParser {
                         if c == q { quote = nil }
                     } else if c == "'" || c == "\"" {
                         quote = c
+                        quoteStart = j
                     } else if c == "}", j + 1 < chars.count, chars[j + 1] == "}" {
                         end = j
                         break
                     }
                     j += 1
                 }
-                guard let end else { throw ExpressionError("'${{' is not closed with '}}'", offset: i) }
+                guard let end else {
+                    if quote != nil { throw ExpressionError("unterminated string", offset: quoteStart) }
+                    throw ExpressionError("'${{' is not closed with '}}'", offset: i)
+                }
                 if !literal.isEmpty { parts.append(.text(literal)); literal = "" }
                 let source = String(chars[start..<end])
                 parts.append(.expression(try parse(source, offset: start), source: source, offset: start))

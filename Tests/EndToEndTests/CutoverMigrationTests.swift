@@ -1,0 +1,211 @@
+import Foundation
+import XCTest
+
+/// `runbooks/postgres-statefulset-cutover.yaml` end to end through the built binary, against one
+/// sandbox (fixture observer-postgres). Every test starts from the fixture's state (the Deployment
+/// serving the data on observer-db-pvc) and leaves it so.
+final class CutoverMigrationTests: XCTestCase {
+    nonisolated(unsafe) static var sandbox: MigrationHarness?
+    nonisolated(unsafe) static var setupError: String?
+    nonisolated(unsafe) static var password = ""
+    nonisolated(unsafe) static var user = ""
+    nonisolated(unsafe) static var tables = ""
+    nonisolated(unsafe) static var port = 0
+
+    static let namespace = "observer-prod"
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            let sb = try MigrationHarness(fixtures: ["observer-postgres"])
+            sandbox = sb
+            password = try sb.secretValue("observer-secrets", key: "POSTGRES_PASSWORD", namespace: namespace) ?? ""
+            user = try sb.secretValue("observer-secrets", key: "POSTGRES_USER", namespace: namespace) ?? ""
+            port = sb.servicePort("observer-prod/postgres") ?? 0
+            tables = try sb.psql(dsn, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
+        } catch {
+            setupError = "\(error)"
+        }
+    }
+
+    override class func tearDown() {
+        sandbox?.shutdown()
+        sandbox = nil
+        super.tearDown()
+    }
+
+    static var dsn: String { "host=127.0.0.1 port=\(port) dbname=observer user=\(user) password=\(password) connect_timeout=10" }
+
+    private func harness() throws -> MigrationHarness {
+        let sb = try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
+        XCTAssertFalse(Self.tables.isEmpty, "the fixture database has no tables to count")
+        return sb
+    }
+
+    override func tearDown() {
+        if let sb = Self.sandbox {
+            try? sb.fault(["--clear"])
+            sb.assertNoSecretLeaks([Self.password])
+        }
+        super.tearDown()
+    }
+
+    // MARK: helpers
+
+    private var vars: [String] {
+        ["--var", "db_port=\(Self.port)", "--var", "tables=\(Self.tables)"]
+    }
+
+    private func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars + extra)
+    }
+
+    /// Row counts of every table, read with psql through the Service (retried while it has no backend).
+    private func counts(_ sb: MigrationHarness) throws -> String {
+        let q = "SELECT string_agg(format('%s=%s', tablename, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', tablename), false, true, '')))[1]), ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
+        var lastError: Error?
+        for _ in 0..<30 {
+            do { return try sb.psql(Self.dsn, q) } catch { lastError = error; Thread.sleep(forTimeInterval: 1) }
+        }
+        throw lastError!
+    }
+
+    /// The workload side of the namespace as whole objects minus volatile fields.
+    private func world(_ sb: MigrationHarness, recreatedDeployment: Bool = false) throws -> String {
+        let ns = Self.namespace
+        var w: [String: Any] = [:]
+        for kind in ["deployments", "statefulsets", "services", "persistentvolumeclaims", "secrets", "configmaps"] {
+            var byName: [String: Any] = [:]
+            for o in try sb.objects(kind, namespace: ns) {
+                let name = ((o["metadata"] as? [String: Any])?["name"] as? String) ?? "?"
+                byName[name] = MigrationHarness.normalized(o, recreated: kind == "deployments" && recreatedDeployment)
+            }
+            w[kind] = byName
+        }
+        w["pods"] = try sb.objects("pods", namespace: ns).compactMap { o -> String? in
+            let labels = ((o["metadata"] as? [String: Any])?["labels"] as? [String: Any]) ?? [:]
+            let claims = ((((o["spec"] as? [String: Any])?["volumes"] as? [[String: Any]]) ?? [])
+                .compactMap { ($0["persistentVolumeClaim"] as? [String: Any])?["claimName"] as? String })
+            let owner = (((o["metadata"] as? [String: Any])?["ownerReferences"] as? [[String: Any]])?.first?["kind"] as? String) ?? "-"
+            return "\(labels["app"] ?? "-") owner=\(owner) claims=\(claims.sorted())"
+        }.sorted()
+        w["data"] = try counts(sb)
+        return MigrationHarness.canonical(w)
+    }
+
+    private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        if before != after {
+            XCTFail("\(what): the cluster or the data differ\n--- before\n\(before)\n--- after\n\(after)", file: file, line: line)
+        }
+    }
+
+    // MARK: tests
+
+    func testPlanShowsTheRealDiffsAndChangesNothing() throws {
+        let sb = try harness()
+        let before = try world(sb)
+        let out = try sb.runbook(["plan", "postgres-statefulset-cutover"] + vars)
+        XCTAssertEqual(out.status, 0, out.text)
+        XCTAssertTrue(out.text.contains("postgres-headless"), "the plan shows the headless Service:\n\(out.text)")
+        XCTAssertTrue(out.text.contains("observer-db-pvc"), "the plan's StatefulSet diff shows the claim:\n\(out.text)")
+        XCTAssertTrue(out.text.contains("→ 0") || out.text.contains("-> 0"), "the plan shows the scale to 0:\n\(out.text)")
+        assertSameWorld(before, try world(sb), "after plan")
+    }
+
+    func testCutoverKeepsTheDataRepeatsHarmlesslyAndRollbackRestoresTheStart() throws {
+        let sb = try harness()
+        let before = try world(sb)
+        let countsBefore = try counts(sb)
+
+        let first = try run(sb)
+        XCTAssertEqual(first.status, 0, first.text)
+        let firstID = try XCTUnwrap(sb.runID(from: first))
+        XCTAssertNil(try sb.object("deployment", "postgres", namespace: Self.namespace), "the old Deployment is retired")
+        let sts = try XCTUnwrap(try sb.object("statefulset", "postgres", namespace: Self.namespace))
+        let podSpec = ((sts["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any]
+        let claims = ((podSpec?["volumes"] as? [[String: Any]]) ?? []).compactMap { ($0["persistentVolumeClaim"] as? [String: Any])?["claimName"] as? String }
+        XCTAssertEqual(claims, ["observer-db-pvc"])
+        XCTAssertNil((sts["spec"] as? [String: Any])?["volumeClaimTemplates"])
+        XCTAssertEqual(((sts["status"] as? [String: Any])?["readyReplicas"] as? Int), 1)
+        let headless = try XCTUnwrap(try sb.object("service", "postgres-headless", namespace: Self.namespace))
+        XCTAssertEqual((headless["spec"] as? [String: Any])?["clusterIP"] as? String, "None")
+        XCTAssertEqual(try counts(sb), countsBefore, "the StatefulSet serves the same rows")
+        XCTAssertTrue(try sb.psql(Self.dsn, "SELECT version()").hasPrefix("PostgreSQL"))
+        let afterFirst = try world(sb)
+
+        let second = try run(sb)
+        XCTAssertEqual(second.status, 0, second.text)
+        let secondID = try XCTUnwrap(sb.runID(from: second))
+        assertSameWorld(afterFirst, try world(sb), "after the second run")
+
+        let rb2 = try sb.runbook(["rollback", secondID, "--yes"])
+        XCTAssertEqual(rb2.status, 0, rb2.text)
+        assertSameWorld(afterFirst, try world(sb), "after rolling back the second run")
+        let rb1 = try sb.runbook(["rollback", firstID, "--yes"])
+        XCTAssertEqual(rb1.status, 0, rb1.text)
+        // The Deployment was deleted and re-created: only its uid and creationTimestamp are new.
+        assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the first run")
+        XCTAssertEqual(try counts(sb), countsBefore)
+    }
+
+    /// `before` again but with the Deployment's identity stripped, read fresh from the recorded text.
+    private func reWorld(_ text: String) throws -> String {
+        guard var w = (try JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return text }
+        if let deps = w["deployments"] as? [String: Any] {
+            w["deployments"] = deps.mapValues { d -> Any in
+                MigrationHarness.normalized((d as? [String: Any]) ?? [:], recreated: true)
+            }
+        }
+        return MigrationHarness.canonical(w)
+    }
+
+    func testStatefulSetThatNeverBecomesReadyRollsBack() throws {
+        let sb = try harness()
+        let before = try world(sb)
+        try sb.fault(["--target", "workload", "--path", "observer-prod/postgres-0", "--count", "1000", "--action", "fail"])
+        let out = try run(sb, ["--var", "ready_timeout=20s"])
+        XCTAssertEqual(out.status, 1, out.text)
+        XCTAssertTrue(out.text.contains("wait-statefulset-ready"), out.text)
+        try sb.fault(["--clear"])
+        assertSameWorld(before, try world(sb), "after the StatefulSet never became ready")
+    }
+
+    func testVolumeClaimTemplatesDataLossIsCaughtAndRolledBack() throws {
+        let sb = try harness()
+        let before = try world(sb)
+        let countsBefore = try counts(sb)
+        let variant = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/statefulset-volumeclaimtemplates.yaml").path
+        let out = try run(sb, ["--var", "statefulset_manifest=\(variant)"])
+        XCTAssertEqual(out.status, 1, out.text)
+        XCTAssertTrue(out.text.contains("count-rows-after"), "the row-count check catches the empty volume:\n\(out.text)")
+        XCTAssertEqual(try counts(sb), countsBefore, "the data is intact")
+        XCTAssertNotNil(try sb.object("deployment", "postgres", namespace: Self.namespace))
+        XCTAssertNil(try sb.object("statefulset", "postgres", namespace: Self.namespace))
+        assertSameWorld(before, try world(sb), "after the data-loss cutover was rolled back")
+    }
+
+    func testKillDuringTheCutoverThenResumeEndsLikeAnUninterruptedRun() throws {
+        let sb = try harness()
+        let before = try world(sb)
+        let (p, o, e) = try sb.startRunbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars)
+        XCTAssertTrue(sb.waitForEvent(containing: ["wait-statefulset-ready", "start"], timeout: 120), "the run never reached wait-statefulset-ready")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        sb.collect(o, e)
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        let id = try XCTUnwrap(sb.newestRunID())
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        let afterResume = try world(sb)
+
+        let rb = try sb.runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(rb.status, 0, rb.text)
+        assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the resumed run")
+        let clean = try run(sb)
+        XCTAssertEqual(clean.status, 0, clean.text)
+        assertSameWorld(afterResume, try world(sb), "resumed run versus uninterrupted run")
+        let rbClean = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: clean)), "--yes"])
+        XCTAssertEqual(rbClean.status, 0, rbClean.text)
+        assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the uninterrupted run")
+    }
+}

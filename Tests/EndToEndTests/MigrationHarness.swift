@@ -1,0 +1,342 @@
+import Foundation
+import XCTest
+
+/// What the migration tests need around one sandbox: the built `runbook` binary, real `kubectl`,
+/// `psql` and `curl` as witnesses, whole-object snapshots, and a scan for leaked secrets.
+final class MigrationHarness: @unchecked Sendable {
+    /// The output of one finished process.
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var text: String { stdout + stderr }
+    }
+
+    enum HarnessError: Error, CustomStringConvertible {
+        case failed(String)
+        var description: String { if case .failed(let m) = self { return m }; return "" }
+    }
+
+    static let repoRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+
+    let dir: URL
+    let env: [String: String]
+    let sandboxInfo: [String: Any]
+    /// Every output of every command run through `runbook(_:)`, scanned by `assertNoSecretLeaks`.
+    private(set) var transcripts: [String] = []
+    private let lock = NSLock()
+
+    /// Starts a sandbox with the given fixtures in a fresh directory.
+    init(fixtures: [String]) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-migrations-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var args = ["up", "--dir", dir.path]
+        for f in fixtures { args += ["--fixture", f] }
+        let up = try Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args,
+                               env: ProcessInfo.processInfo.environment, timeout: 300)
+        guard up.status == 0 else { throw HarnessError.failed("sandbox up failed (\(up.status)): \(up.text)") }
+        let sourced = try Self.exec("/bin/sh", ["-c", "set -a; . \"$1\"; env -0", "sh", dir.appendingPathComponent("env").path],
+                                    env: ProcessInfo.processInfo.environment)
+        var merged: [String: String] = [:]
+        for entry in sourced.stdout.split(separator: "\0") {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            merged[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+        }
+        merged["RUNBOOK_STATE_DIR"] = dir.appendingPathComponent("state").path
+        merged["NO_COLOR"] = "1"
+        merged.removeValue(forKey: "RUNBOOK_PATH")
+        env = merged
+        let data = try Data(contentsOf: dir.appendingPathComponent("sandbox.json"))
+        sandboxInfo = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// Stops the sandbox; nothing it started keeps running.
+    func shutdown() {
+        _ = try? Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, ["down", "--dir", dir.path],
+                           env: ProcessInfo.processInfo.environment, timeout: 120)
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    var stateDir: URL { dir.appendingPathComponent("state") }
+    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+
+    /// The loopback port of a Service (`namespace/name`) in the sandbox.
+    func servicePort(_ key: String) -> Int? {
+        guard let services = sandboxInfo["services"] as? [String: Any] else { return nil }
+        if let n = services[key] as? Int { return n }
+        if let s = services[key] as? String { return Int(s) }
+        return nil
+    }
+
+    // MARK: processes
+
+    /// The built `runbook`: beside the test bundle (`<scratch>/debug/runbook`), or `RUNBOOK_BIN`.
+    static var binary: String {
+        if let b = ProcessInfo.processInfo.environment["RUNBOOK_BIN"] { return b }
+        let candidates = [
+            Bundle(for: MigrationHarness.self).bundleURL.deletingLastPathComponent().appendingPathComponent("runbook"),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("runbook"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path ?? candidates[0].path
+    }
+
+    /// Runs `runbook ARGS` from the repository root with the sandbox's environment.
+    @discardableResult
+    func runbook(_ args: [String], extraEnv: [String: String] = [:], timeout: TimeInterval = 600) throws -> Output {
+        let out = try Self.exec(Self.binary, args, env: env.merging(extraEnv) { $1 }, cwd: Self.repoRoot, timeout: timeout)
+        lock.lock(); transcripts.append(out.stdout); transcripts.append(out.stderr); lock.unlock()
+        return out
+    }
+
+    /// Starts `runbook ARGS` in the background; its output goes to files under the sandbox dir.
+    func startRunbook(_ args: [String]) throws -> (Process, URL, URL) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        p.environment = env
+        p.currentDirectoryURL = Self.repoRoot
+        let o = dir.appendingPathComponent("bg-\(UUID().uuidString.prefix(6)).out")
+        let e = dir.appendingPathComponent("bg-\(UUID().uuidString.prefix(6)).err")
+        _ = FileManager.default.createFile(atPath: o.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: e.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: o)
+        p.standardError = try FileHandle(forWritingTo: e)
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return (p, o, e)
+    }
+
+    /// Adds a background run's output to the transcripts that the leak scan reads.
+    func collect(_ files: URL...) {
+        for f in files { if let s = try? String(contentsOf: f, encoding: .utf8) { transcripts.append(s) } }
+    }
+
+    /// `kubectl --kubeconfig DIR/kubeconfig ARGS` (the real kubectl as a witness).
+    @discardableResult
+    func kubectl(_ args: [String], stdin: String? = nil) throws -> Output {
+        try Self.exec("/usr/bin/env", ["kubectl", "--kubeconfig", kubeconfig] + args, env: env, stdin: stdin, timeout: 120)
+    }
+
+    /// `Tests/Sandbox/sandbox fault --dir DIR ARGS`.
+    func fault(_ args: [String]) throws {
+        let out = try Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path,
+                                ["fault", "--dir", dir.path] + args, env: env, timeout: 60)
+        guard out.status == 0 else { throw HarnessError.failed("sandbox fault \(args) failed: \(out.text)") }
+    }
+
+    /// `psql DSN -Atc QUERY`: one line per row, columns joined by `|`.
+    func psql(_ dsn: String, _ query: String) throws -> String {
+        let out = try Self.exec("/usr/bin/env", ["psql", dsn, "-v", "ON_ERROR_STOP=1", "-XAtc", query], env: env, timeout: 60)
+        guard out.status == 0 else { throw HarnessError.failed("psql failed: \(out.stderr)") }
+        return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A GET against the GCP Secret Manager emulator with curl: (HTTP status, JSON body).
+    func gcp(_ path: String) throws -> (Int, [String: Any]) {
+        var base = env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"] ?? ""
+        if !base.hasSuffix("/") { base += "/" }
+        let token = env["CLOUDSDK_AUTH_ACCESS_TOKEN"] ?? ""
+        let out = try Self.exec("/usr/bin/env", ["curl", "-sS", "-k", "-H", "Authorization: Bearer \(token)",
+                                                 "-w", "\n%{http_code}", base + path], env: env, timeout: 60)
+        guard out.status == 0 else { throw HarnessError.failed("curl \(path) failed: \(out.stderr)") }
+        var lines = out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let code = Int(lines.popLast() ?? "") ?? 0
+        let body = lines.joined(separator: "\n")
+        let json = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        return (code, json)
+    }
+
+    /// Runs a program to its end with output in temporary files (no pipe can fill up).
+    static func exec(_ path: String, _ args: [String], env: [String: String], cwd: URL? = nil, stdin: String? = nil,
+                     timeout: TimeInterval = 600) throws -> Output
+    {
+        let tmp = FileManager.default.temporaryDirectory
+        let o = tmp.appendingPathComponent("mh-\(UUID().uuidString).out")
+        let e = tmp.appendingPathComponent("mh-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: o.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: e.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: o); try? FileManager.default.removeItem(at: e) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = env
+        if let cwd { p.currentDirectoryURL = cwd }
+        let oh = try FileHandle(forWritingTo: o)
+        let eh = try FileHandle(forWritingTo: e)
+        p.standardOutput = oh
+        p.standardError = eh
+        var inPipe: Pipe?
+        if stdin != nil { inPipe = Pipe(); p.standardInput = inPipe } else { p.standardInput = FileHandle.nullDevice }
+        try p.run()
+        if let stdin, let inPipe {
+            inPipe.fileHandleForWriting.write(Data(stdin.utf8))
+            try? inPipe.fileHandleForWriting.close()
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning {
+            if Date() > deadline { p.terminate(); p.waitUntilExit(); throw HarnessError.failed("\(path) \(args) timed out after \(Int(timeout))s") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        try? oh.close(); try? eh.close()
+        return Output(status: p.terminationStatus,
+                      stdout: (try? String(contentsOf: o, encoding: .utf8)) ?? "",
+                      stderr: (try? String(contentsOf: e, encoding: .utf8)) ?? "")
+    }
+
+    // MARK: runs
+
+    /// The run id from `--output json` (the `run.finished` event) or, failing that, the newest run dir.
+    func runID(from out: Output) -> String? {
+        for line in out.stdout.split(separator: "\n").reversed() {
+            if let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+               let id = obj["run_id"] as? String { return id }
+        }
+        return newestRunID()
+    }
+
+    func newestRunID() -> String? {
+        let runs = stateDir.appendingPathComponent("runs")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? []
+        // Run ids end in <UTC yyyymmddThhmmss>-<4 hex>: order by that timestamp.
+        func stamp(_ id: String) -> String { id.split(separator: "-").suffix(2).joined(separator: "-") }
+        return names.max { stamp($0) < stamp($1) }
+    }
+
+    /// Waits until some run's events.jsonl has a line containing every fragment.
+    func waitForEvent(containing fragments: [String], timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        let runs = stateDir.appendingPathComponent("runs")
+        while Date() < deadline {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? [] {
+                let text = (try? String(contentsOf: runs.appendingPathComponent(name).appendingPathComponent("events.jsonl"), encoding: .utf8)) ?? ""
+                for line in text.split(separator: "\n") where fragments.allSatisfy({ line.contains($0) }) { return true }
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    // MARK: snapshots
+
+    /// An object from the cluster as JSON, or nil when it does not exist.
+    func object(_ kind: String, _ name: String, namespace: String) throws -> [String: Any]? {
+        let out = try kubectl(["-n", namespace, "get", kind, name, "-o", "json", "--ignore-not-found"])
+        guard out.status == 0 else { throw HarnessError.failed("kubectl get \(kind) \(name): \(out.stderr)") }
+        if out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return nil }
+        return (try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [String: Any]
+    }
+
+    /// All objects of a kind in a namespace (items of `kubectl get KIND -o json`).
+    func objects(_ kind: String, namespace: String) throws -> [[String: Any]] {
+        let out = try kubectl(["-n", namespace, "get", kind, "-o", "json"])
+        guard out.status == 0 else { throw HarnessError.failed("kubectl get \(kind): \(out.stderr)") }
+        let list = (try JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [String: Any]
+        return (list?["items"] as? [[String: Any]]) ?? []
+    }
+
+    /// A whole object minus what changes without anyone changing it: resourceVersion,
+    /// managedFields, generation, status (observed state) — and, with `recreated`, the identity
+    /// that a re-created object necessarily gets anew (uid, creationTimestamp).
+    /// Secret values are replaced by a digest so that a failing comparison prints no secret.
+    static func normalized(_ obj: [String: Any], recreated: Bool = false) -> [String: Any] {
+        var o = obj
+        var meta = o["metadata"] as? [String: Any] ?? [:]
+        for k in ["resourceVersion", "managedFields", "generation", "selfLink"] { meta.removeValue(forKey: k) }
+        if recreated { for k in ["uid", "creationTimestamp"] { meta.removeValue(forKey: k) } }
+        if var ann = meta["annotations"] as? [String: Any] {
+            ann.removeValue(forKey: "kubectl.kubernetes.io/last-applied-configuration")
+            meta["annotations"] = ann.isEmpty ? nil : ann
+        }
+        o["metadata"] = meta
+        o.removeValue(forKey: "status")
+        if o["kind"] as? String == "Secret", let data = o["data"] as? [String: Any] {
+            o["data"] = data.mapValues { v in "sha:" + digest("\(v)") }
+        }
+        return o
+    }
+
+    /// Canonical JSON text (sorted keys) for comparisons and readable failures.
+    static func canonical(_ value: Any) -> String {
+        guard JSONSerialization.isValidJSONObject(value) || value is [Any] || value is [String: Any],
+              let d = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted]) else { return "\(value)" }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    /// A short, non-reversible digest (FNV-1a 64) so a secret can be compared without being printed.
+    static func digest(_ s: String) -> String {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
+        return String(h, radix: 16)
+    }
+
+    /// The GCP project as the store reads: each secret with its versions' states and the digest
+    /// of what `latest` returns.
+    func gcpSnapshot(project: String) throws -> [String: Any] {
+        let (code, list) = try gcp("v1/projects/\(project)/secrets?pageSize=250")
+        guard code == 200 else { throw HarnessError.failed("GCP list secrets answered \(code)") }
+        var out: [String: Any] = [:]
+        for s in (list["secrets"] as? [[String: Any]]) ?? [] {
+            guard let name = s["name"] as? String else { continue }
+            let (_, versions) = try gcp("v1/\(name)/versions?pageSize=250")
+            let states = ((versions["versions"] as? [[String: Any]]) ?? []).map { v in
+                "\(((v["name"] as? String) ?? "").split(separator: "/").last ?? ""):\(v["state"] ?? "")"
+            }.sorted()
+            let (accessCode, access) = try gcp("v1/\(name)/versions/latest:access")
+            var latest = "http \(accessCode)"
+            if accessCode == 200, let payload = access["payload"] as? [String: Any], let data = payload["data"] as? String {
+                latest = "sha:" + Self.digest(data)
+            }
+            out[name] = ["versions": states, "latest": latest]
+        }
+        return out
+    }
+
+    /// The value `latest` of a GCP secret returns, decoded (nil when it cannot be read).
+    func gcpLatest(project: String, secret: String) throws -> String? {
+        let (code, access) = try gcp("v1/projects/\(project)/secrets/\(secret)/versions/latest:access")
+        guard code == 200, let payload = access["payload"] as? [String: Any], let b64 = payload["data"] as? String,
+              let data = Data(base64Encoded: b64) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A key of a Secret, decoded (nil when the Secret or the key does not exist).
+    func secretValue(_ name: String, key: String, namespace: String) throws -> String? {
+        guard let s = try object("secret", name, namespace: namespace), let data = s["data"] as? [String: Any],
+              let b64 = data[key] as? String, let d = Data(base64Encoded: b64) else { return nil }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    // MARK: secrets
+
+    /// Fails when any value (or its base64 form) appears in any runbook output so far or in any
+    /// file under the state dir.
+    func assertNoSecretLeaks(_ values: [String], file: StaticString = #filePath, line: UInt = #line) {
+        let needles = values.filter { $0.count >= 4 }.flatMap { v -> [String] in
+            let b64 = Data(v.utf8).base64EncodedString()
+            return [v, b64, b64.trimmingCharacters(in: CharacterSet(charactersIn: "="))]
+        }
+        lock.lock(); let texts = transcripts; lock.unlock()
+        for (i, t) in texts.enumerated() {
+            for n in needles where t.contains(n) {
+                XCTFail("a secret value (digest \(Self.digest(n))) appears in runbook output #\(i)", file: file, line: line)
+            }
+        }
+        let fm = FileManager.default
+        guard let walker = fm.enumerator(at: stateDir, includingPropertiesForKeys: [.isRegularFileKey]) else { return }
+        var scanned = 0
+        for case let url as URL in walker {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
+                  let data = try? Data(contentsOf: url) else { continue }
+            scanned += 1
+            let text = String(decoding: data, as: UTF8.self)
+            for n in needles where text.contains(n) {
+                XCTFail("a secret value (digest \(Self.digest(n))) appears in \(url.path)", file: file, line: line)
+            }
+        }
+        XCTAssertGreaterThan(scanned, 0, "the state dir \(stateDir.path) holds no files to scan", file: file, line: line)
+    }
+}

@@ -1,0 +1,299 @@
+"""In-memory object store of the sandbox cluster, with change notifications.
+
+Thread-safe; every call returns deep copies, so callers may change what they get freely.
+"""
+
+import copy
+import datetime
+import logging
+import queue
+import threading
+import uuid
+
+from . import defaults
+from .labels import LabelSelector
+from .resources import BY_KIND
+
+log = logging.getLogger("sandbox.store")
+
+
+class StoreError(Exception):
+    """A failed store operation, carrying what the API server needs to answer with a Status."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details or {}
+
+
+def now_rfc3339() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rtype(kind: str):
+    t = BY_KIND.get(kind)
+    if t is None:
+        raise StoreError(400, "BadRequest", f"unknown kind {kind!r}")
+    return t
+
+
+def not_found(kind: str, name: str) -> StoreError:
+    t = _rtype(kind)
+    return StoreError(404, "NotFound", f'{t.group_resource} "{name}" not found',
+                      {"name": name, "group": t.group, "kind": t.plural} if t.group else
+                      {"name": name, "kind": t.plural})
+
+
+def _details(t, name: str) -> dict:
+    d = {"name": name, "kind": t.plural}
+    if t.group:
+        d["group"] = t.group
+    return d
+
+
+def _spec_part(obj: dict) -> dict:
+    """Everything that counts for metadata.generation: all but metadata and status."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+class Store:
+    """Objects keyed by (kind, namespace, name); a global resourceVersion counter."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._objects: dict = {}          # (kind, ns or "", name) -> obj
+        self._rv = 0
+        self._logs: dict = {}             # (ns, pod) -> text
+        self._subscribers: list = []
+        self._events: queue.Queue = queue.Queue()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="store-dispatcher", daemon=True)
+        self._dispatcher.start()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
+        t = _rtype(kind)
+        with self._lock:
+            obj = self._objects.get((kind, namespace or "" if t.namespaced else "", name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None) -> list:
+        t = _rtype(kind)
+        sel = LabelSelector.parse(label_selector) if label_selector else None
+        with self._lock:
+            out = []
+            for (k, ns, _name), obj in self._objects.items():
+                if k != kind or (t.namespaced and namespace and ns != namespace):
+                    continue
+                if sel is not None and not sel.matches(obj.get("metadata", {}).get("labels") or {}):
+                    continue
+                out.append(copy.deepcopy(obj))
+        out.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return out
+
+    def resource_version(self) -> str:
+        with self._lock:
+            return str(self._rv)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def _key(self, obj: dict):
+        kind = obj.get("kind")
+        t = _rtype(kind)
+        md = obj.get("metadata") or {}
+        name = md.get("name")
+        if not name:
+            raise StoreError(422, "Invalid", f'{kind} "" is invalid: metadata.name: Required value: name or generateName is required')
+        ns = md.get("namespace") or ""
+        if t.namespaced and not ns:
+            raise StoreError(422, "Invalid", f'{kind} "{name}" is invalid: metadata.namespace: Required value')
+        if not t.namespaced:
+            ns = ""
+            md.pop("namespace", None)
+        return t, (kind, ns, name)
+
+    def _next_rv(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    def create(self, obj: dict, dry_run: bool = False) -> dict:
+        """Store a new object; fills uid, resourceVersion, generation, creationTimestamp."""
+        obj = copy.deepcopy(obj)
+        obj.setdefault("metadata", {})
+        t, key = self._key(obj)
+        with self._lock:
+            if key in self._objects:
+                raise StoreError(409, "AlreadyExists", f'{t.group_resource} "{key[2]}" already exists',
+                                 _details(t, key[2]))
+            if t.namespaced and ("Namespace", "", key[1]) not in self._objects:
+                raise StoreError(404, "NotFound", f'namespaces "{key[1]}" not found',
+                                 {"name": key[1], "kind": "namespaces"})
+            md = obj["metadata"]
+            md["uid"] = md.get("uid") or str(uuid.uuid4())
+            md["creationTimestamp"] = now_rfc3339()
+            for k in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+                md.pop(k, None)
+            defaults.apply(obj)
+            if t.generation:
+                md["generation"] = 1
+            else:
+                md.pop("generation", None)
+            if dry_run:
+                md.pop("resourceVersion", None)
+                return copy.deepcopy(obj)
+            md["resourceVersion"] = self._next_rv()
+            self._objects[key] = obj
+            out = copy.deepcopy(obj)
+            self._events.put(("ADDED", copy.deepcopy(obj)))
+            return out
+
+    def _check_rv(self, t, key, old: dict, obj: dict):
+        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise StoreError(409, "Conflict",
+                             f'Operation cannot be fulfilled on {t.group_resource} "{key[2]}": the object has been '
+                             f'modified; please apply your changes to the latest version and try again',
+                             _details(t, key[2]))
+
+    def update(self, obj: dict, dry_run: bool = False) -> dict:
+        """Replace an object (its .status is kept when the type has a status subresource).
+
+        A metadata.resourceVersion in `obj` that is not the current one raises 409 Conflict;
+        an empty one means "unconditional"."""
+        obj = copy.deepcopy(obj)
+        obj.setdefault("metadata", {})
+        t, key = self._key(obj)
+        with self._lock:
+            old = self._objects.get(key)
+            if old is None:
+                raise not_found(key[0], key[2])
+            self._check_rv(t, key, old, obj)
+            md = obj["metadata"]
+            omd = old["metadata"]
+            for k in ("uid", "creationTimestamp", "deletionTimestamp"):
+                if k in omd:
+                    md[k] = omd[k]
+                else:
+                    md.pop(k, None)
+            if t.has_status:
+                if "status" in old:
+                    obj["status"] = copy.deepcopy(old["status"])
+                else:
+                    obj.pop("status", None)
+            defaults.apply(obj)
+            if t.generation:
+                gen = omd.get("generation", 1)
+                md["generation"] = gen + 1 if _spec_part(obj) != _spec_part(old) else gen
+            else:
+                md.pop("generation", None)
+            return self._commit(key, old, obj, dry_run)
+
+    def update_status(self, obj: dict, dry_run: bool = False) -> dict:
+        """Replace only .status of an existing object."""
+        obj = copy.deepcopy(obj)
+        obj.setdefault("metadata", {})
+        t, key = self._key(obj)
+        with self._lock:
+            old = self._objects.get(key)
+            if old is None:
+                raise not_found(key[0], key[2])
+            self._check_rv(t, key, old, obj)
+            new = copy.deepcopy(old)
+            if "status" in obj:
+                new["status"] = obj["status"]
+            else:
+                new.pop("status", None)
+            return self._commit(key, old, new, dry_run)
+
+    def _commit(self, key, old: dict, new: dict, dry_run: bool) -> dict:
+        if new == old:
+            return copy.deepcopy(old)        # a no-op write keeps the resourceVersion, as the real server does
+        if dry_run:
+            return copy.deepcopy(new)
+        new["metadata"]["resourceVersion"] = self._next_rv()
+        self._objects[key] = new
+        self._events.put(("MODIFIED", copy.deepcopy(new)))
+        return copy.deepcopy(new)
+
+    def delete(self, kind: str, namespace: str | None, name: str, propagation: str = "Background",
+               dry_run: bool = False, uid: str | None = None, resource_version: str | None = None) -> dict | None:
+        """Delete an object now; dependents (ownerReferences) are deleted too, or orphaned with
+        propagation "Orphan". Returns the deleted object, or None when there was none."""
+        t = _rtype(kind)
+        key = (kind, (namespace or "") if t.namespaced else "", name)
+        with self._lock:
+            old = self._objects.get(key)
+            if old is None:
+                return None
+            if uid and old["metadata"].get("uid") != uid:
+                raise StoreError(409, "Conflict",
+                                 f'Operation cannot be fulfilled on {t.group_resource} "{name}": Precondition failed: '
+                                 f'UID in precondition: {uid}, UID in object meta: {old["metadata"].get("uid")}',
+                                 _details(t, name))
+            if resource_version and old["metadata"].get("resourceVersion") != resource_version:
+                raise StoreError(409, "Conflict",
+                                 f'Operation cannot be fulfilled on {t.group_resource} "{name}": the object has been '
+                                 f'modified; please apply your changes to the latest version and try again',
+                                 _details(t, name))
+            if dry_run:
+                return copy.deepcopy(old)
+            self._remove(key, propagation)
+            return copy.deepcopy(old)
+
+    def _remove(self, key, propagation: str):
+        old = self._objects.pop(key, None)
+        if old is None:
+            return
+        self._logs.pop((key[1], key[2]), None) if key[0] == "Pod" else None
+        self._rv += 1
+        gone = copy.deepcopy(old)
+        gone["metadata"]["resourceVersion"] = str(self._rv)
+        self._events.put(("DELETED", gone))
+        uid = old["metadata"].get("uid")
+        if key[0] == "Namespace":
+            for k in [k for k in self._objects if k[1] == key[2] and _rtype(k[0]).namespaced]:
+                self._remove(k, "Background")
+        for k, o in list(self._objects.items()):
+            refs = o.get("metadata", {}).get("ownerReferences") or []
+            if not any(r.get("uid") == uid for r in refs):
+                continue
+            if k[1] != key[1] and _rtype(key[0]).namespaced:
+                continue      # owners must live in the dependent's namespace
+            if propagation == "Orphan":
+                new = copy.deepcopy(o)
+                new["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
+                if not new["metadata"]["ownerReferences"]:
+                    del new["metadata"]["ownerReferences"]
+                self._commit(k, o, new, False)
+            else:
+                self._remove(k, propagation)
+
+    # -- notifications -------------------------------------------------------------------------
+
+    def subscribe(self, fn) -> None:
+        """fn(event, obj) is called on the dispatcher thread, after commit, in commit order."""
+        with self._lock:
+            self._subscribers.append(fn)
+
+    def _dispatch(self):
+        while True:
+            event, obj = self._events.get()
+            with self._lock:
+                subs = list(self._subscribers)
+            for fn in subs:
+                try:
+                    fn(event, copy.deepcopy(obj))
+                except Exception:      # a subscriber's bug must not stop the others
+                    log.exception("subscriber %r failed on %s %s", fn, event, obj.get("kind"))
+
+    # -- pod logs ------------------------------------------------------------------------------
+
+    def set_log(self, namespace: str, pod: str, text: str) -> None:
+        with self._lock:
+            self._logs[(namespace, pod)] = text
+
+    def get_log(self, namespace: str, pod: str) -> str | None:
+        with self._lock:
+            return self._logs.get((namespace, pod))
