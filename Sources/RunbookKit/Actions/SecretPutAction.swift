@@ -150,7 +150,7 @@ public struct SecretPutAction: Action {
             let added = record.addedVersion ?? (now.version != record.previousVersion ? now.version : nil)
             if record.created {
                 if now == .absent { return }
-                if let added, now.version != added, !context.force {
+                if let added, try await !holdsOwnValue(t, now, added: added, context), !context.force {
                     throw ActionError.drift("\(t.store.label(t.name)) now reads version \(now.version ?? "none"), not version \(added) that this step created")
                 }
                 try await t.store.delete(t.name)
@@ -158,13 +158,15 @@ public struct SecretPutAction: Action {
             } else if record.previousReadable, let previous = record.previousVersion {
                 let prior = try await t.store.read(t.name, version: previous)
                 context.masker.add(prior.value)
-                if case .present(let v) = now, let added, v.version != added, v.value != prior.value, !context.force {
+                if case .present(let v) = now, let added, v.value != prior.value,
+                   try await !holdsOwnValue(t, now, added: added, context), !context.force
+                {
                     throw ActionError.drift("\(t.store.label(t.name)) now reads version \(v.version), not version \(added) that this step added")
                 }
                 try await t.store.restore(t.name, previous: previous, added: added)
                 context.log("\(t.store.label(t.name)) reads version \(previous)'s value again")
             } else if let added {
-                if now.version != added, !context.force {
+                if try await !holdsOwnValue(t, now, added: added, context), !context.force {
                     throw ActionError.drift("\(t.store.label(t.name)) now reads version \(now.version ?? "none"), not version \(added) that this step added")
                 }
                 try await t.store.retire(t.name, version: added)
@@ -172,5 +174,15 @@ public struct SecretPutAction: Action {
         } catch let e as SecretStoreError {
             throw e.actionError
         }
+    }
+
+    /// True when plain reads return what this step wrote: its own version, or the same value
+    /// re-added by a later step's rollback. Anything else is someone else's change (drift).
+    private func holdsOwnValue(_ t: Target, _ now: SecretCurrent, added: String, _ context: ActionContext) async throws -> Bool {
+        guard case .present(let v) = now else { return now.version == added }
+        if v.version == added { return true }
+        guard let own = try? await t.store.read(t.name, version: added) else { return false }
+        context.masker.add(own.value)
+        return own.value == v.value
     }
 }

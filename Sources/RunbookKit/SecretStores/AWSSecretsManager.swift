@@ -35,7 +35,9 @@ public struct AWSSecretsManager: SecretStore {
 
     private func get(_ name: String, version: String?) async throws -> SecretVersion {
         var body: Value = ["SecretId": .string(name)]
-        if let version { body["VersionId"] = .string(version) }
+        // Plain reads name AWSCURRENT explicitly: that is what AWS does without a stage, and moto
+        // (the sandbox) otherwise keeps returning the newest version after a label move.
+        if let version { body["VersionId"] = .string(version) } else { body["VersionStage"] = "AWSCURRENT" }
         let answer = try await api.call("GetSecretValue", body)
         guard let id = answer["VersionId"]?.stringValue else {
             throw SecretStoreError.badResponse(store: api.transport.store, reason: "GetSecretValue without VersionId")

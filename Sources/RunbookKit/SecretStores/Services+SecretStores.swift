@@ -10,11 +10,12 @@ extension Services {
     public func secretStore(_ ref: SecretStoreRef, masker: Masker) throws -> any SecretStore {
         let env = options.environment
         let key = "secretstore:\(ref.provider.rawValue):\(ref.project ?? ""):\(ref.region ?? "")"
+        // `shared` holds its lock while making: take the dependencies first (it is not re-entrant).
+        let client = try secretStoreHTTP()
+        let token = try shared("gcp.token") { GCPAccessToken(environment: env, client: client, masker: masker) }
         let store: any SecretStore = try shared(key) { () throws -> any SecretStore in
-            let client = try secretStoreHTTP()
             switch ref.provider {
             case .gcp:
-                let token = try shared("gcp.token") { GCPAccessToken(environment: env, client: client, masker: masker) }
                 let transport = StoreTransport(client: client, backoff: .standard, store: "GCP Secret Manager")
                 return GCPSecretManager(transport: transport, environment: env, project: ref.project ?? "", token: token)
             case .awsSSM, .awsSecretsManager:
