@@ -221,6 +221,7 @@ spec:
         p = self.kubectl("wait", "--for=condition=complete", "job/calib-1", "-n", "seedtest", "--timeout=60s")
         self.assertIn("condition met", p.stdout)
         full = self.kubectl("logs", "job/calib-1", "-n", "seedtest").stdout
+        self.assertEqual(self.kubectl("logs", "-f", "job/calib-1", "-n", "seedtest").stdout, full)
         tail = self.kubectl("logs", "job/calib-1", "-n", "seedtest", "--tail=1").stdout
         self.assertGreater(len(full.splitlines()), 1)
         self.assertEqual(tail.splitlines(), full.splitlines()[-1:])
@@ -239,6 +240,15 @@ spec:
         self.assertEqual(d["spec"]["replicas"], 2)
         self.assertEqual(d["spec"]["selector"], {"matchLabels": {"app": "imp"}})
         self.assertEqual(d["spec"]["strategy"]["type"], "RollingUpdate")
+        self.kubectl("run", "imp", "-n", "kt", "--image=example.invalid/p:1", "--env=A=1", "--labels=x=y")
+        pod = self.kget("pod", "imp", "-n", "kt")
+        self.assertEqual(pod["spec"]["containers"][0]["env"], [{"name": "A", "value": "1"}])
+        self.assertEqual(pod["metadata"]["labels"], {"x": "y"})
+        self.kubectl("create", "service", "clusterip", "imp", "-n", "kt", "--tcp=80:8080")
+        svc = self.kget("service", "imp", "-n", "kt")
+        self.assertEqual(svc["spec"]["ports"], [{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}])
+        self.assertEqual(svc["spec"]["type"], "ClusterIP")
+        self.assertEqual(self.kubectl("get", "events", "-n", "kt", "-o", "name").returncode, 0)
 
     def test_delete(self):
         self._secret("gone")

@@ -803,6 +803,9 @@ class Router:
     def create(self):
         obj = self._decode(self.h.headers.get("Content-Type", "application/json"))
         self._check_body(obj, for_update=False)
+        return self._create_checked(obj)
+
+    def _create_checked(self, obj: dict):
         md = obj["metadata"]
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + "".join(random.choice(_GENERATE_CHARS) for _ in range(5))
@@ -873,8 +876,7 @@ class Router:
                     raise not_found(self.t.kind, self.name)
                 obj = self._decode("yaml")
                 self._check_body(obj, for_update=True)
-                validate(self.t, obj)
-                return self.h._send(201, self._out(self.store.create(obj, dry_run=self.dry_run)))
+                return self._create_checked(obj)
             self._out(current)
             try:
                 patched = self._apply_patch(copy.deepcopy(current), ctype)
@@ -963,7 +965,37 @@ class Router:
                 raise bad_request("tailLines must be an integer")
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-n:]) if n > 0 else ""
-        self.h._send(200, text.encode(), "text/plain")
+        if self.query.get("follow") not in ("true", "1"):
+            return self.h._send(200, text.encode(), "text/plain")
+        self.follow_log(text)
+
+    def follow_log(self, text: str):
+        """Stream the log: what there is, then new output every 0.25 s until the Pod has finished
+        (or is gone, or 30 minutes passed)."""
+        self.h.send_response(200)
+        self.h.send_header("Content-Type", "text/plain")
+        self.h.send_header("Transfer-Encoding", "chunked")
+        self.h.end_headers()
+        sent = len(self.store.get_log(self.namespace, self.name) or "")
+
+        def chunk(data: str):
+            if data:
+                b = data.encode()
+                self.h.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
+                self.h.wfile.flush()
+        chunk(text)
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            pod = self.store.get("Pod", self.namespace, self.name)
+            current = self.store.get_log(self.namespace, self.name) or ""
+            if len(current) > sent:
+                chunk(current[sent:])
+                sent = len(current)
+            if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                break
+            time.sleep(0.25)
+        self.h.wfile.write(b"0\r\n\r\n")
+        self.h.wfile.flush()
 
     def _scale_of(self, obj: dict) -> dict:
         md = obj["metadata"]

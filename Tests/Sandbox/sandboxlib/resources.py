@@ -45,6 +45,7 @@ TYPES = [
     ResourceType("Service", "", ("v1",), "services", True, ("svc",), ("status",), _ALL, generation=False),
     ResourceType("PersistentVolumeClaim", "", ("v1",), "persistentvolumeclaims", True, ("pvc",), ("status",), generation=False),
     ResourceType("Pod", "", ("v1",), "pods", True, ("po",), ("status", "log"), _ALL, generation=False),
+    ResourceType("Event", "", ("v1",), "events", True, ("ev",), (), generation=False),
     ResourceType("Deployment", "apps", ("v1",), "deployments", True, ("deploy",), ("status", "scale"), _ALL),
     ResourceType("StatefulSet", "apps", ("v1",), "statefulsets", True, ("sts",), ("status", "scale"), _ALL),
     ResourceType("Job", "batch", ("v1",), "jobs", True, (), ("status",), _ALL),
