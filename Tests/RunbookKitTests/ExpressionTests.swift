@@ -32,6 +32,8 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(try eval("x${{ vars.empty }}y"), "xy")
         XCTAssertEqual(try eval("no expressions"), "no expressions")
         XCTAssertEqual(try eval("${{ '}}' }}"), "}}")
+        // The way to write a literal `${{` in a value.
+        XCTAssertEqual(try eval("echo ${{ '${{' }} x }}"), "echo ${{ x }}")
     }
 
     func testOperators() throws {

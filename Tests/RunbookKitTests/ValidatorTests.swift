@@ -107,7 +107,7 @@ final class ValidatorTests: XCTestCase {
             "35:51: unknown name 'secrets.token': expressions can read vars, steps, env and run",
             "37:13: duplicate step id 'first' (first used at line 15)",
             "39:15: action test.write needs with.target",
-            "40:9: unknown key 'when' in a rollback step; allowed: id, name, action, with, timeout, retry",
+            "40:9: unknown key 'on_failure' in a rollback step; allowed: id, name, action, with, when, timeout, retry",
             "43:28: invalid expression: expression ends too early",
             "44:35: invalid expression: unexpected character '+'",
             "45:5: unknown key 'stage' in step 'last'; allowed: id, name, action, with, when, timeout, retry, on_failure, rollback",
@@ -125,6 +125,18 @@ final class ValidatorTests: XCTestCase {
             "\(f):33:17: unknown action 'test.read'",
             "\(f):36:13: unknown action 'test.read'",
         ])
+    }
+
+    func testUnknownActionSuggestsTheClosestName() {
+        let head = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: x }\nsteps:\n"
+        XCTAssertEqual(inline(head + "  - { id: a, action: test.raed, with: { name: n } }\n  - { id: b, action: k8s.apply }\n"), [
+            "x.yaml:5:22: unknown action 'test.raed'; did you mean 'test.read'?",
+            "x.yaml:6:22: unknown action 'k8s.apply'; known actions: test.read, test.write",
+        ])
+        XCTAssertEqual(ValidationPass.editDistance("kitten", "sitting"), 3)
+        XCTAssertEqual(ValidationPass.editDistance("", "abc"), 3)
+        XCTAssertEqual(ValidationPass.editDistance("abc", ""), 3)
+        XCTAssertEqual(ValidationPass.editDistance("exec", "exec"), 0)
     }
 
     func testNotAMapping() {
@@ -178,4 +190,99 @@ final class ValidatorTests: XCTestCase {
         XCTAssertEqual(found.map(\.description), ["local a", nil, nil])
         XCTAssertEqual(found[0].file.standardizedFileURL.path, local.appendingPathComponent("a.yaml").standardizedFileURL.path)
     }
+
+    /// Validates inline text (for small cases; the big ones are fixture files).
+    func inline(_ text: String) -> [String] {
+        do {
+            let docs = try YAMLParser.parse(text, file: "x.yaml")
+            _ = try validator.validate(docs, file: URL(fileURLWithPath: "/tmp/x.yaml"), displayPath: "x.yaml", sha256: "")
+            return []
+        } catch RunbookError.invalid(let d) {
+            return d.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    func testReferenceRulesAndMissingWith() {
+        let head = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: x }\nvars: { v: {} }\nsteps:\n"
+        XCTAssertEqual(inline(head + """
+          - id: a
+            action: test.read
+            when: ${{ steps.a.outputs.found || vars.w }}
+          - id: b
+            action: test.write
+            rollback:
+              - id: b-undo
+                action: test.read
+                with: { name: "${{ steps.b.outputs.x }}${{ steps.a.outputs.y }}" }
+              - action: test.write
+                with: { target: t, value: "${{ steps.b-undo.outputs.value }}${{ steps.c.outputs.z }}" }
+          - id: c
+            action: test.read
+            with: { name: "${{ steps.b-undo.outputs.value }}" }
+        """), [
+            "x.yaml:6:5: action test.read needs with.name",
+            "x.yaml:8:15: step 'a' cannot read its own outputs",
+            "x.yaml:8:40: undeclared var 'w'",
+            "x.yaml:9:5: action test.write needs with.target",
+            "x.yaml:9:5: action test.write needs with.value",
+            "x.yaml:16:73: step 'c' does not come before step 'b.rollback.2'",
+            "x.yaml:19:24: step 'b-undo' does not exist",
+        ])
+        XCTAssertEqual(inline(head + "  - id: ok\n    action: test.read\n    with: { name: n }\n    when: ${{ vars.v }}\n"), [])
+        XCTAssertEqual(inline(head + """
+          - id: a
+            action: test.read
+            with: { name: n }
+            rollback:
+              - action: test.read
+                when: ${{ steps.a.outputs.found && steps.later.outputs.x }}
+                with: { name: n }
+          - { id: later, action: test.read, with: { name: n } }
+        """), ["x.yaml:11:44: step 'later' does not come before step 'a.rollback.1'"])
+        XCTAssertEqual(inline(head + "  - id: empty-with\n    action: test.read\n    with:\n"), ["x.yaml:8:10: action test.read needs with.name"])
+    }
+
+    func testVarDefaultsAndTypes() {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: { name: x }
+        vars:
+          s: { type: string, default: 5432 }
+          i: { type: int, default: "5" }
+          f: { default: 1.5 }
+          r: { required: maybe }
+          ok1: { type: string, default: "5432" }
+          ok2:
+        steps:
+          - { id: a, action: test.read, with: { name: n }, timeout: 0 }
+        """
+        XCTAssertEqual(inline(text), [
+            "x.yaml:5:31: default of var 's' must be a string (type: string), not the int 5432",
+            "x.yaml:6:28: default of var 'i' must be an int (type: int), not the string '5'",
+            "x.yaml:7:17: default of var 'f' must be a string, bool or int, not the number 1.5",
+            "x.yaml:8:18: required of var 'r' must be true or false",
+            "x.yaml:12:61: timeout must be a duration like 30s, 2m or 1h, not '0'",
+        ])
+    }
+
+    func testDocumentShapeErrors() {
+        XCTAssertEqual(inline("kind: Runbook\n---\nmore: 1\n"), [
+            "x.yaml:1:1: missing required key 'apiVersion'",
+            "x.yaml:1:1: missing required key 'metadata'",
+            "x.yaml:1:1: missing required key 'steps'",
+            "x.yaml:3:1: a runbook file holds one YAML document, this one has 2",
+        ])
+        XCTAssertEqual(inline("apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: x, name: y }\nsteps: {}\n"), [
+            "x.yaml:3:22: duplicate key 'name' in metadata",
+            "x.yaml:4:8: steps must be a list of steps",
+        ])
+        let named = URL(fileURLWithPath: "/tmp/my runbook.yaml")
+        XCTAssertThrowsError(try validator.validate(YAMLParser.parse("apiVersion: runbook/v1\nkind: Runbook\nmetadata: { name: my runbook }\nsteps: [{ id: a, action: test.read, with: { name: n } }]\n", file: "f"), file: named, displayPath: "f", sha256: "")) { error in
+            XCTAssertEqual((error as? LocalizedError)?.errorDescription, "f:3:19: metadata.name 'my runbook' must match ^[A-Za-z0-9][A-Za-z0-9._-]*$ (rename the file too)")
+        }
+    }
+
 }

@@ -133,6 +133,9 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
                 store.create(obj)
             except StoreError as e:
                 raise FixtureError(f"{path}: {obj['kind']} {obj.get('metadata', {}).get('name')!r}: {e.message}") from None
+        for t in resources.TYPES:
+            if not t.builtin and store.get("CustomResourceDefinition", None, resources.crd_name(t)) is None:
+                store.create(resources.crd_object(t))
         api = APIServer(store, faults, pki)
         api.start()
         log.info("API server on https://127.0.0.1:%d", api.port)
