@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import tempfile
@@ -95,6 +96,19 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(ports & listening_ports(), set())
         self.assertEqual(processes_mentioning(self.dir), [])
         self.assertFalse(os.path.exists(os.path.join(self.dir, "sandbox.json")))
+
+    def test_down_cleans_up_after_a_killed_daemon(self):
+        sandbox("up", "--dir", self.dir, "--fixture", "observer-postgres")
+        with open(os.path.join(self.dir, "sandbox.json")) as f:
+            st = json.load(f)
+        self.assertGreater(len(st["pids"]), 1)
+        os.kill(st["pid"], signal.SIGKILL)
+        p = sandbox("down", "--dir", self.dir)
+        self.assertIn("stopping leftover processes", p.stderr)
+        self.assertEqual([x for x in st["pids"] if alive(x)], [])
+        self.assertEqual(processes_mentioning(self.dir), [])
+        ports = set(st["ports"].values()) | set(st["services"].values())
+        self.assertEqual(ports & listening_ports(), set())
 
     def test_up_reports_a_bad_fixture_and_leaves_nothing(self):
         p = sandbox("up", "--dir", self.dir, "--fixture", "no-such-fixture", check=False)

@@ -3,6 +3,7 @@ from a real cluster)."""
 
 import copy
 import datetime
+import hmac
 import json
 import logging
 import queue
@@ -188,7 +189,13 @@ class APIServer:
                 except (ssl.SSLError, OSError) as e:
                     log.info("TLS handshake with %s failed: %s", client_address, e)
                     return
-                self.RequestHandlerClass(tls, client_address, self)
+                try:
+                    self.RequestHandlerClass(tls, client_address, self)
+                finally:
+                    try:
+                        tls.close()
+                    except OSError:
+                        pass
 
             def handle_error(self, request, client_address):
                 log.debug("connection error from %s", client_address, exc_info=True)
@@ -314,7 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
             if subject.get("commonName") == ADMIN_CN and subject.get("organizationName") == ADMIN_ORG:
                 return ADMIN
         auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and auth[7:].strip() == self.server_api.pki.viewer_token:
+        if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip().encode(),
+                                                              self.server_api.pki.viewer_token.encode()):
             return VIEWER
         return None
 
