@@ -1,7 +1,7 @@
 import Foundation
 
 /// AWS Secrets Manager: values as `SecretString`; plain reads return the version labelled
-/// `AWSCURRENT`, and rollback moves that label back to the prior version.
+/// `AWSCURRENT` (each put moves it, and AWSPREVIOUS, to the new version).
 public struct AWSSecretsManager: SecretStore {
     let api: AWSJSONClient
     let region: String
@@ -108,22 +108,16 @@ public struct AWSSecretsManager: SecretStore {
         }
     }
 
+    /// Puts the prior value (read back from its version) again as the new AWSCURRENT version.
+    /// Moving the AWSCURRENT label back would be the AWS-native undo, but readers that ask
+    /// without a stage on moto (the sandbox, and ESO there) keep seeing the newest version after
+    /// a label move; a new version reads the same everywhere. The token makes a repeated
+    /// rollback reuse the same version.
     public func restore(_ name: String, previous: String, added: String?) async throws {
-        guard let stages = try await versionStages(name) else {
-            throw SecretStoreError.notFound(what: label(name), reason: "it was deleted after the step ran")
-        }
-        guard stages[previous] != nil else {
-            throw SecretStoreError.notFound(what: "version \(previous) of \(label(name))", reason: "no longer kept by Secrets Manager")
-        }
-        guard let holder = stages.first(where: { $0.value.contains("AWSCURRENT") })?.key, holder != previous else { return }
-        do {
-            _ = try await api.call("UpdateSecretVersionStage", [
-                "SecretId": .string(name), "VersionStage": "AWSCURRENT",
-                "MoveToVersionId": .string(previous), "RemoveFromVersionId": .string(holder),
-            ])
-        } catch let e as AWSJSONClient.ServiceError {
-            throw api.unexpected(e, label(name))
-        }
+        let prior = try await read(name, version: previous)
+        if case .present(let now) = try await current(name), now.value == prior.value { return }
+        let token = RequestToken.make(runID: "restore", stepID: added ?? previous, name: name, value: prior.value)
+        _ = try await addVersion(name, value: prior.value, requestToken: token)
     }
 
     /// No prior AWSCURRENT: take the label off the added version so plain reads fail as before.
