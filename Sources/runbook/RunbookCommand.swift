@@ -1,7 +1,26 @@
 import ArgumentParser
+import Foundation
 import RunbookKit
 
 @main
 struct RunbookCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "runbook", abstract: "Run migration runbooks safely.")
+    static let configuration = CommandConfiguration(
+        commandName: "runbook",
+        abstract: "Run migration runbooks: previewed, checkpointed, resumable, undone automatically.",
+        subcommands: [RunCommand.self, PlanCommand.self, ResumeCommand.self, RollbackCommand.self, StatusCommand.self,
+                      HistoryCommand.self, ListCommand.self, ValidateCommand.self])
+
+    /// Parse errors are usage errors: exit 2 (SPEC §1), not ArgumentParser's 64.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
+        } catch let code as ExitCode {
+            exit(withError: code)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
 }

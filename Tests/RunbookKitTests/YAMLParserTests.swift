@@ -125,6 +125,13 @@ final class YAMLParserTests: XCTestCase {
             "list": ["a", 1, ["k": "v", "k2": ["x"]], []],
             "obj": ["inner": ["deep": "v"], "e": [:]],
             "nested_list": [["a", "b"]],
+            "<<": "not a merge key",
+            "just_newline": "\n",
+            "leading_blank": "\nabc",
+            "quote": "say \"hi\" #1",
+            "tabs": "a\tb",
+            "hash": "#x",
+            "unicode": "grüße",
         ]
         let text = value.yamlString()
         let back = try XCTUnwrap(YAMLParser.parse(text, file: "t").first).toValue()
@@ -133,5 +140,9 @@ final class YAMLParserTests: XCTestCase {
         XCTAssertTrue(text.contains("looks_like_bool: \"true\"\n"), text)
         XCTAssertTrue(text.contains("multi: |\n  line one\n  line two\n"), text)
         XCTAssertEqual(Value.string("plain").yamlString(), "plain\n")
+        let tops: [Value] = ["two\nlines\n", "true", 3, [], [:], nil, .double(-.infinity)]
+        for top in tops {
+            XCTAssertEqual(try YAMLParser.parse(top.yamlString(), file: "t").first?.toValue(), top, top.yamlString())
+        }
     }
 }

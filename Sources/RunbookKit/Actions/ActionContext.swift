@@ -19,6 +19,9 @@ public struct ActionContext: Sendable {
     public let journal: Value?
     /// Step deadline (from `timeout:`), if any; long waits must stop by then.
     public let deadline: Date?
+    /// What expressions inside files the step reads (e.g. a `k8s.apply` manifest) can see. The
+    /// runner sets it to the step's scope; empty by default.
+    public var scope = Scope()
     let journalSink: @Sendable (Value) async throws -> Void
     let logSink: @Sendable (String) -> Void
 

@@ -2,8 +2,13 @@
 public enum ActionRegistry {
     public static let all: [any Action.Type] = [
         // engine (no cluster)
+        ExecAction.self, ApproveAction.self, AssertAction.self,
         // Kubernetes
+        K8sGet.self, K8sSecretRead.self, K8sApply.self, K8sPatch.self, K8sDelete.self, K8sScale.self, K8sWait.self, K8sJobRun.self,
         // secret stores and SQL
+        SecretPutAction.self,
+        SecretGetAction.self,
+        SQLQueryAction.self,
     ]
 
     public static func action(named name: String) -> (any Action.Type)? {

@@ -9,13 +9,12 @@ public enum Expressions {
     /// Mapping keys are not evaluated. Errors throw `RunbookError.invalid` pointing at the scalar.
     public static func evaluate(_ node: YAMLNode, scope: Scope, file: String) throws -> Value {
         switch node {
-        case .scalar(let text, let plain, let tag, let mark):
+        case .scalar(let text, let plain, _, let mark):
             guard ExpressionParser.containsExpression(text) else { return node.toValue() }
             do {
                 return try evaluate(text, scope: scope)
             } catch let error as ExpressionError {
                 let at = position(of: error.offset, in: text, plain: plain, mark: mark)
-                _ = tag
                 throw RunbookError.invalid([Diagnostic(file: file, mark: at, message: error.message)])
             }
         case .sequence(let items, _):

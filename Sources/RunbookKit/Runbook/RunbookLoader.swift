@@ -7,6 +7,7 @@ public enum RunbookLoader {
     /// for each directory of `RUNBOOK_PATH` (colon-separated). `.yml` is accepted beside `.yaml`.
     public static func resolve(_ reference: String, cwd: URL, environment: [String: String]) throws -> URL {
         let fm = FileManager.default
+        let cwd = URL(fileURLWithPath: cwd.path, isDirectory: true)
         let looksLikePath = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
         let asPath = reference.hasPrefix("/") ? URL(fileURLWithPath: reference) : URL(fileURLWithPath: reference, relativeTo: cwd)
         var isDir: ObjCBool = false
@@ -69,6 +70,7 @@ public enum RunbookLoader {
     }
 
     static func searchDirectories(cwd: URL, environment: [String: String]) -> [URL] {
+        let cwd = URL(fileURLWithPath: cwd.path, isDirectory: true)
         var dirs = [URL(fileURLWithPath: "runbooks", relativeTo: cwd)]
         for part in (environment["RUNBOOK_PATH"] ?? "").split(separator: ":") where !part.isEmpty {
             let p = String(part)

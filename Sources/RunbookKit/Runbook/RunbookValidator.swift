@@ -7,7 +7,7 @@ public struct RunbookValidator: Sendable {
     static let metadataKeys = ["name", "description"]
     static let varKeys = ["default", "description", "type", "required", "secret"]
     static let stepKeys = ["id", "name", "action", "with", "when", "timeout", "retry", "on_failure", "rollback"]
-    static let rollbackStepKeys = ["id", "name", "action", "with", "timeout", "retry"]
+    static let rollbackStepKeys = ["id", "name", "action", "with", "when", "timeout", "retry"]
     static let retryKeys = ["attempts", "backoff"]
 
     private let lookup: @Sendable (String) -> (any Action.Type)?

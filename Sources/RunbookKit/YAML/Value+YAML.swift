@@ -9,7 +9,7 @@ extension Value {
         switch self {
         case .array(let a) where !a.isEmpty: Value.writeSequence(a, indent: 0, to: &out)
         case .object(let o) where !o.isEmpty: Value.writeMapping(o, indent: 0, to: &out)
-        default: out = Value.inline(self, indent: 0) + "\n"
+        default: out = Value.inline(self, indent: 2) + "\n"
         }
         return out
     }
@@ -75,7 +75,7 @@ extension Value {
     private static func blockOrScalar(_ s: String, indent: Int) -> String {
         let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
         let body = s.hasSuffix("\n") ? lines.dropLast() : lines[...]
-        let blockable = s.contains("\n") && !s.hasSuffix("\n\n") && !s.contains("\r")
+        let blockable = s.contains("\n") && body.contains(where: { !$0.isEmpty }) && !s.hasSuffix("\n\n") && !s.contains("\r")
             && body.allSatisfy { !$0.hasSuffix(" ") && !$0.contains("\t") }
             && !(body.first?.hasPrefix(" ") ?? true)
         guard blockable else { return yamlScalarString(s) }
@@ -94,7 +94,7 @@ extension Value {
     }
 
     private static func needsQuotes(_ s: String) -> Bool {
-        guard let first = s.first, let last = s.last else { return true }
+        guard let first = s.first, let last = s.last, s != "<<" else { return true }
         if YAMLNode.resolveScalar(s, plain: true, tag: nil) != .string(s) { return true }
         if "-?:,[]{}#&*!|>'\"%@`".contains(first) { return true }
         if first == " " || last == " " || last == ":" { return true }

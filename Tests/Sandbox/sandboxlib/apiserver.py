@@ -3,6 +3,7 @@ from a real cluster)."""
 
 import copy
 import datetime
+import hmac
 import json
 import logging
 import queue
@@ -21,7 +22,7 @@ from . import protobuf, resources
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultError, FaultInjector
 from .labels import LabelSelector, SelectorError
-from .patches import PatchError, StrategicPatcher, apply_merge, json_patch, merge_patch
+from .patches import PatchError, StrategicPatcher, apply_owned, field_paths, json_patch, merge_patch
 from .resources import ResourceType
 from .store import Store, StoreError, not_found
 from .validation import bad_request, validate
@@ -83,11 +84,16 @@ def _table_columns(kind: str):
             cs = st(o).get("containerStatuses") or []
             ready = sum(1 for c in cs if c.get("ready"))
             total = len(sp(o).get("containers") or [])
-            reason = st(o).get("phase", "Pending")
+            reason = st(o).get("reason") or st(o).get("phase", "Pending")
             for c in cs:
-                w = (c.get("state") or {}).get("waiting") or {}
+                state = c.get("state") or {}
+                w = state.get("waiting") or state.get("terminated") or {}
                 if w.get("reason"):
                     reason = w["reason"]
+                elif "terminated" in state:
+                    reason = f'ExitCode:{state["terminated"].get("exitCode", 0)}'
+            if o["metadata"].get("deletionTimestamp"):
+                reason = "Terminating"
             return [f"{ready}/{total}", reason, sum(c.get("restartCount", 0) for c in cs)]
         return [col("Ready"), col("Status"), col("Restarts", "integer")], row
     if kind in ("Deployment", "StatefulSet"):
@@ -122,8 +128,11 @@ def _table_columns(kind: str):
     if kind in ("ExternalSecret", "ClusterSecretStore", "SecretStore"):
         def row(o):
             c = next((c for c in st(o).get("conditions") or [] if c.get("type") == "Ready"), {})
-            return [c.get("reason", ""), c.get("status", "")]
-        return [col("Status"), col("Ready")], row
+            lead = [(sp(o).get("secretStoreRef") or {}).get("name", ""), sp(o).get("refreshInterval", "")] \
+                if kind == "ExternalSecret" else []
+            return lead + [c.get("reason", ""), c.get("status", "")]
+        lead = [col("Store"), col("Refresh Interval")] if kind == "ExternalSecret" else []
+        return lead + [col("Status"), col("Ready")], row
     return [], lambda o: []
 
 
@@ -180,7 +189,13 @@ class APIServer:
                 except (ssl.SSLError, OSError) as e:
                     log.info("TLS handshake with %s failed: %s", client_address, e)
                     return
-                self.RequestHandlerClass(tls, client_address, self)
+                try:
+                    self.RequestHandlerClass(tls, client_address, self)
+                finally:
+                    try:
+                        tls.close()
+                    except OSError:
+                        pass
 
             def handle_error(self, request, client_address):
                 log.debug("connection error from %s", client_address, exc_info=True)
@@ -193,6 +208,9 @@ class APIServer:
         self._thread = None
         self._watchers_lock = threading.Lock()
         self._watchers: list = []
+        self._history: list = []          # recent (rv, event, obj), for watches from a resourceVersion
+        self._history_floor = 0
+        self._owners: dict = {}           # uid → {fieldManager: fields applied} (server-side apply)
         store.subscribe(self._fan_out)
 
     def start(self):
@@ -207,14 +225,37 @@ class APIServer:
                 q.put(None)
 
     # -- watch fan-out ---------------------------------------------------------------------------
-    def _fan_out(self, event, obj):
-        with self._watchers_lock:
-            for q in self._watchers:
-                q.put((event, obj))
+    HISTORY = 5000
 
-    def add_watcher(self) -> queue.Queue:
+    def _fan_out(self, event, obj):
+        rv = int(obj.get("metadata", {}).get("resourceVersion") or 0)
+        with self._watchers_lock:
+            self._history.append((rv, event, obj))
+            if len(self._history) > self.HISTORY:
+                self._history_floor = self._history.pop(0)[0]
+            for q in self._watchers:
+                q.put((rv, event, obj))
+
+    def owners_of(self, uid: str | None) -> dict:
+        """Server-side apply field ownership of an object: manager → set of field paths."""
+        with self._watchers_lock:
+            return {m: set(f) for m, f in self._owners.get(uid, {}).items()}
+
+    def set_owner(self, uid: str, manager: str, fields: set):
+        with self._watchers_lock:
+            self._owners.setdefault(uid, {})[manager] = set(fields)
+
+    def add_watcher(self, since: int | None):
+        """A queue of (rv, event, obj), pre-filled with the history after `since`; raises
+        ValueError when `since` is older than the kept history."""
         q: queue.Queue = queue.Queue()
         with self._watchers_lock:
+            if since is not None:
+                if since < self._history_floor:
+                    raise ValueError(f"too old resource version: {since} ({self._history_floor})")
+                for item in self._history:
+                    if item[0] > since:
+                        q.put(item)
             self._watchers.append(q)
         return q
 
@@ -290,7 +331,8 @@ class _Handler(BaseHTTPRequestHandler):
             if subject.get("commonName") == ADMIN_CN and subject.get("organizationName") == ADMIN_ORG:
                 return ADMIN
         auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and auth[7:].strip() == self.server_api.pki.viewer_token:
+        if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip().encode(),
+                                                              self.server_api.pki.viewer_token.encode()):
             return VIEWER
         return None
 
@@ -383,11 +425,11 @@ class _NullWriter:
         pass
 
 
-def _discovery_resources(group: str, version: str) -> list:
+def _discovery_resources(store: Store, group: str, version: str) -> list:
     out = []
     verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     for t in resources.TYPES:
-        if t.group != group or version not in t.versions:
+        if t.group != group or version not in served_versions(store, t):
             continue
         r = {"name": t.plural, "singularName": t.singular, "namespaced": t.namespaced, "kind": t.kind,
              "verbs": verbs}
@@ -409,14 +451,14 @@ def _discovery_resources(group: str, version: str) -> list:
     return out
 
 
-def _openapi_gv(group: str, version: str) -> dict:
+def _openapi_gv(store: Store, group: str, version: str) -> dict:
     """An OpenAPI v3 document listing the write operations with their query parameters (no schemas)."""
     base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
     params = [{"name": n, "in": "query", "schema": {"type": "string"}, "uniqueItems": True}
               for n in ("dryRun", "fieldManager", "fieldValidation", "pretty")]
     paths = {}
     for t in resources.TYPES:
-        if t.group != group or version not in t.versions:
+        if t.group != group or version not in served_versions(store, t):
             continue
         gvk = {"group": group, "version": version, "kind": t.kind}
         coll = f"{base}/namespaces/{{namespace}}/{t.plural}" if t.namespaced else f"{base}/{t.plural}"
@@ -427,6 +469,29 @@ def _openapi_gv(group: str, version: str) -> dict:
         paths[coll + "/{name}"] = {"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": K8S_VERSION["gitVersion"]},
             "paths": paths, "components": {"schemas": {}}}
+
+
+def served_versions(store: Store, t: ResourceType) -> list:
+    """Built-in types: all their versions. Custom resources: the versions their CRD serves (none
+    when the CRD is missing), so `kubectl patch crd` can stop serving a version."""
+    if t.builtin:
+        return list(t.versions)
+    crd = store.get("CustomResourceDefinition", None, resources.crd_name(t))
+    if crd is None:
+        return []
+    served = [v.get("name") for v in (crd.get("spec") or {}).get("versions") or [] if v.get("served")]
+    return [v for v in t.versions if v in served]
+
+
+def served_groups(store: Store) -> dict:
+    """group → served versions (preferred first)."""
+    out: dict = {}
+    for t in resources.TYPES:
+        vs = served_versions(store, t)
+        if vs:
+            cur = out.setdefault(t.group, [])
+            cur.extend(v for v in vs if v not in cur)
+    return out
 
 
 class Router:
@@ -443,7 +508,15 @@ class Router:
         p = self.path
         if p.startswith("/sandbox/"):
             return self.admin()
+        if p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            return self.access_review()
         if self.method == "GET":
+            if p == "/apis/authorization.k8s.io/v1":
+                return self.h._send(200, {"kind": "APIResourceList", "apiVersion": "v1",
+                                          "groupVersion": "authorization.k8s.io/v1", "resources": [
+                                              {"name": "selfsubjectaccessreviews", "singularName":
+                                               "selfsubjectaccessreview", "namespaced": False,
+                                               "kind": "SelfSubjectAccessReview", "verbs": ["create"]}]})
             if p == "/version":
                 return self.h._send(200, K8S_VERSION)
             if p in ("/healthz", "/readyz", "/livez"):
@@ -456,13 +529,14 @@ class Router:
                 return self.openapi_v3(p)
             if p == "/apis":
                 return self.h._send(200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                    self._group(g, vs) for g, vs in resources.groups().items() if g]})
+                    self._group(g, vs) for g, vs in served_groups(self.store).items() if g] +
+                    [self._group("authorization.k8s.io", ["v1"])]})
         parts = p.strip("/").split("/")
         if parts[0] == "api" and len(parts) >= 2:
             group, version, rest = "", parts[1], parts[2:]
         elif parts[0] == "apis" and len(parts) >= 2:
             group = parts[1]
-            gv = resources.groups().get(group)
+            gv = served_groups(self.store).get(group)
             if gv is None:
                 raise self._nf_path()
             if len(parts) == 2:
@@ -472,19 +546,21 @@ class Router:
             version, rest = parts[2], parts[3:]
         else:
             raise self._nf_path()
-        if version not in resources.groups().get(group, []):
+        if version not in served_groups(self.store).get(group, []):
             raise self._nf_path()
         if not rest:
             if self.method != "GET":
                 raise self._method_not_allowed()
             return self.h._send(200, {"kind": "APIResourceList", "apiVersion": "v1",
                                       "groupVersion": f"{group}/{version}" if group else version,
-                                      "resources": _discovery_resources(group, version)})
+                                      "resources": _discovery_resources(self.store, group, version)})
         namespace = None
         if rest[0] == "namespaces" and len(rest) >= 3 and not (group == "" and len(rest) == 3 and
                                                                 rest[2] in ("status", "finalize")):
             namespace, rest = rest[1], rest[2:]
         t = resources.by_plural(group, version, rest[0])
+        if t is not None and version not in served_versions(self.store, t):
+            t = None
         if t is None or len(rest) > 3:
             raise self._nf_path()
         if namespace is not None and not t.namespaced:
@@ -682,28 +758,41 @@ class Router:
                            "columnDefinitions": definitions, "rows": rows})
 
     def watch(self):
-        """Streams watch events (no history: starts with ADDED for the current objects unless a
-        resourceVersion is given, then live changes)."""
-        q = self.api.add_watcher()
+        """Streams watch events: with a resourceVersion, the changes after it (from a history of the
+        last 5000 events; older → ERROR 410 Expired); without, ADDED for the current objects first."""
+        rv_param = self.query.get("resourceVersion")
+        since = None
+        if rv_param not in (None, "", "0"):
+            if not rv_param.isdigit():
+                raise bad_request(f'invalid resource version "{rv_param}"')
+            since = int(rv_param)
+        sel = LabelSelector.parse(self.query["labelSelector"]) if self.query.get("labelSelector") else None
+        fs = _parse_field_selector(self.query["fieldSelector"]) if self.query.get("fieldSelector") else []
         try:
-            sel = LabelSelector.parse(self.query["labelSelector"]) if self.query.get("labelSelector") else None
-            items = [] if self.query.get("resourceVersion") not in (None, "", "0") else self._list_items()
-            if self.name:
-                items = [o for o in items if o["metadata"]["name"] == self.name]
+            q = self.api.add_watcher(since)
+            expired = None
+        except ValueError as e:
+            q, expired = None, str(e)
+        try:
             self.h.send_response(200)
             self.h.send_header("Content-Type", "application/json")
             self.h.send_header("Transfer-Encoding", "chunked")
             self.h.end_headers()
-            deadline = time.monotonic() + float(self.query.get("timeoutSeconds") or 1800)
 
             def emit(event, obj):
-                data = (json.dumps({"type": event, "object": self._out(obj)}) + "\n").encode()
+                data = (json.dumps({"type": event, "object": obj}) + "\n").encode()
                 self.h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.h.wfile.flush()
 
-            for o in items:
-                emit("ADDED", o)
-            fs = _parse_field_selector(self.query["fieldSelector"]) if self.query.get("fieldSelector") else []
+            if expired:
+                emit("ERROR", status(410, "Expired", expired))
+                self.h.wfile.write(b"0\r\n\r\n")
+                return
+            if since is None:
+                for o in self._list_items():
+                    if not self.name or o["metadata"]["name"] == self.name:
+                        emit("ADDED", self._out(o))
+            deadline = time.monotonic() + float(self.query.get("timeoutSeconds") or 1800)
             while time.monotonic() < deadline:
                 try:
                     ev = q.get(timeout=min(5.0, max(deadline - time.monotonic(), 0.01)))
@@ -711,7 +800,7 @@ class Router:
                     continue
                 if ev is None:
                     break
-                event, obj = ev
+                _rv, event, obj = ev
                 md = obj.get("metadata", {})
                 if obj.get("kind") != self.t.kind or (self.namespace and md.get("namespace") != self.namespace):
                     continue
@@ -722,15 +811,19 @@ class Router:
                 if fs and not all((str(_field_value(obj, _FIELDS.get(k, (k,)))) == v) == (op == "=")
                                   for k, op, v in fs):
                     continue
-                emit(event, obj)
+                emit(event, self._out(json.loads(json.dumps(obj))))
             self.h.wfile.write(b"0\r\n\r\n")
             self.h.wfile.flush()
         finally:
-            self.api.remove_watcher(q)
+            if q is not None:
+                self.api.remove_watcher(q)
 
     def create(self):
         obj = self._decode(self.h.headers.get("Content-Type", "application/json"))
         self._check_body(obj, for_update=False)
+        return self._create_checked(obj)
+
+    def _create_checked(self, obj: dict):
         md = obj["metadata"]
         if not md.get("name") and md.get("generateName"):
             md["name"] = md["generateName"] + "".join(random.choice(_GENERATE_CHARS) for _ in range(5))
@@ -742,6 +835,7 @@ class Router:
         self._ns_exists()
         created = self.store.create(obj, dry_run=self.dry_run)
         self.h._send(201, self._out(created))
+        return created
 
     def replace(self, status_only: bool):
         obj = self._decode(self.h.headers.get("Content-Type", "application/json"))
@@ -781,7 +875,11 @@ class Router:
             applied = self._decode("yaml")
             if not isinstance(applied, dict):
                 raise bad_request("apply patch must be a YAML or JSON object")
-            return apply_merge(current, applied)
+            owners = self.api.owners_of(current["metadata"].get("uid"))
+            manager = self.query.get("fieldManager", "")
+            others = set().union(*[f for m, f in owners.items() if m != manager])
+            result, self._applied_fields = apply_owned(current, applied, owners.get(manager, set()), others)
+            return result
         raise HTTPError(415, "UnsupportedMediaType",
                         "the body of the request was in an unknown format - accepted media types include: "
                         "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
@@ -801,8 +899,11 @@ class Router:
                     raise not_found(self.t.kind, self.name)
                 obj = self._decode("yaml")
                 self._check_body(obj, for_update=True)
-                validate(self.t, obj)
-                return self.h._send(201, self._out(self.store.create(obj, dry_run=self.dry_run)))
+                fields = field_paths(obj)
+                created = self._create_checked(obj)
+                if not self.dry_run:
+                    self.api.set_owner(created["metadata"]["uid"], self.query["fieldManager"], fields)
+                return created
             self._out(current)
             try:
                 patched = self._apply_patch(copy.deepcopy(current), ctype)
@@ -823,7 +924,10 @@ class Router:
                 if status_only:
                     return self.h._send(200, self._out(self.store.update_status(patched, dry_run=self.dry_run)))
                 validate(self.t, patched)
-                return self.h._send(200, self._out(self.store.update(patched, dry_run=self.dry_run)))
+                updated = self.store.update(patched, dry_run=self.dry_run)
+                if is_apply and not self.dry_run:
+                    self.api.set_owner(updated["metadata"]["uid"], self.query["fieldManager"], self._applied_fields)
+                return self.h._send(200, self._out(updated))
             except StoreError as e:
                 if e.code != 409 or pinned or attempt == 4:
                     raise
@@ -891,7 +995,37 @@ class Router:
                 raise bad_request("tailLines must be an integer")
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-n:]) if n > 0 else ""
-        self.h._send(200, text.encode(), "text/plain")
+        if self.query.get("follow") not in ("true", "1"):
+            return self.h._send(200, text.encode(), "text/plain")
+        self.follow_log(text)
+
+    def follow_log(self, text: str):
+        """Stream the log: what there is, then new output every 0.25 s until the Pod has finished
+        (or is gone, or 30 minutes passed)."""
+        self.h.send_response(200)
+        self.h.send_header("Content-Type", "text/plain")
+        self.h.send_header("Transfer-Encoding", "chunked")
+        self.h.end_headers()
+        sent = len(self.store.get_log(self.namespace, self.name) or "")
+
+        def chunk(data: str):
+            if data:
+                b = data.encode()
+                self.h.wfile.write(b"%x\r\n%s\r\n" % (len(b), b))
+                self.h.wfile.flush()
+        chunk(text)
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            pod = self.store.get("Pod", self.namespace, self.name)
+            current = self.store.get_log(self.namespace, self.name) or ""
+            if len(current) > sent:
+                chunk(current[sent:])
+                sent = len(current)
+            if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                break
+            time.sleep(0.25)
+        self.h.wfile.write(b"0\r\n\r\n")
+        self.h.wfile.flush()
 
     def _scale_of(self, obj: dict) -> dict:
         md = obj["metadata"]
@@ -947,9 +1081,33 @@ class Router:
                 raise
             return self.h._send(200, self._scale_of(updated))
 
+    # -- SelfSubjectAccessReview (`kubectl auth can-i`) --------------------------------------
+    def access_review(self):
+        if self.method != "POST":
+            raise self._method_not_allowed()
+        try:
+            if self.h.headers.get("Content-Type", "").startswith(protobuf.CONTENT_TYPE):
+                review = protobuf.decode(self.body, self.api.kubectl)
+            else:
+                review = json.loads(self.body or b"null")
+            attrs = review["spec"].get("resourceAttributes")
+            if attrs is None and review["spec"].get("nonResourceAttributes") is None:
+                raise KeyError("resourceAttributes")
+        except (ValueError, KeyError, TypeError, AttributeError, protobuf.ProtobufError):
+            raise HTTPError(400, "BadRequest", "the body is not a SelfSubjectAccessReview with spec.resourceAttributes "
+                                              "or spec.nonResourceAttributes")
+        verb = (attrs or review["spec"]["nonResourceAttributes"]).get("verb", "")
+        allowed = self.user == ADMIN or verb in ("get", "list", "watch")
+        review["status"] = {"allowed": allowed}
+        if allowed:
+            review["status"]["reason"] = "the sandbox grants " + ("everything to the admin" if self.user == ADMIN
+                                                                  else "read access to viewer")
+        review.setdefault("metadata", {})["creationTimestamp"] = None
+        self.h._send(201, review)
+
     # -- OpenAPI v3 (just enough for kubectl to know that the server validates fields) ----------
     def openapi_v3(self, p: str):
-        gvs = [(g, v) for g, vs in resources.groups().items() for v in vs]
+        gvs = [(g, v) for g, vs in served_groups(self.store).items() for v in vs]
         def rel(g, v):
             return f"api/{v}" if not g else f"apis/{g}/{v}"
         if p == "/openapi/v3":
@@ -958,7 +1116,7 @@ class Router:
         want = p[len("/openapi/v3/"):]
         for g, v in gvs:
             if rel(g, v) == want:
-                return self.h._send(200, _openapi_gv(g, v))
+                return self.h._send(200, _openapi_gv(self.store, g, v))
         raise HTTPError(404, "NotFound", "the server could not find the requested resource", {})
 
     # -- admin endpoint ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -33,7 +34,8 @@ class Backends:
         self.fixture_dirs = [os.path.abspath(d) for d in fixture_dirs]
         self.faults = faults
         os.makedirs(self.sandbox_dir, exist_ok=True)
-        os.chmod(self.sandbox_dir, 0o755)  # the postgres user must reach its data dirs
+        os.chmod(self.sandbox_dir, 0o755)
+        self.storage_dir = self._storage_root()
         self.gcp_token = "sandbox-" + secrets.token_hex(16)
         self.pg_password = secrets.token_hex(12)
         self.pg: pgserver.PgServer | None = None
@@ -126,6 +128,24 @@ class Backends:
                 "AWS_ENDPOINT_URL": self.aws_endpoint, "AWS_ACCESS_KEY_ID": AWS_KEY_ID,
                 "AWS_SECRET_ACCESS_KEY": AWS_SECRET, "AWS_REGION": AWS_REGION}
 
+    def _storage_root(self) -> str:
+        """Where PostgreSQL data, volumes and sockets live: the sandbox dir when the `postgres`
+        user can reach it, else (a parent such as /root is 0700) a private dir under the system
+        temp dir, linked from DIR/storage and removed by stop()."""
+        reachable = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", self.sandbox_dir],
+                                   capture_output=True).returncode == 0
+        if reachable:
+            self._storage_tmp = None
+            return self.sandbox_dir
+        root = tempfile.mkdtemp(prefix="runbook-sandbox-storage-")
+        os.chmod(root, 0o755)
+        self._storage_tmp = root
+        link = os.path.join(self.sandbox_dir, "storage")
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(root, link)
+        return root
+
     def _log(self, name: str) -> str:
         d = os.path.join(self.sandbox_dir, "logs")
         os.makedirs(d, exist_ok=True)
@@ -145,13 +165,13 @@ class Backends:
 
     def _start_pg(self, errors: list) -> None:
         try:
-            data = os.path.join(self.sandbox_dir, "pg", "main")
+            data = os.path.join(self.storage_dir, "pg", "main")
             if not pgserver.is_initialised(data):
                 pgserver.init_data_dir(data)
                 fresh = True
             else:
                 fresh = False
-            sock = os.path.join(self.sandbox_dir, "run", "main")
+            sock = os.path.join(self.storage_dir, "run", "main")
             if len(sock) > 80:
                 import tempfile
                 sock = tempfile.mkdtemp(prefix="rbsock-main-")
@@ -312,3 +332,5 @@ class Backends:
             self.pg.stop()
         if getattr(self, "_sock_tmp", None):
             shutil.rmtree(self._sock_tmp, ignore_errors=True)
+        if getattr(self, "_storage_tmp", None):
+            shutil.rmtree(self._storage_tmp, ignore_errors=True)

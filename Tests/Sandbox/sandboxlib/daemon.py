@@ -95,6 +95,19 @@ def env_file(env: dict) -> str:
     return "".join(f"export {k}={shlex.quote(str(v))}\n" for k, v in env.items())
 
 
+def write_state(sandbox_dir: str, api: APIServer, backends, fixtures: list, last: dict | None) -> dict:
+    """Write DIR/sandbox.json when its content changed; return the content."""
+    info = backends.info() or {}
+    pids = [os.getpid()] + [p for p in info.get("pids", []) if p != os.getpid()]
+    ports = {"apiserver": api.port} | dict(info.get("ports") or {})
+    state = {"pid": os.getpid(), "server": f"https://127.0.0.1:{api.port}", "ports": ports, "pids": pids,
+             "services": info.get("services") or {}, "fixtures": fixtures}
+    state |= {k: v for k, v in info.items() if k not in state}
+    if state != last:
+        _write_private(os.path.join(sandbox_dir, "sandbox.json"), json.dumps(state, indent=2) + "\n")
+    return state
+
+
 def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
     """Run the sandbox until SIGTERM; report readiness (or the error) on ready_fd."""
     sandbox_dir = os.path.abspath(sandbox_dir)
@@ -133,6 +146,9 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
                 store.create(obj)
             except StoreError as e:
                 raise FixtureError(f"{path}: {obj['kind']} {obj.get('metadata', {}).get('name')!r}: {e.message}") from None
+        for t in resources.TYPES:
+            if not t.builtin and store.get("CustomResourceDefinition", None, resources.crd_name(t)) is None:
+                store.create(resources.crd_object(t))
         api = APIServer(store, faults, pki)
         api.start()
         log.info("API server on https://127.0.0.1:%d", api.port)
@@ -141,15 +157,11 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
         kc_path = os.path.join(sandbox_dir, "kubeconfig")
         _write_private(kc_path, kubeconfig(pki, api.port))
         _write_private(os.path.join(sandbox_dir, "env"), env_file({"KUBECONFIG": kc_path} | dict(env)))
-        info = backends.info() or {}
-        pids = [os.getpid()] + [p for p in info.get("pids", []) if p != os.getpid()]
-        ports = {"apiserver": api.port} | dict(info.get("ports") or {})
-        state = {"pid": os.getpid(), "server": f"https://127.0.0.1:{api.port}", "ports": ports, "pids": pids,
-                 "services": info.get("services") or {}, "fixtures": fixtures}
-        state |= {k: v for k, v in info.items() if k not in state}
-        _write_private(os.path.join(sandbox_dir, "sandbox.json"), json.dumps(state, indent=2) + "\n")
+        last = write_state(sandbox_dir, api, backends, fixtures, None)
         report("ready\n")
-        stop.wait()
+        # keep sandbox.json current (Services and postgres Pods come and go) until SIGTERM
+        while not stop.wait(0.5):
+            last = write_state(sandbox_dir, api, backends, fixtures, last)
         log.info("stopping")
         return 0
     except Exception as e:

@@ -186,6 +186,9 @@ class SecretManagerState:
 
     def access(self, project: str, sid: str, ver: str) -> dict:
         with self.lock:
+            if ver == "latest" and sid not in self.projects.get(project, {}):
+                raise ApiError(404, "NOT_FOUND",
+                               f"Secret [projects/{project}/secrets/{sid}] not found or has no versions.")
             v = self._version(project, sid, ver)
             if v["state"] != "ENABLED":
                 raise ApiError(400, "FAILED_PRECONDITION", f"Secret Version [{v['name']}] is in {v['state']} state.")

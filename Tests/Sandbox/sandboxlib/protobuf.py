@@ -29,7 +29,7 @@ _META = ".k8s.io.apimachinery.pkg.apis.meta.v1."
 _INLINE = {"LocalObjectReference", "VolumeSource", "PersistentVolumeSource", "ProbeHandler",
            "EphemeralContainerCommon"}
 _OMIT_ZERO = {"hostPort", "stdin", "stdinOnce", "tty", "generation", "hostIPC", "hostNetwork", "hostPID", "paused",
-              "minReadySeconds", "readOnly", "subPath", "observedGeneration"}
+              "minReadySeconds", "readOnly", "subPath", "observedGeneration", "nodePort"}
 
 
 class ProtobufError(ValueError):

@@ -45,6 +45,7 @@ TYPES = [
     ResourceType("Service", "", ("v1",), "services", True, ("svc",), ("status",), _ALL, generation=False),
     ResourceType("PersistentVolumeClaim", "", ("v1",), "persistentvolumeclaims", True, ("pvc",), ("status",), generation=False),
     ResourceType("Pod", "", ("v1",), "pods", True, ("po",), ("status", "log"), _ALL, generation=False),
+    ResourceType("Event", "", ("v1",), "events", True, ("ev",), (), generation=False),
     ResourceType("Deployment", "apps", ("v1",), "deployments", True, ("deploy",), ("status", "scale"), _ALL),
     ResourceType("StatefulSet", "apps", ("v1",), "statefulsets", True, ("sts",), ("status", "scale"), _ALL),
     ResourceType("Job", "batch", ("v1",), "jobs", True, (), ("status",), _ALL),
@@ -82,3 +83,32 @@ def groups() -> dict:
             if v not in vs:
                 vs.append(v)
     return out
+
+
+def crd_name(t: ResourceType) -> str:
+    return f"{t.plural}.{t.group}"
+
+
+def crd_object(t: ResourceType) -> dict:
+    """The CustomResourceDefinition an installed operator would have created for t (first version stored)."""
+    versions = []
+    for n, v in enumerate(t.versions):
+        ver = {"name": v, "served": True, "storage": n == 0,
+               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+        if t.has_status:
+            ver["subresources"] = {"status": {}}
+        versions.append(ver)
+    names = {"kind": t.kind, "listKind": f"{t.kind}List", "plural": t.plural, "singular": t.singular}
+    if t.short_names:
+        names["shortNames"] = list(t.short_names)
+    if t.categories:
+        names["categories"] = list(t.categories)
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": crd_name(t)},
+            "spec": {"group": t.group, "names": names, "scope": "Namespaced" if t.namespaced else "Cluster",
+                     "versions": versions, "conversion": {"strategy": "None"}},
+            "status": {"acceptedNames": names, "storedVersions": [t.versions[0]],
+                       "conditions": [{"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                                       "message": "no conflicts found"},
+                                      {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                                       "message": "the initial names have been accepted"}]}}

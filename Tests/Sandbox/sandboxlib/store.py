@@ -146,7 +146,7 @@ class Store:
             md["resourceVersion"] = self._next_rv()
             self._objects[key] = obj
             out = copy.deepcopy(obj)
-            self._events.put(("ADDED", copy.deepcopy(obj)))
+            self._emit("ADDED", obj)
             return out
 
     def _check_rv(self, t, key, old: dict, obj: dict):
@@ -214,7 +214,7 @@ class Store:
             return copy.deepcopy(new)
         new["metadata"]["resourceVersion"] = self._next_rv()
         self._objects[key] = new
-        self._events.put(("MODIFIED", copy.deepcopy(new)))
+        self._emit("MODIFIED", new)
         return copy.deepcopy(new)
 
     def delete(self, kind: str, namespace: str | None, name: str, propagation: str = "Background",
@@ -250,10 +250,14 @@ class Store:
         self._rv += 1
         gone = copy.deepcopy(old)
         gone["metadata"]["resourceVersion"] = str(self._rv)
-        self._events.put(("DELETED", gone))
+        self._emit("DELETED", gone)
         uid = old["metadata"].get("uid")
         if key[0] == "Namespace":
             for k in [k for k in self._objects if k[1] == key[2] and _rtype(k[0]).namespaced]:
+                self._remove(k, "Background")
+        if key[0] == "CustomResourceDefinition":       # the custom resources go with their definition
+            kinds = {t.kind for t in BY_KIND.values() if not t.builtin and f"{t.plural}.{t.group}" == key[2]}
+            for k in [k for k in self._objects if k[0] in kinds]:
                 self._remove(k, "Background")
         for k, o in list(self._objects.items()):
             refs = o.get("metadata", {}).get("ownerReferences") or []
@@ -277,11 +281,14 @@ class Store:
         with self._lock:
             self._subscribers.append(fn)
 
+    def _emit(self, event: str, obj: dict):
+        """Queue an event for the subscribers present at commit time (caller holds the lock)."""
+        if self._subscribers:
+            self._events.put((event, copy.deepcopy(obj), tuple(self._subscribers)))
+
     def _dispatch(self):
         while True:
-            event, obj = self._events.get()
-            with self._lock:
-                subs = list(self._subscribers)
+            event, obj, subs = self._events.get()
             for fn in subs:
                 try:
                     fn(event, copy.deepcopy(obj))

@@ -87,6 +87,12 @@ class ESOController(Controller):
                 return [k]
         return []
 
+    def start(self) -> None:
+        for kind in ("ClusterSecretStore", "SecretStore"):
+            for st in self.store.list(kind):
+                self._validate_store(st)
+        super().start()
+
     def all_keys(self):
         return [(e["metadata"].get("namespace"), e["metadata"]["name"]) for e in self.store.list("ExternalSecret")]
 

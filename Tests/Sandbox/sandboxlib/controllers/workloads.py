@@ -138,7 +138,7 @@ class WorkloadController(Controller):
         set_status(self.store, "PersistentVolumeClaim", ns, name, upd)
 
     def pvc_root(self, ns, pvc) -> str:
-        return os.path.join(self.ctx.sandbox_dir, "volumes", ns, pvc)
+        return os.path.join(self.ctx.storage_dir, "volumes", ns, pvc)
 
     def _pvc_deleted(self, ns, name):
         with self.lock:
@@ -407,7 +407,7 @@ class WorkloadController(Controller):
     def _sock_dir(self, rt) -> str:
         with self.lock:
             self._seq += 1
-            d = os.path.join(self.ctx.sandbox_dir, "run", f"p{self._seq}")
+            d = os.path.join(self.ctx.storage_dir, "run", f"p{self._seq}")
         if len(d) > 80:
             d = tempfile.mkdtemp(prefix="rbsock-")
             rt.sock_tmp = d
@@ -424,7 +424,7 @@ class WorkloadController(Controller):
                     best = (mp, by_name[m["name"]], m.get("subPath", ""))
         ns, name = pod["metadata"].get("namespace"), pod["metadata"]["name"]
         if best is None:  # container filesystem: gone with the Pod
-            return os.path.join(self.ctx.sandbox_dir, "pods", ns, name, "pgdata")
+            return os.path.join(self.ctx.storage_dir, "pods", ns, name, "pgdata")
         mp, claim, sub = best
         rel = os.path.relpath(pgdata, mp)
         root = self.pvc_root(ns, claim)
@@ -442,7 +442,7 @@ class WorkloadController(Controller):
                 return
             data_dir = self._data_dir(pod, c, env, claims)
             os.makedirs(os.path.dirname(data_dir), exist_ok=True)
-            for d in (self.ctx.sandbox_dir, os.path.join(self.ctx.sandbox_dir, "volumes")):
+            for d in (self.ctx.storage_dir, os.path.join(self.ctx.storage_dir, "volumes")):
                 if os.path.isdir(d):
                     os.chmod(d, 0o755)
             fresh = not pgserver.is_initialised(data_dir)
@@ -584,7 +584,7 @@ class WorkloadController(Controller):
         if rt.sock_tmp:
             shutil.rmtree(rt.sock_tmp, ignore_errors=True)
         ns, name = key
-        shutil.rmtree(os.path.join(self.ctx.sandbox_dir, "pods", ns, name), ignore_errors=True)
+        shutil.rmtree(os.path.join(self.ctx.storage_dir, "pods", ns, name), ignore_errors=True)
         with self.lock:
             for pv in rt.pvcs:
                 if self.pvc_owner.get(pv) == key:

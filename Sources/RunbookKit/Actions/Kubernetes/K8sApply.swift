@@ -1,0 +1,105 @@
+import Foundation
+
+/// `k8s.apply`: creates or updates objects from a manifest file (multi-document, expressions
+/// allowed) or inline `objects`, by server-side apply (field manager `runbook`).
+///
+/// Rollback deletes what it created and puts back the exact prior state of what it changed
+/// (refusing when the object changed after the step, unless `--force`).
+public struct K8sApply: Action {
+    public static let spec = ActionSpec(name: "k8s.apply", required: [], optional: ["manifest", "objects", "namespace"],
+                                        mutating: true, dryRun: .preview)
+    public init() {}
+
+    public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
+        if (with["manifest"] == nil) == (with["objects"] == nil) {
+            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.apply needs exactly one of manifest or objects"))
+        }
+    }
+
+    static let applyType = "application/apply-patch+yaml"
+    static let applyQuery = ["fieldManager=runbook", "force=true"]
+
+    func objects(_ context: ActionContext, _ client: KubeClient) throws -> [(ObjectRef, Value)] {
+        let list: [Value]
+        if context.with["manifest"] != nil {
+            list = try context.documents(fromFile: "manifest")
+        } else if let a = context.with["objects"]?.arrayValue {
+            list = a
+        } else {
+            throw ActionError.invalidInput("\(context.stepID): with.objects must be a list of objects")
+        }
+        let ns = try context.optionalString("namespace") ?? client.defaultNamespace
+        return try list.map { obj in
+            let ref = try ObjectRef(object: obj, defaultNamespace: ns)
+            var o = obj
+            if o["metadata"]?["namespace"] == nil, let n = ref.namespace { o["metadata"]?["namespace"] = .string(n) }
+            return (ref, o)
+        }
+    }
+
+    public func preview(_ context: ActionContext) async throws -> Preview {
+        let client = try context.kubeClient()
+        var lines: [String] = [], diffs: [String] = []
+        for (ref, obj) in try objects(context, client) {
+            let live = try await kube { try await client.get(ref) }
+            let result = try await kube {
+                try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, dryRun: true, query: K8sApply.applyQuery)
+            }
+            if let live, ref.kind == "Secret" { K8sGet.registerSecretData(live, masker: context.masker) }
+            if ref.kind == "Secret" { K8sGet.registerSecretData(obj, masker: context.masker) }
+            let diff = ObjectDiff.render(live: live, result: result)
+            let verb = live == nil ? "create" : (diff.isEmpty ? "unchanged" : "update")
+            lines.append("\(verb) \(ref)")
+            if !diff.isEmpty { diffs.append("\(ref):\n" + diff.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")) }
+        }
+        return Preview(summary: lines.joined(separator: "; "), diff: diffs.isEmpty ? nil : diffs.joined(separator: "\n"))
+    }
+
+    public func execute(_ context: ActionContext) async throws -> ActionResult {
+        let client = try context.kubeClient()
+        var entries = context.journal?["objects"]?.arrayValue ?? []
+        var applied: [Value] = [], created: [Value] = []
+        for (ref, obj) in try objects(context, client) {
+            var index = entries.firstIndex { ObjectRef(value: $0["ref"]) == ref }
+            if index == nil {
+                // Write-ahead: what this object was before we touch it.
+                let live = try await kube { try await client.get(ref) }
+                var entry: Value = ["ref": ref.value, "created": .bool(live == nil)]
+                if let live { entry["prior"] = try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) } }
+                entries.append(entry)
+                index = entries.count - 1
+                try await context.recordJournal(["objects": .array(entries)])
+            }
+            let result = try await kube {
+                try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, query: K8sApply.applyQuery)
+            }
+            entries[index!]["after"] = result.resourceVersion.map(Value.string)
+            applied.append(.string(ref.description))
+            if entries[index!]["created"] == true { created.append(.string(ref.description)) }
+        }
+        return ActionResult(outputs: ["applied": .array(applied), "created": .array(created)], rollback: ["objects": .array(entries)],
+                            summary: "applied \(applied.count) object(s), created \(created.count)")
+    }
+
+    public func rollback(_ context: ActionContext, record: Value) async throws {
+        let client = try context.kubeClient()
+        for entry in (record["objects"]?.arrayValue ?? []).reversed() {
+            guard let ref = ObjectRef(value: entry["ref"]) else { continue }
+            if entry["created"] == true {
+                // Only when it exists: the step may have failed before creating it.
+                if try await kube({ try await client.get(ref) }) != nil {
+                    try await kube { try await client.delete(ref) }
+                    context.log("deleted \(ref)")
+                }
+            } else if let fragment = entry["prior"] {
+                try await kube {
+                    guard let prior = try await PriorState.load(fragment, client: client) else { return }
+                    let done = try await PriorState.restore(prior, ref: ref, expectedResourceVersion: entry["after"]?.stringValue,
+                                                            force: context.force, client: client)
+                    context.log(done)
+                    try await PriorState.discard(fragment, client: client)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// `k8s.delete`: deletes one object (absent already is fine). Rollback re-creates it from
+/// its prior state.
+public struct K8sDelete: Action {
+    public static let spec = ActionSpec(name: "k8s.delete", required: ["apiVersion", "kind", "name"], optional: ["namespace"],
+                                        mutating: true, dryRun: .preview)
+    public init() {}
+
+    public func preview(_ context: ActionContext) async throws -> Preview {
+        let client = try context.kubeClient()
+        let ref = try context.objectRef(client)
+        guard let live = try await kube({ try await client.get(ref) }) else {
+            return Preview(summary: "\(ref) does not exist: nothing to delete", outputs: ["deleted": false])
+        }
+        if ref.kind == "Secret" { K8sGet.registerSecretData(live, masker: context.masker) }
+        try await kube { try await client.delete(ref, dryRun: true) }
+        return Preview(summary: "delete \(ref)", diff: ObjectDiff.render(live: live, result: nil), outputs: ["deleted": true])
+    }
+
+    public func execute(_ context: ActionContext) async throws -> ActionResult {
+        let client = try context.kubeClient()
+        let ref = try context.objectRef(client)
+        var record: Value? = context.journal?["prior"] != nil ? context.journal : nil
+        if record == nil {
+            guard let live = try await kube({ try await client.get(ref) }) else {
+                return ActionResult(outputs: ["deleted": false], summary: "\(ref) did not exist")
+            }
+            record = ["ref": ref.value, "prior": try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) }]
+            try await context.recordJournal(record!)
+        }
+        try await kube { try await client.delete(ref) }
+        return ActionResult(outputs: ["deleted": true], rollback: record, summary: "deleted \(ref)")
+    }
+
+    public func rollback(_ context: ActionContext, record: Value) async throws {
+        let client = try context.kubeClient()
+        guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
+        try await kube {
+            guard let prior = try await PriorState.load(fragment, client: client) else { return }
+            if try await client.get(ref) != nil {
+                // Terminating or re-created by someone: wait briefly for a deletion in progress.
+                var gone = false
+                for delay in [0.5, 1, 2, 4] {
+                    try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                    if try await client.get(ref) == nil { gone = true; break }
+                }
+                if !gone {
+                    if !context.force { throw ActionError.drift("\(ref) exists again, so it was re-created after this step deleted it") }
+                    context.log("\(ref) exists again; left as it is (--force)")
+                    try await PriorState.discard(fragment, client: client)
+                    return
+                }
+            }
+            _ = try await client.create(PriorState.clean(prior))
+            context.log("re-created \(ref)")
+            try await PriorState.discard(fragment, client: client)
+        }
+    }
+}

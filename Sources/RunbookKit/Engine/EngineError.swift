@@ -1,0 +1,43 @@
+import Foundation
+
+/// Errors of the engine itself (not of a step): they stop a command before or between steps.
+public enum EngineError: Error, LocalizedError, Sendable {
+    case runbookChanged(runID: String, path: String, recorded: String, now: String)
+    case nothingToResume(runID: String, status: String)
+    case nothingToRollBack(runID: String, status: String)
+    case secretVarMissing(runID: String, names: [String])
+    case fixedVar(name: String)
+    case unknownStep(String)
+    case notConfirmed
+    case timedOut(step: String, after: TimeInterval)
+
+    public var errorDescription: String? {
+        switch self {
+        case .runbookChanged(let id, let path, let rec, let now):
+            return "\(path) changed since run \(id) began (sha256 \(rec.prefix(12))… then, \(now.prefix(12))… now); "
+                + "restore the original file to resume, or start a new run"
+        case .nothingToResume(let id, let status):
+            return "run \(id) is \(status): there is nothing to resume"
+        case .nothingToRollBack(let id, let status):
+            return "run \(id) is \(status): there is nothing to roll back"
+        case .secretVarMissing(let id, let names):
+            return "run \(id) needs the secret var\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) again "
+                + "(secret values are never stored): pass \(names.map { "--var \($0)=…" }.joined(separator: " ")) or --vars-file FILE"
+        case .fixedVar(let name):
+            return "var \(name) is fixed by the run being resumed; only secret vars may be given again"
+        case .unknownStep(let id):
+            return "the runbook has no step \(id)"
+        case .notConfirmed:
+            return "not confirmed; nothing was changed"
+        case .timedOut(let step, let after):
+            return "step \(step) timed out after \(Int(after))s"
+        }
+    }
+}
+
+/// An error that may be retried under a step's `retry:` policy. Areas make their errors conform.
+public protocol RetryableError: Error {
+    var isTransient: Bool { get }
+}
+
+extension ActionError: RetryableError {}

@@ -1,0 +1,25 @@
+import Foundation
+
+/// What the command line decided for one engine call.
+public struct EngineOptions: Sendable {
+    public var store: StateStore
+    /// ` --state-dir X` when the state dir was given explicitly, for the hints printed to people.
+    public var stateDirHint: String
+    public var dryRun = false
+    public var yes = false
+    public var noRollback = false
+    public var force = false
+    public var terminal: Terminal
+    public var environment: [String: String]
+    public var clients: ClientOptions
+
+    public init(store: StateStore, stateDirHint: String = "", terminal: Terminal = .standard,
+                environment: [String: String] = ProcessInfo.processInfo.environment, clients: ClientOptions)
+    {
+        self.store = store
+        self.stateDirHint = stateDirHint
+        self.terminal = terminal
+        self.environment = environment
+        self.clients = clients
+    }
+}

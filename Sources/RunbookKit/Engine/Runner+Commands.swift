@@ -1,0 +1,181 @@
+import Foundation
+
+/// The engine's entry points, one per command: `run` (and `plan`), `resume`, `rollback`.
+extension Runner {
+    /// `runbook run` / `runbook plan`. Secret vars are registered in `masker` before anything prints.
+    public static func run(_ runbook: Runbook, cliVars: [String], varsFile: URL?, options: EngineOptions, masker: Masker,
+                           reporter: any Reporter) async throws -> RunOutcome
+    {
+        let vars = try VarResolver.resolve(runbook.vars, cli: cliVars, varsFile: varsFile)
+        let secret = runbook.vars.filter(\.secret).map(\.name)
+        for name in secret { if let v = vars[name] { masker.add(all: v) } }
+        var stored = vars
+        for name in secret where stored[name] != nil { stored[name] = .string(Masker.placeholder) }
+        let now = Date()
+        var state = RunState(runID: StateStore.newRunID(runbook: runbook.name, at: now), runbookName: runbook.name,
+                             runbookPath: runbook.file.standardizedFileURL.path, sha256: runbook.sha256, vars: stored,
+                             secretVars: secret.filter { vars[$0] != nil }, kubeconfig: options.clients.kubeconfig,
+                             context: options.clients.context, status: .running, startedAt: now, who: Identity.userAtHost,
+                             steps: runbook.steps.map { StepRecord(id: $0.id, action: $0.action) })
+        state.noRollback = options.noRollback
+        let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
+        if options.dryRun { return try await runner.startPlan() }
+        let mutating = runbook.steps.contains { ActionRegistry.action(named: $0.action)?.spec.mutating ?? false }
+        if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
+        let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
+        defer { lock.release() }
+        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
+        return try await runner.start()
+    }
+
+    /// `runbook resume <run-id> [--from STEP]`.
+    public static func resume(runID: String, from: String?, cliVars: [String], varsFile: URL?, options: EngineOptions,
+                              masker: Masker, reporter: any Reporter) async throws -> RunOutcome
+    {
+        let state = try options.store.load(runID)
+        guard [.paused, .running, .failed, .rollingBack, .rollbackFailed].contains(state.status) else {
+            throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
+        }
+        let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
+        try confirm("Resume run \(runID) of \(runbook.name)?", opts)
+        let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
+        defer { lock.release() }
+        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
+        let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
+        return try await runner.continueRun(from: from)
+    }
+
+    /// `runbook rollback <run-id> [--force]`: undo a completed, paused or interrupted run.
+    public static func rollback(runID: String, cliVars: [String], varsFile: URL?, options: EngineOptions, masker: Masker,
+                                reporter: any Reporter) async throws -> RunOutcome
+    {
+        let state = try options.store.load(runID)
+        guard state.status != .rolledBack else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
+        let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
+        try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
+        let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
+        defer { lock.release() }
+        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
+        let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
+        return try await runner.rollBackRun()
+    }
+
+    static func confirm(_ question: String, _ options: EngineOptions) throws {
+        guard options.terminal.stdinIsTTY, !options.yes else { return }
+        guard Terminal.ask(question) else { throw EngineError.notConfirmed }
+    }
+
+    /// Loads the run's runbook (refusing a changed one) and its vars: the stored non-secret ones
+    /// plus the secret ones, which must be given again (`--var`, `--vars-file`).
+    static func prepare(_ state: RunState, cliVars: [String], varsFile: URL?, options: EngineOptions,
+                        masker: Masker) throws -> (Runbook, [String: Value], EngineOptions)
+    {
+        let runbook = try RunbookLoader.load(URL(fileURLWithPath: state.runbookPath))
+        guard runbook.sha256 == state.sha256 else {
+            throw EngineError.runbookChanged(runID: state.runID, path: state.runbookPath, recorded: state.sha256, now: runbook.sha256)
+        }
+        let secretNames = Set(state.secretVars)
+        var given: [String] = []
+        for entry in cliVars {
+            let name = String(entry.split(separator: "=", maxSplits: 1).first ?? "")
+            guard secretNames.contains(name) else { throw EngineError.fixedVar(name: name) }
+            given.append(entry)
+        }
+        if let varsFile {
+            let text = try String(contentsOf: varsFile, encoding: .utf8)
+            for doc in try YAMLParser.parse(text, file: varsFile.path) {
+                for m in doc.toValue().objectValue ?? Object() where secretNames.contains(m.key) {
+                    if !given.contains(where: { $0.hasPrefix(m.key + "=") }) { given.append("\(m.key)=\(m.value.interpolated)") }
+                }
+            }
+        }
+        let decls = runbook.vars.filter { secretNames.contains($0.name) }
+        let missing = decls.filter { d in !given.contains { $0.hasPrefix(d.name + "=") } && d.defaultValue == nil }.map(\.name)
+        guard missing.isEmpty else { throw EngineError.secretVarMissing(runID: state.runID, names: missing) }
+        let secrets = decls.isEmpty ? [:] : try VarResolver.resolve(decls, cli: given, varsFile: nil)
+        var vars = state.vars
+        for name in secretNames {
+            vars[name] = secrets[name]
+            if let v = secrets[name] { masker.add(all: v) }
+        }
+        var opts = options
+        if opts.clients.kubeconfig == nil { opts.clients.kubeconfig = state.kubeconfig }
+        if opts.clients.context == nil { opts.clients.context = state.context }
+        opts.noRollback = opts.noRollback || state.noRollback
+        return (runbook, vars, opts)
+    }
+
+    // MARK: instance side
+
+    func startPlan() async throws -> RunOutcome {
+        var e = ReportEvent(.runStarted, runID: state.runID)
+        e.runbook = runbook.name
+        try emit(e)
+        return try await plan()
+    }
+
+    func start() async throws -> RunOutcome {
+        try options.store.create(state, masker: masker)
+        var e = ReportEvent(.runStarted, runID: state.runID, message: "started by \(state.who)")
+        e.runbook = runbook.name
+        try emit(e)
+        return try await runSteps(from: 0)
+    }
+
+    func continueRun(from: String?) async throws -> RunOutcome {
+        var e = ReportEvent(.runStarted, runID: state.runID, message: "resumed by \(Identity.userAtHost)")
+        e.runbook = runbook.name
+        try emit(e)
+        try await recomputeSecretOutputs()
+        if state.status == .rollingBack || state.status == .rollbackFailed {
+            let reason = state.rollback?.reason ?? "resumed rollback"
+            return try await rollBack(reason: reason, afterFailure: !reason.hasPrefix(Runner.requestedPrefix))
+        }
+        var start = state.steps.firstIndex { !isDone($0) } ?? state.steps.count
+        if let from {
+            guard let idx = runbook.steps.firstIndex(where: { $0.id == from }) else { throw EngineError.unknownStep(from) }
+            for j in start..<max(start, idx) where !isDone(state.steps[j]) {
+                state.steps[j].status = .skipped
+                state.steps[j].summary = "skipped by resume --from \(from)"
+            }
+            start = idx
+        }
+        state.status = .running
+        state.message = nil
+        try persist()
+        return try await runSteps(from: start)
+    }
+
+    static let requestedPrefix = "requested with runbook rollback"
+
+    func rollBackRun() async throws -> RunOutcome {
+        try await recomputeSecretOutputs()
+        let reason = state.rollback?.reason ?? "\(Runner.requestedPrefix) by \(Identity.userAtHost)"
+        let outcome = try await rollBack(reason: reason, afterFailure: false)
+        return outcome == .rolledBack ? .completed : outcome
+    }
+
+    func isDone(_ rec: StepRecord) -> Bool {
+        switch rec.status {
+        case .succeeded, .skipped: return true
+        case .failed:
+            guard let step = runbook.steps.first(where: { $0.id == rec.id }) else { return true }
+            return policy(for: step) == .continue
+        default: return false
+        }
+    }
+
+    /// Secret outputs are never stored: re-run the read steps that produced them (SPEC §4).
+    func recomputeSecretOutputs() async throws {
+        for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
+            let step = runbook.steps[i]
+            guard let type = ActionRegistry.action(named: step.action), !type.spec.secretOutputs.isEmpty,
+                  !type.spec.mutating else { continue }
+            reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id,
+                                        message: "re-reading \(step.id) to recompute its secret outputs"))
+            let with = try evaluateWith(step)
+            let result = try await execute(step, type: type, with: with, journal: nil, index: nil)
+            record(result.outputs, of: step, spec: type.spec, index: nil)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Saving and restoring an object's state from before a step changed it.
+///
+/// Non-secret objects go into the step's journal/rollback record (`{"object": …}`). A Secret's
+/// prior state never reaches the local state dir (SPEC §4): it is stored in the cluster, in a
+/// Secret `runbook-prior-<hash>` in the same namespace, labelled `runbook.dev/run-id=<run-id>`,
+/// and the record holds only its name (`{"secretRef": {namespace, name}}`). Those Secrets are
+/// deleted when the step is rolled back; after a successful run they stay, so that
+/// `runbook rollback <run-id>` can still restore (remove them with
+/// `kubectl delete secret -l runbook.dev/run-id=<run-id>` once the run is accepted).
+public enum PriorState {
+    public static let runLabel = "runbook.dev/run-id"
+
+    /// The object without the fields the server owns, ready to be created or PUT again.
+    public static func clean(_ object: Value) -> Value {
+        var o = object
+        o["status"] = nil
+        if var m = o["metadata"] {
+            for k in ["uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"] { m[k] = nil }
+            o["metadata"] = m
+        }
+        return o
+    }
+
+    /// Label values are at most 63 characters; longer run ids are shortened with a hash.
+    public static func labelValue(_ runID: String) -> String {
+        runID.count <= 63 ? runID : String(runID.prefix(46)) + "-" + hash(runID)
+    }
+
+    static func hash(_ s: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(String(h, radix: 16).suffix(16))
+    }
+
+    /// Saves `object` (as read live) and returns the record fragment that finds it again.
+    public static func save(_ object: Value, ref: ObjectRef, context: ActionContext, client: KubeClient) async throws -> Value {
+        let prior = clean(object)
+        guard ref.kind == "Secret", ref.apiVersion == "v1" else { return ["object": prior] }
+        let ns = ref.namespace ?? client.defaultNamespace
+        let name = "runbook-prior-" + hash("\(context.runID)/\(context.stepID)/\(ns)/\(ref.name)")
+        let holder: Value = [
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": ["name": .string(name), "namespace": .string(ns),
+                         "labels": [runLabel: .string(labelValue(context.runID))],
+                         "annotations": ["runbook.dev/run-id": .string(context.runID), "runbook.dev/step": .string(context.stepID),
+                                         "runbook.dev/prior-of": .string(ref.description)]],
+            "type": "Opaque",
+            "data": ["object": .string(prior.jsonData().base64EncodedString())],
+        ]
+        let holderRef = ObjectRef(apiVersion: "v1", kind: "Secret", namespace: ns, name: name)
+        if try await client.get(holderRef) == nil {
+            do { _ = try await client.create(holder) } catch let e as KubeError where e.isAlreadyExists {}
+        }
+        // An existing holder already keeps the earliest prior state (resume): it is not overwritten.
+        return ["secretRef": holderRef.value]
+    }
+
+    /// The saved prior object.
+    public static func load(_ fragment: Value, client: KubeClient) async throws -> Value? {
+        if let o = fragment["object"] { return o }
+        guard let ref = ObjectRef(value: fragment["secretRef"]) else { return nil }
+        guard let holder = try await client.get(ref) else {
+            throw KubeError.config("the prior state of this step was kept in Secret \(ref.namespace ?? "")/\(ref.name), which no longer exists")
+        }
+        guard let b64 = holder.lookup("data.object")?.stringValue, let data = Data(base64Encoded: b64) else { return nil }
+        return try Value.parseJSON(data)
+    }
+
+    /// Removes the in-cluster copy, if any.
+    public static func discard(_ fragment: Value, client: KubeClient) async throws {
+        if let ref = ObjectRef(value: fragment["secretRef"]) { try await client.delete(ref) }
+    }
+
+    /// Puts the object back as it was. With `expectedResourceVersion` (what the step left), refuses
+    /// when someone changed the object since, unless `force`.
+    public static func restore(_ prior: Value, ref: ObjectRef, expectedResourceVersion: String?, force: Bool,
+                               client: KubeClient) async throws -> String
+    {
+        for _ in 0..<4 {
+            guard let live = try await client.get(ref) else {
+                _ = try await client.create(clean(prior))
+                return "re-created \(ref)"
+            }
+            let rv = live.lookup("metadata.resourceVersion")?.stringValue
+            // Already as it was (e.g. the step failed before changing it): nothing to write.
+            if ObjectDiff.render(live: clean(live), result: clean(prior)).isEmpty { return "\(ref) is already in its prior state" }
+            if let want = expectedResourceVersion, rv != want, !force {
+                throw ActionError.drift("\(ref) was changed after this step (resourceVersion \(want) → \(rv ?? "?")); "
+                    + "its current state differs from what the step left")
+            }
+            var obj = clean(prior)
+            obj["metadata"]?["resourceVersion"] = rv.map(Value.string)
+            do {
+                _ = try await client.replace(obj)
+                return "restored \(ref)"
+            } catch let e as KubeError where e.isConflict {
+                continue  // changed between our read and write: read again (and re-check drift)
+            }
+        }
+        throw ActionError.transient("\(ref) kept changing while it was being restored")
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+
+/// The JSON form of `RunState` (keys in a fixed, readable order).
+extension RunState {
+    public func toValue() -> Value {
+        var o = Object()
+        o["version"] = .int(version)
+        o["run_id"] = .string(runID)
+        o["runbook"] = ["name": .string(runbookName), "path": .string(runbookPath), "sha256": .string(sha256)]
+        o["vars"] = .object(Object(vars.keys.sorted().map { .init(key: $0, value: vars[$0]!) }))
+        o["secret_vars"] = .array(secretVars.map { .string($0) })
+        var opts = Object()
+        if let kubeconfig { opts["kubeconfig"] = .string(kubeconfig) }
+        if let context { opts["context"] = .string(context) }
+        if noRollback { opts["no_rollback"] = .bool(true) }
+        o["options"] = .object(opts)
+        o["status"] = .string(status.rawValue)
+        o["started_at"] = .string(Timestamp.format(startedAt))
+        o["updated_at"] = .string(Timestamp.format(updatedAt))
+        o["who"] = .string(who)
+        if let message { o["message"] = .string(message) }
+        o["steps"] = .array(steps.map { $0.toValue() })
+        if let rollback {
+            var r: Object = ["reason": .string(rollback.reason), "started_at": .string(Timestamp.format(rollback.startedAt)),
+                             "by": .string(rollback.by)]
+            if let f = rollback.finishedAt { r["finished_at"] = .string(Timestamp.format(f)) }
+            o["rollback"] = .object(r)
+        }
+        return .object(o)
+    }
+
+    /// Reads a `state.json` document; throws `StateError.corrupt` with the reason.
+    public init(value v: Value, file: String) throws {
+        func fail(_ m: String) -> StateError { .corrupt(file: file, reason: m) }
+        guard let version = v["version"]?.intValue else { throw fail("no version") }
+        guard version <= RunState.currentVersion else {
+            throw StateError.newerVersion(file: file, version: version, supported: RunState.currentVersion)
+        }
+        func str(_ x: Value?, _ what: String) throws -> String {
+            guard let s = x?.stringValue else { throw fail("missing \(what)") }
+            return s
+        }
+        func date(_ x: Value?, _ what: String) throws -> Date {
+            guard let d = Timestamp.parse(try str(x, what)) else { throw fail("bad \(what)") }
+            return d
+        }
+        guard let status = Status(rawValue: try str(v["status"], "status")) else { throw fail("unknown status") }
+        var vars: [String: Value] = [:]
+        for m in v["vars"]?.objectValue ?? Object() { vars[m.key] = m.value }
+        self.init(runID: try str(v["run_id"], "run_id"), runbookName: try str(v["runbook"]?["name"], "runbook.name"),
+                  runbookPath: try str(v["runbook"]?["path"], "runbook.path"),
+                  sha256: try str(v["runbook"]?["sha256"], "runbook.sha256"), vars: vars,
+                  secretVars: (v["secret_vars"]?.arrayValue ?? []).compactMap(\.stringValue),
+                  kubeconfig: v["options"]?["kubeconfig"]?.stringValue, context: v["options"]?["context"]?.stringValue,
+                  status: status, startedAt: try date(v["started_at"], "started_at"), who: try str(v["who"], "who"),
+                  steps: try (v["steps"]?.arrayValue ?? []).map { try StepRecord(value: $0, file: file) })
+        self.version = version
+        updatedAt = try date(v["updated_at"], "updated_at")
+        message = v["message"]?.stringValue
+        noRollback = v["options"]?["no_rollback"]?.boolValue ?? false
+        if let r = v["rollback"], !r.isNull {
+            var p = RollbackProgress(reason: try str(r["reason"], "rollback.reason"),
+                                     startedAt: try date(r["started_at"], "rollback.started_at"),
+                                     by: r["by"]?.stringValue ?? "")
+            p.finishedAt = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
+            rollback = p
+        }
+    }
+}
+
+extension StepRecord {
+    public func toValue() -> Value {
+        var o = Object()
+        o["id"] = .string(id)
+        o["action"] = .string(action)
+        o["status"] = .string(status.rawValue)
+        o["attempts"] = .int(attempts)
+        o["outputs"] = .object(Object(outputs.keys.sorted().map { .init(key: $0, value: outputs[$0]!) }))
+        if let journal { o["journal"] = journal }
+        if let rollbackRecord { o["rollback_record"] = rollbackRecord }
+        if !rollbackStepsDone.isEmpty { o["rollback_steps_done"] = .array(rollbackStepsDone.map { .string($0) }) }
+        if let summary { o["summary"] = .string(summary) }
+        if let error { o["error"] = .string(error) }
+        if let startedAt { o["started_at"] = .string(Timestamp.format(startedAt)) }
+        if let finishedAt { o["finished_at"] = .string(Timestamp.format(finishedAt)) }
+        if let duration { o["duration_ms"] = .int(Int((duration * 1000).rounded())) }
+        return .object(o)
+    }
+
+    init(value v: Value, file: String) throws {
+        guard let id = v["id"]?.stringValue, let action = v["action"]?.stringValue,
+              let st = v["status"]?.stringValue, let status = Status(rawValue: st)
+        else { throw StateError.corrupt(file: file, reason: "a step record lacks id, action or a known status") }
+        self.init(id: id, action: action)
+        self.status = status
+        attempts = v["attempts"]?.intValue ?? 0
+        for m in v["outputs"]?.objectValue ?? Object() { outputs[m.key] = m.value }
+        journal = v["journal"]
+        rollbackRecord = v["rollback_record"]
+        rollbackStepsDone = (v["rollback_steps_done"]?.arrayValue ?? []).compactMap(\.stringValue)
+        summary = v["summary"]?.stringValue
+        error = v["error"]?.stringValue
+        startedAt = v["started_at"]?.stringValue.flatMap(Timestamp.parse)
+        finishedAt = v["finished_at"]?.stringValue.flatMap(Timestamp.parse)
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds, as stored in state and events.
+public enum Timestamp {
+    public static func format(_ d: Date) -> String {
+        let ms = Int((d.timeIntervalSince1970 * 1000).rounded(.down))
+        var t = time_t(ms / 1000)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1,
+                      Int(tm.tm_mday), Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec), ms % 1000)
+    }
+
+    public static func parse(_ s: String) -> Date? {
+        let parts = s.split(whereSeparator: { "-T:.Z".contains($0) }).compactMap { Int($0) }
+        guard parts.count == 7 else { return nil }
+        var tm = tm()
+        tm.tm_year = Int32(parts[0] - 1900)
+        tm.tm_mon = Int32(parts[1] - 1)
+        tm.tm_mday = Int32(parts[2])
+        tm.tm_hour = Int32(parts[3])
+        tm.tm_min = Int32(parts[4])
+        tm.tm_sec = Int32(parts[5])
+        let secs = timegm(&tm)
+        return Date(timeIntervalSince1970: TimeInterval(secs) + TimeInterval(parts[6]) / 1000)
+    }
+
+    /// `yyyymmddThhmmss` in UTC, for run ids.
+    public static func compact(_ d: Date) -> String {
+        var t = time_t(d.timeIntervalSince1970)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d%02d%02dT%02d%02d%02d", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
+                      Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// The checkpoint of one run: what `state.json` holds (schema version 1, see docs/DESIGN.md).
+///
+/// It never holds a secret: secret vars are stored as `***` (their values must be given again
+/// on resume), secret outputs are left out, and every string is masked before it is written.
+public struct RunState: Sendable, Equatable {
+    /// The schema version written by this build. Readers refuse a newer one.
+    public static let currentVersion = 1
+
+    public enum Status: String, Sendable, CaseIterable {
+        case running, succeeded, paused, failed
+        case rollingBack = "rolling-back"
+        case rolledBack = "rolled-back"
+        case rollbackFailed = "rollback-failed"
+    }
+
+    public var version: Int = RunState.currentVersion
+    public var runID: String
+    public var runbookName: String
+    public var runbookPath: String
+    public var sha256: String
+    /// Resolved vars; secret ones are `***`.
+    public var vars: [String: Value]
+    /// Names of the vars that are secret (their values are not stored).
+    public var secretVars: [String]
+    /// `--kubeconfig` and `--context` of the run, reused on resume.
+    public var kubeconfig: String?
+    public var context: String?
+    /// `--no-rollback` of the run: a resume keeps pausing instead of rolling back.
+    public var noRollback = false
+    public var status: Status
+    public var startedAt: Date
+    public var updatedAt: Date
+    /// `user@host` that started the run.
+    public var who: String
+    /// Why the run stopped (masked), when it did not succeed.
+    public var message: String?
+    public var steps: [StepRecord]
+    /// Set once a rollback began: why and by whom.
+    public var rollback: RollbackProgress?
+
+    public init(runID: String, runbookName: String, runbookPath: String, sha256: String, vars: [String: Value],
+                secretVars: [String], kubeconfig: String?, context: String?, status: Status, startedAt: Date,
+                who: String, steps: [StepRecord])
+    {
+        self.runID = runID
+        self.runbookName = runbookName
+        self.runbookPath = runbookPath
+        self.sha256 = sha256
+        self.vars = vars
+        self.secretVars = secretVars
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.status = status
+        self.startedAt = startedAt
+        self.updatedAt = startedAt
+        self.who = who
+        self.steps = steps
+    }
+
+    public func index(of stepID: String) -> Int? { steps.firstIndex { $0.id == stepID } }
+}
+
+/// One step's record in `state.json`.
+public struct StepRecord: Sendable, Equatable {
+    public enum Status: String, Sendable, CaseIterable {
+        case pending, running, succeeded, failed, skipped
+        case rollingBack = "rolling-back"
+        case rolledBack = "rolled-back"
+        case rollbackFailed = "rollback-failed"
+    }
+
+    public var id: String
+    public var action: String
+    public var status: Status = .pending
+    public var attempts: Int = 0
+    /// Non-secret outputs only.
+    public var outputs: [String: Value] = [:]
+    /// The write-ahead entry of the last attempt (`ActionContext.recordJournal`).
+    public var journal: Value?
+    /// What `Action.rollback` needs (`ActionResult.rollback`).
+    public var rollbackRecord: Value?
+    /// Ids of the explicit `rollback:` steps already done, so an interrupted rollback resumes.
+    public var rollbackStepsDone: [String] = []
+    public var summary: String?
+    /// Masked reason of the last failure (of the step or of its rollback).
+    public var error: String?
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    public init(id: String, action: String) {
+        self.id = id
+        self.action = action
+    }
+
+    /// Seconds between start and finish, when both are known.
+    public var duration: TimeInterval? {
+        guard let s = startedAt, let f = finishedAt else { return nil }
+        return f.timeIntervalSince(s)
+    }
+}
+
+/// Where a rollback stands.
+public struct RollbackProgress: Sendable, Equatable {
+    /// Why it started: `failure of STEP` or `runbook rollback`.
+    public var reason: String
+    public var startedAt: Date
+    public var finishedAt: Date?
+    /// True when the run's rollback ended (every step undone or a rollback step failed).
+    public var by: String
+
+    public init(reason: String, startedAt: Date, by: String) {
+        self.reason = reason
+        self.startedAt = startedAt
+        self.by = by
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The state directory (SPEC §4): `<dir>/runs/<run-id>/{state.json,events.jsonl}` and
+/// `<dir>/locks/<runbook>.lock`. Directories are 0700, files 0600.
+public struct StateStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) { self.root = root }
+
+    /// `--state-dir`, else `RUNBOOK_STATE_DIR`, else `./.runbook`.
+    public static func locate(flag: String?, environment: [String: String], cwd: URL) -> StateStore {
+        let path = flag ?? environment["RUNBOOK_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".runbook"
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : cwd.appendingPathComponent(path)
+        return StateStore(root: url.standardizedFileURL)
+    }
+
+    public var runsDirectory: URL { root.appendingPathComponent("runs") }
+    public var locksDirectory: URL { root.appendingPathComponent("locks") }
+    public func runDirectory(_ runID: String) -> URL { runsDirectory.appendingPathComponent(runID) }
+    public func stateFile(_ runID: String) -> URL { runDirectory(runID).appendingPathComponent("state.json") }
+    public func eventsFile(_ runID: String) -> URL { runDirectory(runID).appendingPathComponent("events.jsonl") }
+
+    /// A fresh id `<runbook>-<UTC yyyymmddThhmmss>-<4 hex>`.
+    public static func newRunID(runbook: String, at date: Date = Date()) -> String {
+        "\(runbook)-\(Timestamp.compact(date))-\(String(format: "%04x", UInt16.random(in: 0...UInt16.max)))"
+    }
+
+    /// Creates the run's directory and writes its first checkpoint.
+    public func create(_ state: RunState, masker: Masker) throws {
+        try DurableFile.makeDirectory(runDirectory(state.runID))
+        try save(state, masker: masker)
+    }
+
+    /// Writes `state.json` atomically and durably (the checkpoint).
+    public func save(_ state: RunState, masker: Masker) throws {
+        let value = masker.mask(state.toValue())
+        try DurableFile.replace(stateFile(state.runID), with: Data((value.jsonString(pretty: true) + "\n").utf8))
+    }
+
+    public func load(_ runID: String) throws -> RunState {
+        let file = stateFile(runID)
+        guard !runID.contains("/"), FileManager.default.fileExists(atPath: file.path) else {
+            throw StateError.runNotFound(runID: runID, stateDir: root.path)
+        }
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            throw StateError.io(path: file.path, operation: "read", errno: errno)
+        }
+        let value: Value
+        do { value = try Value.parseJSON(data) } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
+        return try RunState(value: value, file: file.path)
+    }
+
+    /// Every run in the directory, oldest first.
+    public func all() throws -> [RunState] {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? []
+        return try ids.filter { FileManager.default.fileExists(atPath: stateFile($0).path) }
+            .map { try load($0) }
+            .sorted { ($0.startedAt, $0.runID) < ($1.startedAt, $1.runID) }
+    }
+
+    /// Appends one audit event (fsync'd).
+    public func append(_ event: AuditEvent, runID: String) throws {
+        try DurableFile.append(eventsFile(runID), Data((event.toValue().jsonString() + "\n").utf8))
+    }
+}

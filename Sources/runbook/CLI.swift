@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import RunbookKit
+
+/// Glue between parsed arguments and RunbookKit: one top-level error → exit code mapping.
+enum CLI {
+    static var cwd: URL { URL(fileURLWithPath: FileManager.default.currentDirectoryPath) }
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Runs `body`, prints any error (masked) and exits with the SPEC §1 code.
+    static func perform(masker: Masker, _ body: () async throws -> Int32) async throws {
+        let code: Int32
+        do {
+            code = try await body()
+        } catch {
+            for line in ErrorReport.lines(for: error, masker: masker) { Console.err(line) }
+            code = ErrorReport.exitCode(for: error)
+        }
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    static func engineOptions(state: StateDirOption, cluster: ClusterOptions?, yes: Bool) -> EngineOptions {
+        var o = EngineOptions(store: state.store, stateDirHint: state.hint, environment: environment,
+                              clients: ClientOptions(kubeconfig: cluster?.kubeconfig, context: cluster?.context,
+                                                     environment: environment))
+        o.yes = yes
+        return o
+    }
+
+    static func loadRunbook(_ reference: String) throws -> Runbook {
+        try RunbookLoader.load(try RunbookLoader.resolve(reference, cwd: cwd, environment: environment))
+    }
+
+    static func run(_ o: RunOptions, dryRun: Bool) async throws {
+        let masker = Masker()
+        try await perform(masker: masker) {
+            let runbook = try loadRunbook(o.runbook)
+            var options = engineOptions(state: o.state, cluster: o.cluster, yes: o.yes)
+            options.dryRun = dryRun
+            options.noRollback = o.noRollback
+            let reporter = o.output.output.makeReporter(masker: masker)
+            return try await Runner.run(runbook, cliVars: o.vars.vars, varsFile: o.vars.varsFileURL, options: options,
+                                        masker: masker, reporter: reporter).exitCode
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import RunbookKit
+
+extension OutputFormat: ExpressibleByArgument {}
+
+struct StateDirOption: ParsableArguments {
+    @Option(name: .long, help: "State directory (default: $RUNBOOK_STATE_DIR, else ./.runbook).")
+    var stateDir: String?
+
+    var store: StateStore {
+        StateStore.locate(flag: stateDir, environment: ProcessInfo.processInfo.environment, cwd: CLI.cwd)
+    }
+
+    var hint: String { stateDir.map { " --state-dir \($0)" } ?? "" }
+}
+
+struct VarOptions: ParsableArguments {
+    @Option(name: .customLong("var"), help: "Set a var: NAME=VALUE (repeatable).")
+    var vars: [String] = []
+
+    @Option(name: .long, help: "A YAML mapping of var values.")
+    var varsFile: String?
+
+    var varsFileURL: URL? { varsFile.map { URL(fileURLWithPath: $0, relativeTo: CLI.cwd).standardizedFileURL } }
+}
+
+struct ClusterOptions: ParsableArguments {
+    @Option(name: .long, help: "Kubeconfig context to use.")
+    var context: String?
+
+    @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
+    var kubeconfig: String?
+}
+
+struct OutputOption: ParsableArguments {
+    @Option(name: .long, help: "text or json.")
+    var output: OutputFormat = .text
+}
+
+/// The flags that `run` and `plan` share.
+struct RunOptions: ParsableArguments {
+    @Argument(help: "A runbook file, or a name looked up in ./runbooks and $RUNBOOK_PATH.")
+    var runbook: String
+
+    @OptionGroup var vars: VarOptions
+
+    @Flag(name: .long, help: "Preview every step; change nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Answer yes to every approval and confirmation.")
+    var yes = false
+
+    @Flag(name: .long, help: "On failure, pause instead of rolling back (exit 3).")
+    var noRollback = false
+
+    @OptionGroup var cluster: ClusterOptions
+    @OptionGroup var state: StateDirOption
+    @OptionGroup var output: OutputOption
+}

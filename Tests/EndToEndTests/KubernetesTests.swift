@@ -1,0 +1,526 @@
+import Foundation
+import RunbookKit
+import TestSupport
+import XCTest
+
+/// The k8s.* actions through the built binary against one sandbox, checked with real kubectl.
+final class KubernetesTests: XCTestCase {
+    nonisolated(unsafe) static var sandbox: Sandbox!
+    var sb: Sandbox { Self.sandbox }
+    var work: URL!
+
+    override class func setUp() {
+        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+    }
+
+    override class func tearDown() { sandbox?.down() }
+
+    override func setUp() {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-e2e-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try? sb.clearFaults()
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+
+    // MARK: helpers
+
+    /// Writes `<name>.yaml` (a runbook with these steps) and extra files beside it.
+    @discardableResult
+    func runbook(_ name: String, vars: String = "", steps: String, files: [String: String] = [:]) -> String {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: \(name), description: kube e2e}
+        \(vars.isEmpty ? "" : "vars:\n" + vars)
+        steps:
+        \(steps)
+        """
+        try! text.write(to: work.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
+        for (f, t) in files { try! t.write(to: work.appendingPathComponent(f), atomically: true, encoding: .utf8) }
+        return work.appendingPathComponent("\(name).yaml").path
+    }
+
+    struct Out { var code: Int32; var text: String; var runID: String? }
+
+    /// Runs the built binary with the sandbox kubeconfig (unless `kubeconfig` is given) and a state dir in `work`.
+    func cli(_ args: [String], kubeconfig: String? = nil, context: String? = nil, env: [String: String] = [:]) throws -> Out {
+        let r = try RunbookCLI.run(arguments(args, kubeconfig: kubeconfig, context: context), env: env, cwd: work)
+        return Out(code: r.exitCode, text: r.output, runID: Self.runID(in: r.output))
+    }
+
+    func arguments(_ args: [String], kubeconfig: String? = nil, context: String? = nil) -> [String] {
+        var a = args + ["--state-dir", work.appendingPathComponent("state").path, "--kubeconfig", kubeconfig ?? sb.kubeconfig]
+        if let c = context { a += ["--context", c] }
+        return a
+    }
+
+    static func runID(in text: String) -> String? {
+        text.range(of: #"[a-z0-9-]+-\d{8}T\d{6}-[0-9a-f]{4}"#, options: .regularExpression).map { String(text[$0]) }
+    }
+
+    func kubectl(_ args: String...) throws -> String {
+        let r = try sb.kubectl(args)
+        XCTAssertEqual(r.status, 0, "kubectl \(args.joined(separator: " ")): \(r.stderr)")
+        return r.stdout
+    }
+
+    func get(_ args: String...) throws -> Value? { try sb.kubectlJSON(args) }
+
+    func stateText() -> String {
+        let dir = work.appendingPathComponent("state")
+        var all = ""
+        if let e = FileManager.default.enumerator(atPath: dir.path) {
+            for case let f as String in e { all += (try? String(contentsOfFile: dir.path + "/" + f, encoding: .utf8)) ?? "" }
+        }
+        return all
+    }
+
+    /// `runbook status ID --output json`, parsed.
+    func status(_ runID: String) throws -> Value {
+        let r = try RunbookCLI.run(["status", runID, "--output", "json", "--state-dir", work.appendingPathComponent("state").path])
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+        return try Value.parseJSON(r.stdout)
+    }
+
+    func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+
+    // MARK: tests
+
+    func testApplyPreviewExecuteAndRollbackRestoresExactPriorState() throws {
+        _ = try kubectl("-n", "seedtest", "create", "configmap", "apply-existing", "--from-literal=mode=old", "--from-literal=keep=1")
+        _ = try kubectl("-n", "seedtest", "label", "configmap", "apply-existing", "tier=one")
+        _ = try kubectl("-n", "seedtest", "annotate", "configmap", "apply-existing", "note=before")
+        let before = try XCTUnwrap(get("-n", "seedtest", "configmap", "apply-existing"))
+        let path = runbook("apply-rb", vars: "  mode: {default: green}\n  pw: {default: s3cret-applied-value, secret: true}\n",
+                           steps: "  - id: apply\n    action: k8s.apply\n    with: {manifest: objs.yaml}\n", files: ["objs.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: apply-new, namespace: seedtest}
+        data: {mode: "${{ vars.mode }}"}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: apply-existing, namespace: seedtest, labels: {tier: two}}
+        data: {mode: "${{ vars.mode }}", keep: "1"}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: apply-secret, namespace: seedtest}
+        stringData: {password: "${{ vars.pw }}"}
+        """])
+        let plan = try cli(["plan", path])
+        XCTAssertEqual(plan.code, 0, plan.text)
+        XCTAssertTrue(plan.text.contains("create ConfigMap seedtest/apply-new"), plan.text)
+        XCTAssertTrue(plan.text.contains("update ConfigMap seedtest/apply-existing"), plan.text)
+        XCTAssertTrue(plan.text.contains("- data.mode: \"old\"") && plan.text.contains("+ data.mode: \"green\""), plan.text)
+        XCTAssertTrue(plan.text.contains("+ data.password: ***"), plan.text)
+        XCTAssertFalse(plan.text.contains("s3cret-applied-value") || plan.text.contains(b64("s3cret-applied-value")), plan.text)
+        XCTAssertNil(try get("-n", "seedtest", "configmap", "apply-new"), "a plan changes nothing")
+
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        XCTAssertEqual(try get("-n", "seedtest", "configmap", "apply-new")?.lookup("data.mode"), "green")
+        let changed = try XCTUnwrap(get("-n", "seedtest", "configmap", "apply-existing"))
+        XCTAssertEqual(changed.lookup("data.mode"), "green")
+        XCTAssertEqual(changed.lookup("metadata.labels.tier"), "two")
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "apply-secret")?.lookup("data.password"), .string(b64("s3cret-applied-value")))
+        // Convergent: the same run again changes nothing and succeeds.
+        XCTAssertEqual(try cli(["run", path, "--yes"]).code, 0)
+
+        let rb = try cli(["rollback", try XCTUnwrap(run.runID), "--yes"])
+        XCTAssertEqual(rb.code, 0, rb.text)
+        XCTAssertNil(try get("-n", "seedtest", "configmap", "apply-new"))
+        XCTAssertNil(try get("-n", "seedtest", "secret", "apply-secret"))
+        let restored = try XCTUnwrap(get("-n", "seedtest", "configmap", "apply-existing"))
+        for path in ["data", "metadata.labels", "metadata.annotations"] {
+            XCTAssertEqual(restored.lookup(path), before.lookup(path), path)
+        }
+    }
+
+    func testPatchSecretKeepsPriorStateInClusterNotOnDiskAndRollsBack() throws {
+        _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "patch-me", "--from-literal=token=original-token-value")
+        let path = runbook("patch-rb", steps: """
+          - id: patch
+            action: k8s.patch
+            with:
+              apiVersion: v1
+              kind: Secret
+              namespace: seedtest
+              name: patch-me
+              type: merge
+              patch: {metadata: {labels: {rotated: "yes"}}, stringData: {token: replaced-token-value}}
+        """)
+        let plan = try cli(["plan", path])
+        XCTAssertEqual(plan.code, 0, plan.text)
+        XCTAssertTrue(plan.text.contains("~ data.token: *** (changed)"), plan.text)
+        XCTAssertTrue(plan.text.contains("+ metadata.labels.rotated: \"yes\""), plan.text)
+        XCTAssertFalse(plan.text.contains("original-token-value") || plan.text.contains(b64("original-token-value")), plan.text)
+
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let runID = try XCTUnwrap(run.runID)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "patch-me")?.lookup("data.token"), .string(b64("replaced-token-value")))
+        // The prior Secret data lives in the cluster, labelled with the run id — never in the state dir.
+        let holders = try XCTUnwrap(get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)"))["items"]?.arrayValue ?? []
+        XCTAssertEqual(holders.count, 1)
+        let state = stateText()
+        XCTAssertFalse(state.isEmpty)
+        XCTAssertFalse(state.contains("original-token-value") || state.contains(b64("original-token-value")), "prior secret data on disk")
+
+        let rb = try cli(["rollback", runID, "--yes"])
+        XCTAssertEqual(rb.code, 0, rb.text)
+        let back = try XCTUnwrap(get("-n", "seedtest", "secret", "patch-me"))
+        XCTAssertEqual(back.lookup("data.token"), .string(b64("original-token-value")))
+        XCTAssertNil(back.lookup("metadata.labels.rotated"))
+        XCTAssertEqual(try get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)")?["items"]?.arrayValue?.count, 0,
+                       "prior-state Secrets are deleted when the rollback completes")
+    }
+
+    func testDriftedPatchIsNotRolledBackWithoutForce() throws {
+        _ = try kubectl("-n", "seedtest", "create", "configmap", "drift-me", "--from-literal=v=1")
+        let path = runbook("drift-rb", steps: """
+          - id: patch
+            action: k8s.patch
+            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: drift-me, type: strategic, patch: {data: {v: "2"}}}
+        """)
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        _ = try kubectl("-n", "seedtest", "patch", "configmap", "drift-me", "--type", "merge", "-p", #"{"data":{"v":"someone-else"}}"#)
+        let rb = try cli(["rollback", try XCTUnwrap(run.runID), "--yes"])
+        XCTAssertEqual(rb.code, 3, rb.text)
+        XCTAssertTrue(rb.text.contains("changed after this step") && rb.text.contains("--force"), rb.text)
+        XCTAssertEqual(try get("-n", "seedtest", "configmap", "drift-me")?.lookup("data.v"), "someone-else", "not rolled back blindly")
+        let forced = try cli(["rollback", try XCTUnwrap(run.runID), "--yes", "--force"])
+        XCTAssertEqual(forced.code, 0, forced.text)
+        XCTAssertEqual(try get("-n", "seedtest", "configmap", "drift-me")?.lookup("data.v"), "1")
+    }
+
+    func testDeleteScaleAndWaitWithRollback() throws {
+        _ = try kubectl("-n", "seedtest", "create", "configmap", "delete-me", "--from-literal=a=b")
+        _ = try kubectl("-n", "seedtest", "label", "configmap", "delete-me", "keep=label")
+        _ = try kubectl("-n", "seedtest", "create", "deployment", "scale-me", "--image=busybox:1", "--replicas=2")
+        let path = runbook("dsw-rb", steps: """
+          - id: wait-cm
+            action: k8s.wait
+            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: delete-me, field: data.a, equals: b, timeout: 20s}
+          - id: del
+            action: k8s.delete
+            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: delete-me}
+          - id: gone
+            action: k8s.wait
+            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: delete-me, deleted: true, timeout: 20s}
+          - id: scale
+            action: k8s.scale
+            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: scale-me, replicas: 0}
+          - id: never
+            action: k8s.wait
+            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: kube-root-ca-missing, field: data.x, equals: y, timeout: 2s}
+        """)
+        let plan = try cli(["plan", path])
+        XCTAssertEqual(plan.code, 0, plan.text)
+        XCTAssertTrue(plan.text.contains("delete ConfigMap seedtest/delete-me"), plan.text)
+        XCTAssertTrue(plan.text.contains("scale Deployment seedtest/scale-me: 2 → 0"), plan.text)
+
+        // The last wait times out: the run fails and rolls back (exit 1).
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 1, run.text)
+        XCTAssertTrue(run.text.contains("timed out waiting for ConfigMap seedtest/kube-root-ca-missing") && run.text.contains("last observed"), run.text)
+        let cm = try XCTUnwrap(get("-n", "seedtest", "configmap", "delete-me"), "re-created by rollback")
+        XCTAssertEqual(cm.lookup("data.a"), "b")
+        XCTAssertEqual(cm.lookup("metadata.labels.keep"), "label")
+        XCTAssertEqual(try get("-n", "seedtest", "deployment", "scale-me")?.lookup("spec.replicas"), 2)
+    }
+
+    func testJobRunFromCronJobAsKubectlDoes() throws {
+        let path = runbook("job-rb", steps: """
+          - id: job
+            action: k8s.job.run
+            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-manual, keep: true, timeout: 60s}
+        """)
+        let plan = try cli(["plan", path])
+        XCTAssertTrue(plan.text.contains("run Job seedtest/irt-manual from CronJob calibrate-irt-weekly"), plan.text)
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-manual"))
+        let run = try cli(["run", path, "--yes", "--output", "json"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let outputs = try status(try XCTUnwrap(run.runID))["steps"]?[0]?["outputs"]
+        XCTAssertTrue(outputs?["logs"]?.stringValue?.contains("Starting IRT calibration") == true, "log tail is an output: \(String(describing: outputs))")
+        XCTAssertEqual(outputs?["succeeded"], true)
+        let job = try XCTUnwrap(get("-n", "seedtest", "job", "irt-manual"))
+        XCTAssertEqual(job.lookup("metadata.annotations")?["cronjob.kubernetes.io/instantiate"], "manual")
+        let owner = try XCTUnwrap(job.lookup("metadata.ownerReferences")?[0])
+        XCTAssertEqual(owner["kind"], "CronJob")
+        XCTAssertEqual(owner["name"], "calibrate-irt-weekly")
+        XCTAssertEqual(owner["uid"], try get("-n", "seedtest", "cronjob", "calibrate-irt-weekly")?.lookup("metadata.uid"))
+        let rb = try cli(["rollback", try XCTUnwrap(run.runID), "--yes"])
+        XCTAssertEqual(rb.code, 0, rb.text)
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-manual"))
+        XCTAssertEqual(try get("-n", "seedtest", "pods", "-l", "job-name=irt-manual")?["items"]?.arrayValue?.count, 0)
+    }
+
+    func testJobRunDeletesOnSuccessAndFailsWithLogsOrKubeletMessage() throws {
+        let ok = try cli(["run", runbook("job-ok", steps: """
+          - id: job
+            action: k8s.job.run
+            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-ok, timeout: 60s}
+        """), "--yes"])
+        XCTAssertEqual(ok.code, 0, ok.text)
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-ok"), "deleted on success without keep")
+
+        try sb.fault(target: "job", path: "calibrate-irt", count: 5, action: "fail")
+        let bad = try cli(["run", runbook("job-bad", steps: """
+          - id: job
+            action: k8s.job.run
+            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-bad, timeout: 60s}
+        """), "--yes"])
+        try sb.clearFaults()
+        XCTAssertEqual(bad.code, 1, bad.text)
+        XCTAssertTrue(bad.text.contains("Job seedtest/irt-bad failed") && bad.text.contains("last log lines"), bad.text)
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-bad"), "rollback deleted the failed Job")
+
+        let stuck = try cli(["run", runbook("job-stuck", steps: """
+          - id: job
+            action: k8s.job.run
+            with: {namespace: seedtest, manifest: job.yaml, timeout: 60s}
+        """, files: ["job.yaml": """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: irt-stuck}
+        spec:
+          backoffLimit: 0
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: main
+                image: asia-northeast3-docker.pkg.dev/univprepai/seedtest/calibrate-irt:latest
+                env:
+                - name: DATABASE_URL
+                  valueFrom: {secretKeyRef: {name: no-such-secret, key: url}}
+        """]), "--yes"])
+        XCTAssertEqual(stuck.code, 1, stuck.text)
+        XCTAssertTrue(stuck.text.contains("CreateContainerConfigError") && stuck.text.contains("no-such-secret"), stuck.text)
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-stuck"))
+    }
+
+    func testSecretReadAndGetMaskAndOptional() throws {
+        let path = runbook("read-rb", steps: """
+          - id: url
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: seedtest-db-credentials, key: DATABASE_URL}
+          - id: missing
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: no-such-secret, key: x, optional: true}
+          - id: check
+            action: assert
+            with: {that: "${{ steps.url.outputs.found && !steps.missing.outputs.found }}"}
+          - id: secret-obj
+            action: k8s.get
+            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: seedtest-db-credentials}
+          - id: echo
+            action: exec
+            with: {command: [echo, "url=${{ steps.url.outputs.value }}", "${{ steps.secret-obj.outputs.object }}"]}
+        """)
+        let url = try XCTUnwrap(get("-n", "seedtest", "secret", "seedtest-db-credentials")?.lookup("data.DATABASE_URL")?.stringValue)
+        let plain = String(decoding: Data(base64Encoded: url)!, as: UTF8.self)
+        let run = try cli(["run", path, "--yes", "--output", "json"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let st = try status(try XCTUnwrap(run.runID))
+        XCTAssertEqual(st["steps"]?[4]?["outputs"]?["stdout"]?.stringValue?.hasPrefix("url=*** "), true, st.jsonString())
+        XCTAssertFalse(run.text.contains(plain) || run.text.contains(url), "secret printed")
+        XCTAssertFalse(st.jsonString().contains(plain) || st.jsonString().contains(url), "secret in status")
+        XCTAssertFalse(stateText().contains(plain) || stateText().contains(url), "secret stored")
+        let missing = try cli(["run", runbook("read-missing", steps: """
+          - id: r
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: seedtest-db-credentials, key: NOPE}
+        """), "--yes"])
+        XCTAssertEqual(missing.code, 1, missing.text)
+        XCTAssertTrue(missing.text.contains("has no key NOPE (keys: DATABASE_URL"), missing.text)
+    }
+
+    func testViewerTokenReadsButForbiddenWriteChangesNothing() throws {
+        let read = try cli(["run", runbook("viewer-read", steps: """
+          - id: g
+            action: k8s.get
+            with: {apiVersion: batch/v1, kind: CronJob, namespace: seedtest, name: calibrate-irt-weekly}
+        """), "--yes"], context: "sandbox-viewer")
+        XCTAssertEqual(read.code, 0, read.text)
+        let write = try cli(["run", runbook("viewer-write", steps: """
+          - id: a
+            action: k8s.apply
+            with:
+              objects:
+              - {apiVersion: v1, kind: ConfigMap, metadata: {name: viewer-made, namespace: seedtest}, data: {a: b}}
+        """), "--yes"], context: "sandbox-viewer")
+        XCTAssertEqual(write.code, 1, write.text)
+        XCTAssertTrue(write.text.contains("Forbidden (403)"), write.text)
+        XCTAssertNil(try get("-n", "seedtest", "configmap", "viewer-made"))
+    }
+
+    func testExecPluginAndWrongCA() throws {
+        let cfg = try String(contentsOfFile: sb.kubeconfig, encoding: .utf8)
+        let kc = try RunbookKit.KubeConnection.resolve(ClientOptions(kubeconfig: sb.kubeconfig, environment: [:]))
+        try XCTUnwrap(kc.tls.clientCertPEM).write(to: work.appendingPathComponent("admin.crt"))
+        try XCTUnwrap(kc.tls.clientKeyPEM).write(to: work.appendingPathComponent("admin.key"))
+        let plugin = Sandbox.repoRoot.appendingPathComponent("fixtures/kube/exec-plugin.sh").path
+        let calls = work.appendingPathComponent("calls").path
+        let execConfig = """
+        apiVersion: v1
+        kind: Config
+        current-context: ex
+        clusters:
+        - name: c
+          cluster: {server: "\(kc.server)", certificate-authority-data: \(kc.tls.caPEM!.base64EncodedString())}
+        users:
+        - name: u
+          user:
+            exec:
+              apiVersion: client.authentication.k8s.io/v1
+              command: \(plugin)
+              env:
+              - {name: CERT_FILE, value: \(work.path)/admin.crt}
+              - {name: KEY_FILE, value: \(work.path)/admin.key}
+              - {name: CALLS_FILE, value: \(calls)}
+        contexts:
+        - name: ex
+          context: {cluster: c, user: u, namespace: seedtest}
+        """
+        try execConfig.write(to: work.appendingPathComponent("exec.kubeconfig"), atomically: true, encoding: .utf8)
+        let path = runbook("exec-rb", steps: """
+          - id: a
+            action: k8s.apply
+            with:
+              objects:
+              - {apiVersion: v1, kind: ConfigMap, metadata: {name: exec-made}, data: {a: b}}
+          - id: g
+            action: k8s.get
+            with: {apiVersion: v1, kind: ConfigMap, name: exec-made}
+        """)
+        let run = try cli(["run", path, "--yes"], kubeconfig: work.appendingPathComponent("exec.kubeconfig").path)
+        XCTAssertEqual(run.code, 0, run.text)
+        XCTAssertEqual(try get("-n", "seedtest", "configmap", "exec-made")?.lookup("data.a"), "b", "namespace from the context")
+        XCTAssertEqual(try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").count, 1, "credential cached for the run")
+
+        // A CA that did not sign the server certificate must fail, clearly, and change nothing.
+        let otherCA = try XCTUnwrap(cfg.range(of: "certificate-authority-data: ")).upperBound
+        _ = otherCA
+        let r = try Sandbox.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", work.path + "/o.key",
+                                                     "-out", work.path + "/o.crt", "-days", "1", "-subj", "/CN=other"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let wrong = execConfig.replacingOccurrences(of: kc.tls.caPEM!.base64EncodedString(),
+                                                    with: try Data(contentsOf: work.appendingPathComponent("o.crt")).base64EncodedString())
+        try wrong.write(to: work.appendingPathComponent("wrong.kubeconfig"), atomically: true, encoding: .utf8)
+        let bad = try cli(["run", runbook("wrongca-rb", steps: """
+          - id: a
+            action: k8s.apply
+            with:
+              objects:
+              - {apiVersion: v1, kind: ConfigMap, metadata: {name: wrongca-made}, data: {a: b}}
+        """), "--yes"], kubeconfig: work.appendingPathComponent("wrong.kubeconfig").path)
+        XCTAssertNotEqual(bad.code, 0, bad.text)
+        XCTAssertTrue(bad.text.lowercased().contains("certificate"), bad.text)
+        XCTAssertNil(try get("-n", "seedtest", "configmap", "wrongca-made"))
+    }
+
+    func testInjected503sAndResetsAreRetried() throws {
+        _ = try kubectl("-n", "seedtest", "create", "configmap", "flaky", "--from-literal=v=1")
+        try sb.fault(method: "PATCH", path: "configmaps/flaky", count: 2, action: "503")
+        try sb.fault(method: "GET", path: "configmaps/flaky", count: 1, action: "reset")
+        let run = try cli(["run", runbook("flaky-rb", steps: """
+          - id: p
+            action: k8s.patch
+            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: flaky, type: merge, patch: {data: {v: "2"}}}
+        """), "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        XCTAssertEqual(try get("-n", "seedtest", "configmap", "flaky")?.lookup("data.v"), "2")
+    }
+
+    func testKilledPatchResumesAndRollsBackToTheStateBeforeTheRun() throws {
+        _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "kill-me", "--from-literal=v=before-the-run")
+        let path = runbook("kill-rb", steps: """
+          - id: patch
+            action: k8s.patch
+            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: kill-me, type: merge, patch: {stringData: {v: after-the-run}}}
+          - id: fail
+            action: assert
+            with: {that: "${{ false }}", message: fail on purpose}
+        """)
+        // The PATCH hangs in the API server; the process dies during it, after its write-ahead record.
+        try sb.fault(method: "PATCH", path: "secrets/kill-me", count: 1, action: "slow")
+        let p = try RunbookCLI.start(arguments(["run", path, "--yes"]), cwd: work)
+        let deadline = Date().addingTimeInterval(20)
+        while !stateText().contains("runbook-prior-"), Date() < deadline { usleep(50_000) }
+        XCTAssertTrue(stateText().contains("runbook-prior-"), "the prior state was recorded before the PATCH")
+        p.kill9()
+        _ = p.wait(timeout: 10)
+        let runID = try XCTUnwrap(Self.runID(in: stateText()))
+        try sb.clearFaults()
+        // Whatever the PATCH did, resume finishes the run; the assert fails and rollback restores
+        // the value from before the first attempt.
+        let resumed = try cli(["resume", runID, "--yes"])
+        XCTAssertEqual(resumed.code, 1, resumed.text)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "kill-me")?.lookup("data.v"), .string(b64("before-the-run")))
+        XCTAssertFalse(stateText().contains(b64("before-the-run")) || stateText().contains("before-the-run"))
+    }
+
+    func testWaitForExternalSecretConditionRolloutAndJob() throws {
+        let path = runbook("waits-rb", steps: """
+          - id: es
+            action: k8s.apply
+            with:
+              objects:
+              - apiVersion: external-secrets.io/v1beta1
+                kind: ExternalSecret
+                metadata: {name: probe, namespace: seedtest}
+                spec:
+                  refreshInterval: 1h
+                  secretStoreRef: {kind: ClusterSecretStore, name: gcp-secret-store}
+                  target: {name: probe-synced}
+                  data:
+                  - secretKey: value
+                    remoteRef: {key: sandbox-probe}
+              - apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: waiter, namespace: seedtest}
+                spec:
+                  replicas: 2
+                  selector: {matchLabels: {app: waiter}}
+                  template:
+                    metadata: {labels: {app: waiter}}
+                    spec: {containers: [{name: c, image: asia-northeast3-docker.pkg.dev/univprepai/seedtest/calibrate-irt:latest}]}
+          - id: synced
+            action: k8s.wait
+            with: {apiVersion: external-secrets.io/v1beta1, kind: ExternalSecret, namespace: seedtest, name: probe,
+                   condition: {type: Ready, status: "True", reason: SecretSynced}, timeout: 30s}
+          - id: read
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: probe-synced, key: value}
+          - id: same
+            action: assert
+            with: {equals: ["${{ steps.read.outputs.value }}", probe-value]}
+          - id: rollout
+            action: k8s.wait
+            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: waiter, rollout: true, timeout: 60s}
+          - id: job
+            action: k8s.job.run
+            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-waited, keep: true, timeout: 60s}
+          - id: job-done
+            action: k8s.wait
+            with: {apiVersion: batch/v1, kind: Job, namespace: seedtest, name: irt-waited, job: true, timeout: 30s}
+        """)
+        let plan = try cli(["plan", path])
+        XCTAssertTrue(plan.text.contains("wait up to 30s for ExternalSecret seedtest/probe condition type=Ready status=True reason=SecretSynced"), plan.text)
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let st = try status(try XCTUnwrap(run.runID))
+        let rollout = st["steps"]?[4]?["outputs"]?["observed"]
+        XCTAssertEqual(rollout?["ready"], 2, st.jsonString())
+        XCTAssertEqual(try get("-n", "seedtest", "deployment", "waiter")?.lookup("status.readyReplicas"), 2)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "probe-synced")?.lookup("data.value"), .string(b64("probe-value")))
+        XCTAssertEqual(try cli(["rollback", try XCTUnwrap(run.runID), "--yes"]).code, 0)
+        XCTAssertNil(try get("-n", "seedtest", "deployment", "waiter"))
+        XCTAssertNil(try get("-n", "seedtest", "externalsecret", "probe"))
+        XCTAssertNil(try get("-n", "seedtest", "job", "irt-waited"))
+    }
+}

@@ -1,0 +1,355 @@
+import Foundation
+import RunbookKit
+import TestSupport
+import XCTest
+
+/// `secret.put` / `secret.get` through the built binary against the sandbox's GCP emulator and
+/// moto (SSM, Secrets Manager), checked directly with curl and the aws CLI.
+final class SecretStoreTests: XCTestCase {
+    nonisolated(unsafe) static var sandbox: Sandbox!
+    var sb: Sandbox { Self.sandbox }
+    var work: URL!
+
+    override class func setUp() {
+        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt", "eso-aws"]) } catch { fatalError("sandbox up failed: \(error)") }
+    }
+
+    override class func tearDown() { sandbox?.down() }
+
+    override func setUp() {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("stores-e2e-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+
+    // MARK: the three providers, read directly
+
+    enum Provider: String, CaseIterable { case gcp, ssm = "aws-ssm", sm = "aws-secretsmanager" }
+
+    func store(_ p: Provider) -> String {
+        switch p {
+        case .gcp: return "{provider: gcp, project: univprepai}"
+        case .ssm, .sm: return "{provider: \(p.rawValue), region: \(sb.env["AWS_REGION"]!)}"
+        }
+    }
+
+    func uniqueName(_ p: Provider) -> String {
+        let id = UUID().uuidString.prefix(8).lowercased()
+        return p == .ssm ? "/e2e/secret-\(id)" : "e2e-secret-\(id)"
+    }
+
+    /// What a plain read of `name` returns, asked of the service itself (nil: no such secret).
+    func directRead(_ p: Provider, _ name: String) throws -> String? {
+        switch p {
+        case .gcp:
+            let base = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"]!
+            let r = try Sandbox.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "-H",
+                                                      "Authorization: Bearer \(sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!)",
+                                                      "\(base)v1/projects/univprepai/secrets/\(name)/versions/latest:access"])
+            let lines = r.stdout.split(separator: "\n")
+            if lines.last == "404" { return nil }
+            XCTAssertEqual(lines.last, "200", r.stdout)
+            let body = try Value.parseJSON(String(lines.dropLast().joined(separator: "\n")))
+            return body["payload"]?["data"]?.stringValue.flatMap { Data(base64Encoded: $0) }.map { String(decoding: $0, as: UTF8.self) }
+        case .ssm:
+            let r = try aws(["ssm", "get-parameter", "--name", name, "--with-decryption"])
+            if r.stderr.contains("ParameterNotFound") { return nil }
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try Value.parseJSON(r.stdout)["Parameter"]?["Value"]?.stringValue
+        case .sm:
+            let r = try aws(["secretsmanager", "get-secret-value", "--secret-id", name, "--version-stage", "AWSCURRENT"])
+            if r.stderr.contains("ResourceNotFoundException") { return nil }
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try Value.parseJSON(r.stdout)["SecretString"]?.stringValue
+        }
+    }
+
+    /// How many versions the service holds for `name`.
+    func versionCount(_ p: Provider, _ name: String) throws -> Int {
+        switch p {
+        case .gcp:
+            let base = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"]!
+            let r = try Sandbox.run("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer \(sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!)",
+                                                      "\(base)v1/projects/univprepai/secrets/\(name)/versions"])
+            return try Value.parseJSON(r.stdout)["versions"]?.arrayValue?.count ?? 0
+        case .ssm:
+            let r = try aws(["ssm", "get-parameter-history", "--name", name])
+            return try Value.parseJSON(r.stdout)["Parameters"]?.arrayValue?.count ?? 0
+        case .sm:
+            let r = try aws(["secretsmanager", "list-secret-version-ids", "--secret-id", name])
+            return try Value.parseJSON(r.stdout)["Versions"]?.arrayValue?.count ?? 0
+        }
+    }
+
+    func directCreate(_ p: Provider, _ name: String, _ value: String) throws {
+        switch p {
+        case .gcp:
+            let base = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"]!
+            let auth = "Authorization: Bearer \(sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!)"
+            _ = try Sandbox.run("/usr/bin/curl", ["-sf", "-X", "POST", "-H", auth, "-H", "Content-Type: application/json", "-d",
+                                                  #"{"replication":{"automatic":{}}}"#,
+                                                  "\(base)v1/projects/univprepai/secrets?secretId=\(name)"])
+            let data = Data(value.utf8).base64EncodedString()
+            let r = try Sandbox.run("/usr/bin/curl", ["-sf", "-X", "POST", "-H", auth, "-H", "Content-Type: application/json", "-d",
+                                                      #"{"payload":{"data":"\#(data)"}}"#,
+                                                      "\(base)v1/projects/univprepai/secrets/\(name):addVersion"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        case .ssm:
+            XCTAssertEqual(try aws(["ssm", "put-parameter", "--name", name, "--type", "SecureString", "--value", value]).status, 0)
+        case .sm:
+            XCTAssertEqual(try aws(["secretsmanager", "create-secret", "--name", name, "--secret-string", value]).status, 0)
+        }
+    }
+
+    func aws(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in sb.env { env[k] = v }
+        env["AWS_DEFAULT_REGION"] = sb.env["AWS_REGION"]
+        return try Sandbox.run("/usr/bin/env", ["aws", "--endpoint-url", sb.env["AWS_ENDPOINT_URL"]!, "--output", "json"] + args,
+                               environment: env)
+    }
+
+    // MARK: runbooks
+
+    /// Writes a runbook that puts `value` into `name`, optionally followed by a failing step.
+    func putRunbook(_ rb: String, _ p: Provider, _ name: String, fail: Bool = false) -> String {
+        var text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: \(rb), description: secret store e2e}
+        vars:
+          value: {required: true, secret: true}
+        steps:
+          - id: put
+            action: secret.put
+            with:
+              store: \(store(p))
+              name: "\(name)"
+              value: "${{ vars.value }}"
+          - id: get
+            action: secret.get
+            with: {store: \(store(p)), name: "\(name)"}
+          - id: check
+            action: assert
+            with: {equals: ["${{ steps.get.outputs.value }}", "${{ vars.value }}"]}
+
+        """
+        if fail {
+            text += """
+              - id: boom
+                action: exec
+                with: {command: ["false"]}
+
+            """
+        }
+        let url = work.appendingPathComponent("\(rb).yaml")
+        try! text.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func cli(_ args: [String], env: [String: String] = [:]) throws -> RunbookCLI.Result {
+        var e = sb.env
+        for (k, v) in env { e[k] = v }
+        let state = work.appendingPathComponent("state").path
+        return try RunbookCLI.run(args + ["--state-dir", state], env: e, cwd: work)
+    }
+
+    // MARK: tests
+
+    func testPutCreateUnchangedAddVersionPreviewAndRollbackOnEveryProvider() throws {
+        for p in Provider.allCases {
+            let name = uniqueName(p)
+            let rb = putRunbook("put-\(p)", p, name)
+            let first = "first-\(UUID().uuidString.prefix(6))", second = "second-\(UUID().uuidString.prefix(6))"
+
+            // create
+            var r = try cli(["run", rb, "--yes", "--var", "value=\(first)"])
+            XCTAssertEqual(r.exitCode, 0, "\(p): \(r.output)")
+            XCTAssertTrue(r.output.contains("created"), "\(p): \(r.output)")
+            XCTAssertFalse(r.output.contains(first), "\(p): the value was printed")
+            XCTAssertEqual(try directRead(p, name), first, "\(p)")
+            XCTAssertEqual(try versionCount(p, name), 1, "\(p)")
+
+            // same value again: no new version
+            r = try cli(["run", rb, "--yes", "--var", "value=\(first)"])
+            XCTAssertEqual(r.exitCode, 0, "\(p): \(r.output)")
+            XCTAssertTrue(r.output.contains("unchanged"), "\(p): \(r.output)")
+            XCTAssertEqual(try versionCount(p, name), 1, "\(p): an unchanged put added a version")
+
+            // preview of a change: says add version, shows no value, changes nothing
+            r = try cli(["plan", rb, "--var", "value=\(second)"])
+            XCTAssertTrue(r.output.contains("add version"), "\(p): \(r.output)")
+            XCTAssertFalse(r.output.contains(second) || r.output.contains(first), "\(p): a value was printed: \(r.output)")
+            XCTAssertEqual(try directRead(p, name), first, "\(p): the plan changed the store")
+            XCTAssertEqual(try versionCount(p, name), 1, "\(p)")
+
+            // add a version, then fail: rollback makes reads return the first value again
+            let failing = putRunbook("put-fail-\(p)", p, name, fail: true)
+            r = try cli(["run", failing, "--yes", "--var", "value=\(second)"])
+            XCTAssertEqual(r.exitCode, 1, "\(p): \(r.output)")
+            XCTAssertEqual(try directRead(p, name), first, "\(p): rollback did not restore the prior value")
+            XCTAssertFalse(r.output.contains(second) || r.output.contains(first), "\(p): a value was printed: \(r.output)")
+            let state = work.appendingPathComponent("state")
+            let files = FileManager.default.enumerator(atPath: state.path)?.compactMap { $0 as? String } ?? []
+            for f in files {
+                let text = (try? String(contentsOfFile: state.path + "/" + f, encoding: .utf8)) ?? ""
+                XCTAssertFalse(text.contains(first) || text.contains(second), "\(p): a value reached \(f)")
+            }
+
+            // add a version for real
+            r = try cli(["run", rb, "--yes", "--var", "value=\(second)"])
+            XCTAssertEqual(r.exitCode, 0, "\(p): \(r.output)")
+            XCTAssertTrue(r.output.contains("added version"), "\(p): \(r.output)")
+            XCTAssertEqual(try directRead(p, name), second, "\(p)")
+        }
+    }
+
+    func testRollbackRemovesASecretTheStepCreated() throws {
+        for p in Provider.allCases {
+            let name = uniqueName(p)
+            let rb = putRunbook("create-fail-\(p)", p, name, fail: true)
+            let r = try cli(["run", rb, "--yes", "--var", "value=new-\(UUID().uuidString.prefix(6))"])
+            XCTAssertEqual(r.exitCode, 1, "\(p): \(r.output)")
+            XCTAssertNil(try directRead(p, name), "\(p): the created secret is still there after rollback")
+        }
+    }
+
+    func testRollbackOfASecretThatExistedBeforeTheRun() throws {
+        for p in Provider.allCases {
+            let name = uniqueName(p)
+            try directCreate(p, name, "made-outside-1")
+            let rb = putRunbook("outside-\(p)", p, name, fail: true)
+            let r = try cli(["run", rb, "--yes", "--var", "value=from-runbook-2"])
+            XCTAssertEqual(r.exitCode, 1, "\(p): \(r.output)")
+            XCTAssertEqual(try directRead(p, name), "made-outside-1", "\(p)")
+        }
+    }
+
+    func testGetReadsAVersionAndTheFixtureValue() throws {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: get-fixture, description: read fixture secrets}
+        steps:
+          - id: gcp
+            action: secret.get
+            with: {store: \(store(.gcp)), name: sandbox-probe, version: "1"}
+          - id: gcp-check
+            action: assert
+            with: {equals: ["${{ steps.gcp.outputs.value }}", probe-value]}
+          - id: ssm
+            action: secret.get
+            with: {store: \(store(.ssm)), name: /ecoeco/prod/openai-api-key}
+          - id: ssm-check
+            action: assert
+            with: {equals: ["${{ steps.ssm.outputs.version }}", "1"]}
+          - id: sm
+            action: secret.get
+            with: {store: \(store(.sm)), name: ecoeco/prod/chat-api}
+          - id: sm-check
+            action: assert
+            with: {that: "${{ steps.sm.outputs.value }}"}
+        """
+        try text.write(to: work.appendingPathComponent("get-fixture.yaml"), atomically: true, encoding: .utf8)
+        let r = try cli(["run", work.appendingPathComponent("get-fixture.yaml").path, "--yes"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertFalse(r.output.contains("probe-value") || r.output.contains("sk-sandbox-openai"), r.output)
+    }
+
+    func testWrongCredentialsGiveAClearErrorAndChangeNothing() throws {
+        let name = uniqueName(.gcp)
+        let rb = putRunbook("denied", .gcp, name)
+        var r = try cli(["run", rb, "--yes", "--var", "value=whatever-1"], env: ["CLOUDSDK_AUTH_ACCESS_TOKEN": "sandbox-denied-token"])
+        XCTAssertNotEqual(r.exitCode, 0, r.output)
+        XCTAssertTrue(r.output.contains("permission denied") && r.output.contains("PERMISSION_DENIED"), r.output)
+        XCTAssertNil(try directRead(.gcp, name))
+
+        let ssm = putRunbook("no-aws-creds", .ssm, uniqueName(.ssm))
+        r = try cli(["run", ssm, "--yes", "--var", "value=whatever-2"],
+                    env: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "nobody",
+                          "AWS_SHARED_CREDENTIALS_FILE": work.appendingPathComponent("none").path,
+                          "AWS_CONFIG_FILE": work.appendingPathComponent("none").path])
+        XCTAssertNotEqual(r.exitCode, 0, r.output)
+        XCTAssertTrue(r.output.contains("no AWS credentials"), r.output)
+    }
+
+    func testCredentialsFromAWSProfileFile() throws {
+        let creds = work.appendingPathComponent("credentials")
+        try "[ops]\naws_access_key_id = \(sb.env["AWS_ACCESS_KEY_ID"]!)\naws_secret_access_key = \(sb.env["AWS_SECRET_ACCESS_KEY"]!)\n"
+            .write(to: creds, atomically: true, encoding: .utf8)
+        let name = uniqueName(.ssm)
+        let rb = putRunbook("profile", .ssm, name)
+        let r = try cli(["run", rb, "--yes", "--var", "value=via-profile-1"],
+                        env: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_PROFILE": "ops",
+                              "AWS_SHARED_CREDENTIALS_FILE": creds.path])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertEqual(try directRead(.ssm, name), "via-profile-1")
+    }
+
+    func testNamesTheProviderWouldRejectAreValidationErrors() throws {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: bad-names, description: names}
+        steps:
+          - id: gcp
+            action: secret.put
+            with:
+              store: {provider: gcp, project: univprepai}
+              name: seedtest/database-url
+              value: x
+          - id: ssm
+            action: secret.put
+            with: {store: {provider: aws-ssm, region: eu-west-1}, name: "no/leading/slash", value: x}
+          - id: other
+            action: secret.get
+            with: {store: {provider: vault}, name: x}
+        """
+        let file = work.appendingPathComponent("bad-names.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let r = try RunbookCLI.run(["validate", file.path], env: sb.env, cwd: work)
+        XCTAssertEqual(r.exitCode, 2, r.output)
+        XCTAssertTrue(r.output.contains("bad-names.yaml:9:13:") && r.output.contains("not a valid GCP secret id"), r.output)
+        XCTAssertTrue(r.output.contains("bad-names.yaml:13:65:") && r.output.contains("fully qualified"), r.output)
+        XCTAssertTrue(r.output.contains("bad-names.yaml:16:30:") && r.output.contains("unknown secret store provider 'vault'"), r.output)
+    }
+
+    /// kill -9 right after the put, then resume (no second version) and roll back (secret gone).
+    func testKillNineAfterPutThenResumeAndRollback() throws {
+        let name = uniqueName(.gcp)
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: killed, description: kill after put}
+        steps:
+          - id: put
+            action: secret.put
+            with: {store: \(store(.gcp)), name: \(name), value: killed-value-1}
+          - id: wait
+            action: exec
+            with: {command: ["sleep", "3"]}
+        """
+        let file = work.appendingPathComponent("killed.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        var e = sb.env
+        e["NO_COLOR"] = "1"
+        let running = try RunbookCLI.start(["run", file.path, "--yes", "--state-dir", work.appendingPathComponent("state").path],
+                                           env: e, cwd: work)
+        let deadline = Date().addingTimeInterval(30)
+        while (try? directRead(.gcp, name)) ?? nil == nil, Date() < deadline { usleep(100_000) }
+        running.kill9()
+        _ = running.wait(timeout: 10)
+        let out = running.result().output
+        XCTAssertEqual(try versionCount(.gcp, name), 1, out)
+        let runs = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("state/runs").path)
+        let runID = try XCTUnwrap(runs.first)
+        var r = try cli(["resume", runID, "--yes"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertEqual(try versionCount(.gcp, name), 1, "resume added a second version: \(r.output)")
+        XCTAssertEqual(try directRead(.gcp, name), "killed-value-1")
+        r = try cli(["rollback", runID, "--yes"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertNil(try directRead(.gcp, name), "rollback after kill -9 left the created secret: \(r.output)")
+    }
+}

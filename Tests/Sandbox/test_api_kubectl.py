@@ -1,0 +1,329 @@
+"""Real kubectl against the sandbox API server: get, apply, patch, create job --from, delete,
+dry-run, the read-only viewer, scale, logs, discovery."""
+
+import json
+import time
+import unittest
+
+from apitestlib import SandboxTestCase
+
+CRONJOB = """
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+  namespace: kt
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      backoffLimit: 1
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: work
+            image: example.invalid/nightly:2.1
+            env:
+            - name: DATABASE_URL
+              valueFrom:
+                secretKeyRef: {name: db, key: url, optional: true}
+            envFrom:
+            - configMapRef: {name: settings}
+            resources:
+              limits: {memory: 256Mi}
+            volumeMounts:
+            - {name: scratch, mountPath: /scratch}
+          volumes:
+          - name: scratch
+            emptyDir: {}
+"""
+
+APP_V1 = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: kt
+data:
+  MODE: one
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  namespace: kt
+  labels: {app: api}
+spec:
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: example.invalid/api:1.0
+        env:
+        - {name: LEVEL, value: info}
+"""
+
+
+class KubectlTest(SandboxTestCase):
+    FIXTURES = ["calibrate-irt"]
+
+    @classmethod
+    def _after_up(cls):
+        super()._after_up()
+        cls.ensure_namespace("kt")
+
+    def test_discovery_with_get_raw(self):
+        api = json.loads(self.kubectl("get", "--raw", "/api").stdout)
+        self.assertEqual(api["kind"], "APIVersions")
+        self.assertEqual(api["versions"], ["v1"])
+        core = json.loads(self.kubectl("get", "--raw", "/api/v1").stdout)
+        names = {r["name"]: r for r in core["resources"]}
+        for n in ("namespaces", "secrets", "configmaps", "services", "persistentvolumeclaims", "pods", "pods/log"):
+            self.assertIn(n, names)
+        self.assertFalse(names["namespaces"]["namespaced"])
+        self.assertEqual(names["pods/log"]["verbs"], ["get"])
+        apis = json.loads(self.kubectl("get", "--raw", "/apis").stdout)
+        groups = {g["name"]: g for g in apis["groups"]}
+        self.assertEqual(groups["external-secrets.io"]["preferredVersion"]["version"], "v1")
+        self.assertEqual([v["version"] for v in groups["external-secrets.io"]["versions"]], ["v1", "v1beta1"])
+        for g in ("apps", "batch", "apiextensions.k8s.io", "bitnami.com", "argoproj.io"):
+            self.assertIn(g, groups)
+        apps = json.loads(self.kubectl("get", "--raw", "/apis/apps/v1").stdout)
+        scale = next(r for r in apps["resources"] if r["name"] == "deployments/scale")
+        self.assertEqual((scale["group"], scale["version"], scale["kind"]), ("autoscaling", "v1", "Scale"))
+        es = json.loads(self.kubectl("get", "--raw", "/apis/external-secrets.io/v1beta1").stdout)
+        self.assertIn("externalsecrets", [r["name"] for r in es["resources"]])
+        css = next(r for r in es["resources"] if r["name"] == "clustersecretstores")
+        self.assertFalse(css["namespaced"])
+        ver = json.loads(self.kubectl("version", "-o", "json").stdout)
+        self.assertEqual(ver["serverVersion"]["major"], "1")
+        out = self.kubectl("api-resources").stdout
+        self.assertIn("externalsecrets", out)
+        self.assertIn("sealedsecrets", out)
+
+    def test_get_fixture_objects(self):
+        out = self.kubectl("get", "secrets", "-n", "seedtest").stdout
+        self.assertIn("seedtest-db-credentials", out)
+        cj = self.kget("cronjob", "calibrate-irt-weekly", "-n", "seedtest")
+        self.assertEqual(cj["kind"], "CronJob")
+        self.assertTrue(cj["metadata"]["uid"])
+        self.assertTrue(cj["metadata"]["resourceVersion"])
+        self.assertEqual(cj["metadata"]["generation"], 1)
+        css = self.kget("clustersecretstore", "gcp-secret-store")
+        self.assertEqual(css["spec"]["provider"]["gcpsm"]["projectID"], "univprepai")
+        p = self.kubectl("get", "secret", "nope", "-n", "seedtest", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('Error from server (NotFound): secrets "nope" not found', p.stderr)
+
+    def test_apply_creates_then_updates(self):
+        p = self.kubectl("apply", "-f", "-", input=APP_V1)
+        self.assertIn("configmap/settings created", p.stdout)
+        self.assertIn("deployment.apps/api created", p.stdout)
+        d1 = self.kget("deployment", "api", "-n", "kt")
+        self.assertEqual(d1["spec"]["replicas"], 1)          # defaulted by the server
+        self.assertEqual(d1["metadata"]["generation"], 1)
+        self.assertIn("kubectl.kubernetes.io/last-applied-configuration", d1["metadata"]["annotations"])
+        p = self.kubectl("apply", "-f", "-", input=APP_V1)
+        self.assertIn("deployment.apps/api unchanged", p.stdout)
+        v2 = APP_V1.replace("MODE: one", "MODE: two").replace("value: info", "value: debug")
+        p = self.kubectl("apply", "-f", "-", input=v2)
+        self.assertIn("configmap/settings configured", p.stdout)
+        self.assertIn("deployment.apps/api configured", p.stdout)
+        self.assertEqual(self.kget("configmap", "settings", "-n", "kt")["data"], {"MODE": "two"})
+        d2 = self.kget("deployment", "api", "-n", "kt")
+        self.assertEqual(d2["spec"]["template"]["spec"]["containers"][0]["env"], [{"name": "LEVEL", "value": "debug"}])
+        self.assertEqual(d2["metadata"]["generation"], 2)
+        self.assertGreater(int(d2["metadata"]["resourceVersion"]), int(d1["metadata"]["resourceVersion"]))
+
+    def _secret(self, name):
+        self.kubectl("delete", "secret", name, "-n", "kt", "--ignore-not-found")
+        self.kubectl("create", "secret", "generic", name, "-n", "kt", "--from-literal=user=alice")
+
+    def test_patch_strategic_merge_and_json(self):
+        self.kubectl("apply", "-f", "-", input=APP_V1)
+        # strategic: the env list merges by name instead of being replaced
+        self.kubectl("patch", "deployment", "api", "-n", "kt", "--type", "strategic", "-p",
+                     '{"spec":{"template":{"spec":{"containers":[{"name":"api","env":[{"name":"EXTRA","value":"1"}]}]}}}}')
+        env = self.kget("deployment", "api", "-n", "kt")["spec"]["template"]["spec"]["containers"][0]["env"]
+        self.assertEqual(sorted(e["name"] for e in env), ["EXTRA", "LEVEL"])
+        # merge: RFC 7386, null deletes
+        self._secret("patched")
+        self.kubectl("patch", "secret", "patched", "-n", "kt", "--type", "merge", "-p",
+                     '{"metadata":{"labels":{"tier":"db"}},"data":{"user":null,"pass":"czNjcjN0"}}')
+        s = self.kget("secret", "patched", "-n", "kt")
+        self.assertEqual(s["data"], {"pass": "czNjcjN0"})
+        self.assertEqual(s["metadata"]["labels"], {"tier": "db"})
+        # json: RFC 6902
+        self.kubectl("patch", "secret", "patched", "-n", "kt", "--type", "json", "-p",
+                     '[{"op":"test","path":"/data/pass","value":"czNjcjN0"},'
+                     '{"op":"copy","from":"/data/pass","path":"/data/copy"},{"op":"remove","path":"/metadata/labels/tier"}]')
+        s = self.kget("secret", "patched", "-n", "kt")
+        self.assertEqual(s["data"], {"pass": "czNjcjN0", "copy": "czNjcjN0"})
+        p = self.kubectl("patch", "secret", "patched", "-n", "kt", "--type", "json", "-p",
+                         '[{"op":"test","path":"/data/pass","value":"other"},{"op":"remove","path":"/data/pass"}]',
+                         check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("test failed", p.stderr)
+        self.assertIn("pass", self.kget("secret", "patched", "-n", "kt")["data"])
+        # strategic merge on a custom resource: 415 as on a real server; merge works
+        self.kubectl("apply", "-f", "-", input="""
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: es1, namespace: kt}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {kind: ClusterSecretStore, name: gcp-secret-store}
+  target: {name: es1-target}
+  data:
+  - secretKey: k
+    remoteRef: {key: does-not-matter}
+""")
+        p = self.kubectl("patch", "externalsecret", "es1", "-n", "kt", "--type", "strategic", "-p",
+                         '{"spec":{"refreshInterval":"5m"}}', check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("application/strategic-merge-patch+json is not supported by external-secrets.io/v1, "
+                      "Kind=ExternalSecret: the body of the request was in an unknown format", p.stderr)
+        self.kubectl("patch", "externalsecret", "es1", "-n", "kt", "--type", "merge", "-p",
+                     '{"spec":{"refreshInterval":"5m"}}')
+        self.assertEqual(self.kget("externalsecret.v1beta1.external-secrets.io", "es1", "-n", "kt")["spec"]
+                         ["refreshInterval"], "5m")
+
+    def test_create_job_from_cronjob(self):
+        self.kubectl("apply", "-f", "-", input=CRONJOB)
+        self.kubectl("create", "job", "nightly-manual", "--from=cronjob/nightly", "-n", "kt")
+        job = self.kget("job", "nightly-manual", "-n", "kt")
+        cj = self.kget("cronjob", "nightly", "-n", "kt")
+        self.assertEqual(job["metadata"]["ownerReferences"][0]["uid"], cj["metadata"]["uid"])
+        self.assertEqual(job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual")
+        self.assertEqual(job["metadata"]["labels"]["job-name"], "nightly-manual")
+        self.assertEqual(job["spec"]["backoffLimit"], 1)
+        pod = job["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        self.assertEqual(c["image"], "example.invalid/nightly:2.1")
+        self.assertEqual(c["env"][0]["valueFrom"]["secretKeyRef"], {"name": "db", "key": "url", "optional": True})
+        self.assertEqual(c["envFrom"], [{"configMapRef": {"name": "settings"}}])
+        self.assertEqual(c["resources"], {"limits": {"memory": "256Mi"}})
+        self.assertEqual(pod["volumes"], [{"name": "scratch", "emptyDir": {}}])
+        self.assertEqual(pod["restartPolicy"], "Never")
+        # deleting the CronJob collects the Job it owns
+        self.kubectl("delete", "cronjob", "nightly", "-n", "kt")
+        p = self.kubectl("get", "job", "nightly-manual", "-n", "kt", check=False)
+        self.assertIn("NotFound", p.stderr)
+
+    def test_job_from_fixture_cronjob_runs_and_logs(self):
+        self.kubectl("create", "job", "calib-1", "--from=cronjob/calibrate-irt-weekly", "-n", "seedtest")
+        # kubectl wait lists, then watches from the list's resourceVersion
+        p = self.kubectl("wait", "--for=condition=complete", "job/calib-1", "-n", "seedtest", "--timeout=60s")
+        self.assertIn("condition met", p.stdout)
+        full = self.kubectl("logs", "job/calib-1", "-n", "seedtest").stdout
+        self.assertEqual(self.kubectl("logs", "-f", "job/calib-1", "-n", "seedtest").stdout, full)
+        tail = self.kubectl("logs", "job/calib-1", "-n", "seedtest", "--tail=1").stdout
+        self.assertGreater(len(full.splitlines()), 1)
+        self.assertEqual(tail.splitlines(), full.splitlines()[-1:])
+        pods = self.kget("pods", "-n", "seedtest", "-l", "job-name=calib-1")["items"]
+        self.assertEqual(len(pods), 1)
+        self.kubectl("delete", "job", "calib-1", "-n", "seedtest")
+        self.assertEqual(self.kget("pods", "-n", "seedtest", "-l", "job-name=calib-1")["items"], [])
+
+    def test_imperative_create_sends_protobuf_and_is_understood(self):
+        self.kubectl("create", "configmap", "imp", "-n", "kt", "--from-literal=a=1", "--from-literal=b=two")
+        self.assertEqual(self.kget("configmap", "imp", "-n", "kt")["data"], {"a": "1", "b": "two"})
+        self.kubectl("create", "secret", "generic", "imp", "-n", "kt", "--from-literal=token=abc")
+        self.assertEqual(self.kget("secret", "imp", "-n", "kt")["data"], {"token": "YWJj"})
+        self.kubectl("create", "deployment", "imp", "-n", "kt", "--image=example.invalid/x:1", "--replicas=2")
+        d = self.kget("deployment", "imp", "-n", "kt")
+        self.assertEqual(d["spec"]["replicas"], 2)
+        self.assertEqual(d["spec"]["selector"], {"matchLabels": {"app": "imp"}})
+        self.assertEqual(d["spec"]["strategy"]["type"], "RollingUpdate")
+        self.kubectl("run", "imp", "-n", "kt", "--image=example.invalid/p:1", "--env=A=1", "--labels=x=y")
+        pod = self.kget("pod", "imp", "-n", "kt")
+        self.assertEqual(pod["spec"]["containers"][0]["env"], [{"name": "A", "value": "1"}])
+        self.assertEqual(pod["metadata"]["labels"], {"x": "y"})
+        self.kubectl("create", "service", "clusterip", "imp", "-n", "kt", "--tcp=80:8080")
+        svc = self.kget("service", "imp", "-n", "kt")
+        self.assertEqual(svc["spec"]["ports"], [{"name": "80-8080", "port": 80, "protocol": "TCP", "targetPort": 8080}])
+        self.assertEqual(svc["spec"]["type"], "ClusterIP")
+        self.assertEqual(self.kubectl("get", "events", "-n", "kt", "-o", "name").returncode, 0)
+
+    def test_delete(self):
+        self._secret("gone")
+        p = self.kubectl("delete", "secret", "gone", "-n", "kt")
+        self.assertIn('secret "gone" deleted', p.stdout)
+        p = self.kubectl("delete", "secret", "gone", "-n", "kt", check=False)
+        self.assertIn('Error from server (NotFound): secrets "gone" not found', p.stderr)
+
+    def test_dry_run_server_changes_nothing(self):
+        self._secret("dry")
+        before = self.kget("secret", "dry", "-n", "kt")
+        p = self.kubectl("label", "secret", "dry", "-n", "kt", "x=y", "--dry-run=server", "-o", "json")
+        self.assertEqual(json.loads(p.stdout)["metadata"]["labels"], {"x": "y"})
+        self.kubectl("patch", "secret", "dry", "-n", "kt", "--type", "merge", "-p", '{"data":{"user":null}}',
+                     "--dry-run=server")
+        self.kubectl("delete", "secret", "dry", "-n", "kt", "--dry-run=server")
+        self.kubectl("create", "configmap", "dry-new", "-n", "kt", "--from-literal=a=b", "--dry-run=server")
+        self.kubectl("apply", "--dry-run=server", "-f", "-", input=APP_V1.replace("name: settings", "name: dry-cm"))
+        self.assertEqual(self.kget("secret", "dry", "-n", "kt"), before)
+        for kind, name in (("configmap", "dry-new"), ("configmap", "dry-cm")):
+            self.assertIn("NotFound", self.kubectl("get", kind, name, "-n", "kt", check=False).stderr)
+
+    def test_viewer_reads_but_cannot_write(self):
+        out = self.kubectl("get", "secrets", "-n", "seedtest", context="sandbox-viewer").stdout
+        self.assertIn("seedtest-db-credentials", out)
+        p = self.kubectl("patch", "secret", "seedtest-db-credentials", "-n", "seedtest", "--type", "merge",
+                         "-p", '{"metadata":{"labels":{"x":"y"}}}', context="sandbox-viewer", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('Error from server (Forbidden): secrets "seedtest-db-credentials" is forbidden: User "viewer" '
+                      'cannot patch resource "secrets" in API group "" in the namespace "seedtest"', p.stderr)
+        p = self.kubectl("delete", "cronjob", "calibrate-irt-weekly", "-n", "seedtest", context="sandbox-viewer",
+                         check=False)
+        self.assertIn('cronjobs.batch "calibrate-irt-weekly" is forbidden: User "viewer" cannot delete resource '
+                      '"cronjobs" in API group "batch" in the namespace "seedtest"', p.stderr)
+        self.kget("cronjob", "calibrate-irt-weekly", "-n", "seedtest")
+
+    def test_crds_of_the_served_custom_resources(self):
+        names = self.kubectl("get", "crd", "-o", "name").stdout.split()
+        for n in ("externalsecrets.external-secrets.io", "secretstores.external-secrets.io",
+                  "clustersecretstores.external-secrets.io", "sealedsecrets.bitnami.com", "applications.argoproj.io"):
+            self.assertIn(f"customresourcedefinition.apiextensions.k8s.io/{n}", names)
+        crd = "crd/secretstores.external-secrets.io"
+        self.assertEqual(self.kubectl("get", crd, "-o", "jsonpath={.spec.versions[*].name}").stdout, "v1 v1beta1")
+        self.kubectl("patch", crd, "--type=json", "-p", '[{"op":"replace","path":"/spec/conversion",'
+                                                         '"value":{"strategy":"None"}}]')
+        self.assertEqual(self.kubectl("get", crd, "-o", "jsonpath={.spec.conversion}").stdout, '{"strategy":"None"}')
+        path = "/apis/external-secrets.io/v1beta1/namespaces/kt/secretstores"
+        self.kubectl("get", "--raw", path)
+        self.kubectl("patch", crd, "--type=json", "-p", '[{"op":"replace","path":"/spec/versions/1/served","value":false}]')
+        try:
+            p = self.kubectl("get", "--raw", path, check=False)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("NotFound", p.stderr)
+            v1beta1 = json.loads(self.kubectl("get", "--raw", "/apis/external-secrets.io/v1beta1").stdout)
+            self.assertNotIn("secretstores", [r["name"] for r in v1beta1["resources"]])
+            self.kubectl("get", "--raw", path.replace("v1beta1", "v1"))
+        finally:
+            self.kubectl("patch", crd, "--type=json", "-p",
+                         '[{"op":"replace","path":"/spec/versions/1/served","value":true}]')
+        self.kubectl("get", "--raw", path)
+
+    def test_auth_can_i(self):
+        self.assertEqual(self.kubectl("auth", "can-i", "patch", "secrets", "-n", "seedtest").stdout.strip(), "yes")
+        p = self.kubectl("auth", "can-i", "patch", "secrets", "-n", "seedtest", context="sandbox-viewer", check=False)
+        self.assertEqual((p.returncode, p.stdout.strip()), (1, "no"))
+        self.assertEqual(self.kubectl("auth", "can-i", "get", "secrets", "-n", "seedtest",
+                                      context="sandbox-viewer").stdout.strip(), "yes")
+
+    def test_scale(self):
+        self.kubectl("apply", "-f", "-", input=APP_V1)
+        self.kubectl("scale", "deployment", "api", "-n", "kt", "--replicas=0")
+        self.assertEqual(self.kget("deployment", "api", "-n", "kt")["spec"]["replicas"], 0)
+        self.kubectl("scale", "deployment", "api", "-n", "kt", "--replicas=1")
+        self.assertEqual(self.kget("deployment", "api", "-n", "kt")["spec"]["replicas"], 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
