@@ -235,10 +235,24 @@ class ProtocolTest(SandboxTestCase):
         self.assertIn("fieldManager", body["message"])
         s, _, body = self.req("PATCH", path + "?fieldManager=test", doc, "application/apply-patch+yaml")
         self.assertEqual(s, 201, body)
-        s, _, body = self.req("PATCH", path + "?fieldManager=test", doc.replace("a: '1'", "b: '2'"),
+        s, _, body = self.req("PATCH", path + "?fieldManager=other", doc.replace("a: '1'", "b: '2'"),
                               "application/apply-patch+yaml")
         self.assertEqual(s, 200, body)
         self.assertEqual(body["data"], {"a": "1", "b": "2"})
+        # the same manager applying without "a" removes it; "b" belongs to the other manager and stays
+        s, _, body = self.req("PATCH", path + "?fieldManager=test&force=true", doc.replace("a: '1'", "c: '3'"),
+                              "application/apply-patch+yaml")
+        self.assertEqual(body["data"], {"b": "2", "c": "3"})
+        # lists of objects merge by key; items the manager no longer applies go
+        dep = deployment("ssa")
+        dep["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+        dpath = f"/apis/apps/v1/namespaces/{NS}/deployments/ssa?fieldManager=runbook&force=true"
+        s, _, body = self.req("PATCH", dpath, json.dumps(dep), "application/apply-patch+yaml")
+        self.assertEqual(s, 201, body)
+        dep["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "A", "value": "9"}]
+        s, _, body = self.req("PATCH", dpath, json.dumps(dep), "application/apply-patch+yaml")
+        self.assertEqual(body["spec"]["template"]["spec"]["containers"][0]["env"], [{"name": "A", "value": "9"}])
+        self.assertEqual(body["spec"]["replicas"], 1)           # defaulted, not applied: kept
 
     def test_custom_resources(self):
         es = {"apiVersion": "external-secrets.io/v1beta1", "kind": "ExternalSecret",

@@ -22,7 +22,7 @@ from . import protobuf, resources
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultError, FaultInjector
 from .labels import LabelSelector, SelectorError
-from .patches import PatchError, StrategicPatcher, apply_merge, json_patch, merge_patch
+from .patches import PatchError, StrategicPatcher, apply_owned, field_paths, json_patch, merge_patch
 from .resources import ResourceType
 from .store import Store, StoreError, not_found
 from .validation import bad_request, validate
@@ -210,6 +210,7 @@ class APIServer:
         self._watchers: list = []
         self._history: list = []          # recent (rv, event, obj), for watches from a resourceVersion
         self._history_floor = 0
+        self._owners: dict = {}           # uid → {fieldManager: fields applied} (server-side apply)
         store.subscribe(self._fan_out)
 
     def start(self):
@@ -234,6 +235,15 @@ class APIServer:
                 self._history_floor = self._history.pop(0)[0]
             for q in self._watchers:
                 q.put((rv, event, obj))
+
+    def owners_of(self, uid: str | None) -> dict:
+        """Server-side apply field ownership of an object: manager → set of field paths."""
+        with self._watchers_lock:
+            return {m: set(f) for m, f in self._owners.get(uid, {}).items()}
+
+    def set_owner(self, uid: str, manager: str, fields: set):
+        with self._watchers_lock:
+            self._owners.setdefault(uid, {})[manager] = set(fields)
 
     def add_watcher(self, since: int | None):
         """A queue of (rv, event, obj), pre-filled with the history after `since`; raises
@@ -825,6 +835,7 @@ class Router:
         self._ns_exists()
         created = self.store.create(obj, dry_run=self.dry_run)
         self.h._send(201, self._out(created))
+        return created
 
     def replace(self, status_only: bool):
         obj = self._decode(self.h.headers.get("Content-Type", "application/json"))
@@ -864,7 +875,11 @@ class Router:
             applied = self._decode("yaml")
             if not isinstance(applied, dict):
                 raise bad_request("apply patch must be a YAML or JSON object")
-            return apply_merge(current, applied)
+            owners = self.api.owners_of(current["metadata"].get("uid"))
+            manager = self.query.get("fieldManager", "")
+            others = set().union(*[f for m, f in owners.items() if m != manager])
+            result, self._applied_fields = apply_owned(current, applied, owners.get(manager, set()), others)
+            return result
         raise HTTPError(415, "UnsupportedMediaType",
                         "the body of the request was in an unknown format - accepted media types include: "
                         "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
@@ -884,7 +899,11 @@ class Router:
                     raise not_found(self.t.kind, self.name)
                 obj = self._decode("yaml")
                 self._check_body(obj, for_update=True)
-                return self._create_checked(obj)
+                fields = field_paths(obj)
+                created = self._create_checked(obj)
+                if not self.dry_run:
+                    self.api.set_owner(created["metadata"]["uid"], self.query["fieldManager"], fields)
+                return created
             self._out(current)
             try:
                 patched = self._apply_patch(copy.deepcopy(current), ctype)
@@ -905,7 +924,10 @@ class Router:
                 if status_only:
                     return self.h._send(200, self._out(self.store.update_status(patched, dry_run=self.dry_run)))
                 validate(self.t, patched)
-                return self.h._send(200, self._out(self.store.update(patched, dry_run=self.dry_run)))
+                updated = self.store.update(patched, dry_run=self.dry_run)
+                if is_apply and not self.dry_run:
+                    self.api.set_owner(updated["metadata"]["uid"], self.query["fieldManager"], self._applied_fields)
+                return self.h._send(200, self._out(updated))
             except StoreError as e:
                 if e.code != 409 or pinned or attempt == 4:
                     raise

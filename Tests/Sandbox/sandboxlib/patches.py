@@ -168,8 +168,8 @@ def _list_key(items: list):
 
 
 def apply_merge(live, applied):
-    """Approximate server-side apply: maps merge, keyed lists merge by key, other lists and scalars
-    replace. Fields the applier owned before and now omits are NOT removed (no managedFields)."""
+    """Approximate server-side apply merge: maps merge, keyed lists merge by key, other lists and
+    scalars replace (removal of fields no longer applied: see `apply_owned`)."""
     if isinstance(live, dict) and isinstance(applied, dict):
         out = copy.deepcopy(live)
         for k, v in applied.items():
@@ -187,6 +187,70 @@ def apply_merge(live, applied):
                     out.append(copy.deepcopy(item))
             return out
     return copy.deepcopy(applied)
+
+
+_FIXED = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+
+
+def field_paths(obj, prefix: tuple = ()) -> set:
+    """The fields a configuration sets: leaves (scalars, atomic lists, empty maps) and the items of
+    keyed lists (path element ("k", KEY, VALUE))."""
+    if isinstance(obj, dict):
+        if not obj:
+            return {prefix}
+        out = set()
+        for k, v in obj.items():
+            out |= field_paths(v, prefix + (k,))
+        return out
+    if isinstance(obj, list):
+        key = _list_key(obj)
+        if not key:
+            return {prefix}
+        out = set()
+        for item in obj:
+            ip = prefix + (("k", key, json.dumps(item[key])),)
+            out.add(ip)
+            out |= field_paths({k: v for k, v in item.items() if k != key}, ip) - {ip}
+        return out
+    return {prefix}
+
+
+def _remove_path(obj, path: tuple):
+    cur = obj
+    for n, el in enumerate(path):
+        last = n == len(path) - 1
+        if isinstance(el, tuple):
+            if not isinstance(cur, list):
+                return
+            _, key, val = el
+            idx = next((i for i, it in enumerate(cur) if isinstance(it, dict) and json.dumps(it.get(key)) == val), None)
+            if idx is None:
+                return
+            if last:
+                cur.pop(idx)
+                return
+            cur = cur[idx]
+        else:
+            if not isinstance(cur, dict) or el not in cur:
+                return
+            if last:
+                del cur[el]
+                return
+            cur = cur[el]
+
+
+def apply_owned(live: dict, applied: dict, previous: set, others: set):
+    """Server-side apply with field ownership of one manager: merge `applied` into `live`, then remove
+    what this manager applied before (`previous`) but no longer does, unless another apply manager
+    also sets it (`others`). Returns (result, fields now owned)."""
+    out = apply_merge(live, applied)
+    now = field_paths(applied)
+    gone = previous - now - others - _FIXED
+    for path in sorted(gone, key=len, reverse=True):
+        if any(p[:len(path)] == path for p in now | others if len(p) > len(path)):
+            continue       # a map or item still used by a field that stays
+        _remove_path(out, path)
+    return out, now
 
 
 class StrategicPatcher:
