@@ -465,4 +465,26 @@ final class SecretStoreTests: XCTestCase {
         XCTAssertEqual(r.exitCode, 0, r.output)
         XCTAssertEqual(try directRead(.gcp, name), "orig-value-1", r.output)
     }
+
+    /// A GCP secret whose latest version is disabled reads as an error; after a failed run the
+    /// version the step added is disabled again, so reads fail as they did before.
+    func testRollbackOverADisabledLatestVersionKeepsReadsFailing() throws {
+        let name = uniqueName(.gcp)
+        try directCreate(.gcp, name, "disabled-value-1")
+        let base = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"]!
+        let auth = "Authorization: Bearer \(sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!)"
+        let d = try Sandbox.run("/usr/bin/curl", ["-sf", "-X", "POST", "-H", auth, "-d", "{}",
+                                                  "\(base)v1/projects/univprepai/secrets/\(name)/versions/1:disable"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        let rb = putRunbook("disabled", .gcp, name, fail: true)
+        let plan = try cli(["plan", rb, "--var", "value=fresh-value-2"])
+        XCTAssertTrue(plan.output.contains("latest version 1 is not readable"), plan.output)
+        let r = try cli(["run", rb, "--yes", "--var", "value=fresh-value-2"])
+        XCTAssertEqual(r.exitCode, 1, r.output)
+        let latest = try Sandbox.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", auth,
+                                                       "\(base)v1/projects/univprepai/secrets/\(name)/versions/latest:access"])
+        XCTAssertEqual(latest.stdout, "400", "reads of latest should fail again (FAILED_PRECONDITION) after the rollback")
+        let v2 = try Sandbox.run("/usr/bin/curl", ["-s", "-H", auth, "\(base)v1/projects/univprepai/secrets/\(name)/versions/2"])
+        XCTAssertEqual(try Value.parseJSON(v2.stdout)["state"], "DISABLED", v2.stdout)
+    }
 }
