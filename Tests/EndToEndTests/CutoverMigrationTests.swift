@@ -95,7 +95,7 @@ final class CutoverMigrationTests: XCTestCase {
 
     private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if before != after {
-            XCTFail("\(what): the cluster or the data differ\n--- before\n\(before)\n--- after\n\(after)", file: file, line: line)
+            XCTFail("\(what): the cluster or the data differ\n\(MigrationHarness.diff(before, after))", file: file, line: line)
         }
     }
 
@@ -107,7 +107,8 @@ final class CutoverMigrationTests: XCTestCase {
         let out = try sb.runbook(["plan", "postgres-statefulset-cutover"] + vars)
         XCTAssertEqual(out.status, 0, out.text)
         XCTAssertTrue(out.text.contains("postgres-headless"), "the plan shows the headless Service:\n\(out.text)")
-        XCTAssertTrue(out.text.contains("observer-db-pvc"), "the plan's StatefulSet diff shows the claim:\n\(out.text)")
+        XCTAssertTrue(out.text.contains("persistentVolumeClaim.claimName"), "the plan's StatefulSet diff shows the claim:\n\(out.text)")
+        XCTAssertFalse(out.text.contains("volumeClaimTemplates"), "the StatefulSet must not ask for a new volume:\n\(out.text)")
         XCTAssertTrue(out.text.contains("→ 0") || out.text.contains("-> 0"), "the plan shows the scale to 0:\n\(out.text)")
         assertSameWorld(before, try world(sb), "after plan")
     }

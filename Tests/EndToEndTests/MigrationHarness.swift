@@ -135,13 +135,14 @@ final class MigrationHarness: @unchecked Sendable {
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// A GET against the GCP Secret Manager emulator with curl: (HTTP status, JSON body).
-    func gcp(_ path: String) throws -> (Int, [String: Any]) {
+    /// A call to the GCP Secret Manager emulator with curl (GET unless told): (HTTP status, JSON body).
+    func gcp(_ path: String, method: String = "GET") throws -> (Int, [String: Any]) {
         var base = env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"] ?? ""
         if !base.hasSuffix("/") { base += "/" }
         let token = env["CLOUDSDK_AUTH_ACCESS_TOKEN"] ?? ""
-        let out = try Self.exec("/usr/bin/env", ["curl", "-sS", "-k", "-H", "Authorization: Bearer \(token)",
-                                                 "-w", "\n%{http_code}", base + path], env: env, timeout: 60)
+        var args = ["curl", "-sS", "-k", "-X", method, "-H", "Authorization: Bearer \(token)", "-w", "\n%{http_code}"]
+        if method == "POST" { args += ["-H", "Content-Type: application/json", "-d", "{}"] }
+        let out = try Self.exec("/usr/bin/env", args + [base + path], env: env, timeout: 60)
         guard out.status == 0 else { throw HarnessError.failed("curl \(path) failed: \(out.stderr)") }
         var lines = out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let code = Int(lines.popLast() ?? "") ?? 0
@@ -308,6 +309,17 @@ final class MigrationHarness: @unchecked Sendable {
         guard let s = try object("secret", name, namespace: namespace), let data = s["data"] as? [String: Any],
               let b64 = data[key] as? String, let d = Data(base64Encoded: b64) else { return nil }
         return String(decoding: d, as: UTF8.self)
+    }
+
+    /// A unified diff of two texts (by `diff -u`), for readable failures.
+    static func diff(_ a: String, _ b: String) -> String {
+        let tmp = FileManager.default.temporaryDirectory
+        let fa = tmp.appendingPathComponent("mh-\(UUID().uuidString).a"), fb = tmp.appendingPathComponent("mh-\(UUID().uuidString).b")
+        defer { try? FileManager.default.removeItem(at: fa); try? FileManager.default.removeItem(at: fb) }
+        guard (try? a.write(to: fa, atomically: true, encoding: .utf8)) != nil, (try? b.write(to: fb, atomically: true, encoding: .utf8)) != nil,
+              let out = try? exec("/usr/bin/env", ["diff", "-u", "--label", "before", "--label", "after", fa.path, fb.path],
+                                  env: ProcessInfo.processInfo.environment) else { return "--- before\n\(a)\n--- after\n\(b)" }
+        return out.stdout
     }
 
     // MARK: secrets

@@ -85,7 +85,7 @@ final class MigrationTests: XCTestCase {
 
     private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if before != after {
-            XCTFail("\(what): the cluster or the store differ\n--- before\n\(before)\n--- after\n\(after)", file: file, line: line)
+            XCTFail("\(what): the cluster or the store differ\n\(MigrationHarness.diff(before, after))", file: file, line: line)
         }
     }
 
@@ -129,7 +129,7 @@ final class MigrationTests: XCTestCase {
         // The test Job ran, wrote its rows and was cleaned up.
         let rows1 = try mirtRows(sb)
         XCTAssertGreaterThan(rows1, rows0, "the test Job wrote no mirt_fit_meta row")
-        XCTAssertNil(try sb.object("job", "calibrate-irt-eso-test", namespace: Self.namespace), "the test Job is deleted after success")
+        XCTAssertEqual(try sb.objects("jobs", namespace: Self.namespace).count, 0, "the test Job is deleted after success")
         let afterFirst = try world(sb)
 
         // A second run changes nothing: same objects, no new GCP version; only its own test Job's rows.
@@ -165,17 +165,19 @@ final class MigrationTests: XCTestCase {
     func testExternalSecretThatNeverSyncsRollsEverythingBack() throws {
         let sb = try harness()
         let before = try world(sb)
-        // Slow the ExternalSecret's creation so that the store can be broken before the controller reads it.
-        try sb.fault(["--target", "kube", "--path", "externalsecrets", "--count", "3", "--action", "slow", "--delay", "2"])
+        // Slow the ExternalSecret's apply so that the remote secret can be made unreadable (its only
+        // version disabled) after the run wrote it and before the controller reads it.
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "externalsecrets", "--count", "2", "--action", "slow", "--delay", "2"])
         let (p, o, e) = try sb.startRunbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json", "--var", "sync_timeout=15s"])
         XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "start"], timeout: 60), "the run never reached apply-external-secret")
-        try sb.fault(["--target", "gcp", "--method", "GET", "--path", ":access", "--count", "100000", "--action", "500"])
+        let (code, _) = try sb.gcp("v1/projects/\(Self.project)/secrets/seedtest-database-url/versions/1:disable", method: "POST")
+        XCTAssertEqual(code, 200, "disabling the remote secret's version")
         p.waitUntilExit()
         sb.collect(o, e)
         let text = (try? String(contentsOf: o, encoding: .utf8)) ?? ""
         XCTAssertEqual(p.terminationStatus, 1, text)
         XCTAssertTrue(text.contains("wait-synced"), text)
-        try sb.fault(["--clear"])
+        XCTAssertTrue(text.contains("SecretSyncedError"), "the failure shows the controller's reason: \(text)")
         assertSameWorld(before, try world(sb), "after the ExternalSecret never synced")
     }
 
@@ -185,7 +187,7 @@ final class MigrationTests: XCTestCase {
         let cases: [(step: String, fault: [String])] = [
             ("push-db-url", ["--target", "gcp", "--method", "POST", "--path", "seedtest-database-url", "--count", "100", "--action", "500"]),
             ("push-token", ["--target", "gcp", "--method", "POST", "--path", "r-irt-plumber-token", "--count", "100", "--action", "500"]),
-            ("apply-external-secret", ["--target", "kube", "--method", "POST", "--path", "externalsecrets", "--count", "100", "--action", "500"]),
+            ("apply-external-secret", ["--target", "kube", "--method", "PATCH", "--path", "externalsecrets", "--count", "100", "--action", "500"]),
             ("patch-cronjob", ["--target", "kube", "--method", "PATCH", "--path", "cronjobs/calibrate-irt-weekly", "--count", "100", "--action", "500"]),
         ]
         for c in cases {
@@ -214,7 +216,7 @@ final class MigrationTests: XCTestCase {
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)
         let afterResume = try world(sb, recreated: true)
-        XCTAssertNil(try sb.object("job", "calibrate-irt-eso-test", namespace: Self.namespace))
+        XCTAssertEqual(try sb.objects("jobs", namespace: Self.namespace).count, 0, "the test Job is deleted after success")
 
         // The same end state as a run nobody interrupted.
         let rb = try sb.runbook(["rollback", id, "--yes"])

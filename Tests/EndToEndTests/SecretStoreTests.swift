@@ -352,4 +352,139 @@ final class SecretStoreTests: XCTestCase {
         XCTAssertEqual(r.exitCode, 0, r.output)
         XCTAssertNil(try directRead(.gcp, name), "rollback after kill -9 left the created secret: \(r.output)")
     }
+
+    func testTransientGCPFaultsAreRetriedAndThrottlingIsReported() throws {
+        let name = uniqueName(.gcp)
+        let rb = putRunbook("faults", .gcp, name)
+        try sb.fault(target: "gcp", count: 2, action: "503")
+        var r = try cli(["run", rb, "--yes", "--var", "value=after-faults-1"])
+        XCTAssertEqual(r.exitCode, 0, "two 503s were not retried: \(r.output)")
+        XCTAssertEqual(try directRead(.gcp, name), "after-faults-1")
+
+        try sb.fault(target: "gcp", count: 20, action: "429")
+        r = try cli(["run", rb, "--yes", "--var", "value=after-faults-2"])
+        try sb.clearFaults()
+        XCTAssertEqual(r.exitCode, 1, r.output)
+        XCTAssertTrue(r.output.contains("throttled") && r.output.contains("RESOURCE_EXHAUSTED"), r.output)
+        XCTAssertEqual(try directRead(.gcp, name), "after-faults-1")
+    }
+
+    func testGCPTokenFromGcloudAndFromTheMetadataServer() throws {
+        let token = sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!
+        // 1. the real gcloud, configured with an access-token file (one subprocess per run)
+        let tokenFile = work.appendingPathComponent("token")
+        try token.write(to: tokenFile, atomically: true, encoding: .utf8)
+        let name1 = uniqueName(.gcp)
+        var r = try cli(["run", putRunbook("via-gcloud", .gcp, name1), "--yes", "--var", "value=via-gcloud-1"],
+                        env: ["CLOUDSDK_AUTH_ACCESS_TOKEN": "", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE": tokenFile.path,
+                              "CLOUDSDK_CONFIG": work.appendingPathComponent("gcloud").path])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertEqual(try directRead(.gcp, name1), "via-gcloud-1")
+
+        // 2. no gcloud on PATH: the metadata server (GCE_METADATA_HOST), asked with Metadata-Flavor: Google
+        let server = """
+        import http.server, json, sys
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                ok = self.path == "/computeMetadata/v1/instance/service-accounts/default/token" and self.headers.get("Metadata-Flavor") == "Google"
+                body = json.dumps({"access_token": sys.argv[1], "expires_in": 3599, "token_type": "Bearer"}).encode() if ok else b"{}"
+                self.send_response(200 if ok else 403); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+            def log_message(self, *a): pass
+        s = http.server.HTTPServer(("127.0.0.1", 0), H)
+        print(s.server_address[1], flush=True)
+        s.serve_forever()
+        """
+        let script = work.appendingPathComponent("metadata.py")
+        try server.write(to: script, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script.path, token]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        let port = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertFalse(port.isEmpty)
+        let emptyBin = work.appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: emptyBin, withIntermediateDirectories: true)
+        let name2 = uniqueName(.gcp)
+        r = try cli(["run", putRunbook("via-metadata", .gcp, name2), "--yes", "--var", "value=via-metadata-1"],
+                    env: ["CLOUDSDK_AUTH_ACCESS_TOKEN": "", "PATH": emptyBin.path, "GCE_METADATA_HOST": "127.0.0.1:\(port)"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertEqual(try directRead(.gcp, name2), "via-metadata-1")
+
+        // 3. none of them: a clear error naming what was tried
+        r = try cli(["run", putRunbook("no-token", .gcp, uniqueName(.gcp)), "--yes", "--var", "value=x-1234"],
+                    env: ["CLOUDSDK_AUTH_ACCESS_TOKEN": "", "PATH": emptyBin.path, "GCE_METADATA_HOST": "127.0.0.1:1"])
+        XCTAssertNotEqual(r.exitCode, 0, r.output)
+        XCTAssertTrue(r.output.contains("no GCP access token") && r.output.contains("gcloud is not on PATH"), r.output)
+    }
+
+    /// kill -9 while addVersion is in flight (the emulator completes it after the process died,
+    /// so the store changed but no checkpoint says so): resume adds no duplicate, rollback
+    /// restores the prior value from the write-ahead journal alone.
+    func testKillNineDuringTheAPICallUsesTheWriteAheadJournal() throws {
+        let name = uniqueName(.gcp)
+        try directCreate(.gcp, name, "orig-value-1")
+        let rb = putRunbook("inflight", .gcp, name)
+        // (an explicit --delay: Sandbox.fault passes none, and the emulator needs one for "slow")
+        let f = try Sandbox.run(Sandbox.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path,
+                                ["fault", "--dir", sb.dir.path, "--target", "gcp", "--method", "POST", "--path", ":addVersion$",
+                                 "--count", "1", "--action", "slow", "--delay", "3"])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        var e = sb.env
+        e["NO_COLOR"] = "1"
+        let state = work.appendingPathComponent("state")
+        let running = try RunbookCLI.start(["run", rb, "--yes", "--var", "value=new-value-2", "--state-dir", state.path],
+                                           env: e, cwd: work)
+        let deadline = Date().addingTimeInterval(20)
+        var runID: String?
+        while Date() < deadline, runID == nil {
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [] {
+                let text = (try? String(contentsOf: state.appendingPathComponent("runs/\(id)/state.json"), encoding: .utf8)) ?? ""
+                if text.contains("previousVersion") { runID = id }
+            }
+            if runID == nil { usleep(20_000) }
+        }
+        usleep(300_000)  // the request is now waiting inside the emulator
+        XCTAssertEqual(try versionCount(.gcp, name), 1, "the version was added before the kill: no in-flight window")
+        running.kill9()
+        _ = running.wait(timeout: 10)
+        let id = try XCTUnwrap(runID, "the journal was never written: \(running.result().output)")
+        // the slow request completes inside the emulator after the kill
+        let settle = Date().addingTimeInterval(10)
+        while try versionCount(.gcp, name) < 2, Date() < settle { usleep(200_000) }
+        XCTAssertEqual(try versionCount(.gcp, name), 2)
+        XCTAssertEqual(try directRead(.gcp, name), "new-value-2")
+
+        var r = try cli(["resume", id, "--yes", "--var", "value=new-value-2"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertEqual(try versionCount(.gcp, name), 2, "resume added a duplicate version: \(r.output)")
+
+        r = try cli(["rollback", id, "--yes", "--var", "value=new-value-2"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertEqual(try directRead(.gcp, name), "orig-value-1", r.output)
+    }
+
+    /// A GCP secret whose latest version is disabled reads as an error; after a failed run the
+    /// version the step added is disabled again, so reads fail as they did before.
+    func testRollbackOverADisabledLatestVersionKeepsReadsFailing() throws {
+        let name = uniqueName(.gcp)
+        try directCreate(.gcp, name, "disabled-value-1")
+        let base = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"]!
+        let auth = "Authorization: Bearer \(sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!)"
+        let d = try Sandbox.run("/usr/bin/curl", ["-sf", "-X", "POST", "-H", auth, "-d", "{}",
+                                                  "\(base)v1/projects/univprepai/secrets/\(name)/versions/1:disable"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        let rb = putRunbook("disabled", .gcp, name, fail: true)
+        let plan = try cli(["plan", rb, "--var", "value=fresh-value-2"])
+        XCTAssertTrue(plan.output.contains("latest version 1 is not readable"), plan.output)
+        let r = try cli(["run", rb, "--yes", "--var", "value=fresh-value-2"])
+        XCTAssertEqual(r.exitCode, 1, r.output)
+        let latest = try Sandbox.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", auth,
+                                                       "\(base)v1/projects/univprepai/secrets/\(name)/versions/latest:access"])
+        XCTAssertEqual(latest.stdout, "400", "reads of latest should fail again (FAILED_PRECONDITION) after the rollback")
+        let v2 = try Sandbox.run("/usr/bin/curl", ["-s", "-H", auth, "\(base)v1/projects/univprepai/secrets/\(name)/versions/2"])
+        XCTAssertEqual(try Value.parseJSON(v2.stdout)["state"], "DISABLED", v2.stdout)
+    }
 }
