@@ -25,7 +25,8 @@ from .labels import LabelSelector, SelectorError
 from .patches import PatchError, StrategicPatcher, apply_owned, field_paths, json_patch, merge_patch
 from .resources import ResourceType
 from .store import Store, StoreError, not_found
-from .validation import bad_request, validate
+from . import defaults
+from .validation import bad_request, validate, validate_update
 
 log = logging.getLogger("sandbox.apiserver")
 
@@ -856,8 +857,15 @@ class Router:
                                  {"reason": "FieldValueInvalid", "message": "Invalid value: 0x0: must be specified "
                                   "for an update", "field": "metadata.resourceVersion"}]})
         validate(self.t, obj)
-        del current
+        self._immutable(current, obj)
         self.h._send(200, self._out(self.store.update(obj, dry_run=self.dry_run)))
+
+    def _immutable(self, current: dict, new: dict):
+        """Reject changes of immutable fields (compared after defaulting, as the real server does)."""
+        candidate = copy.deepcopy(new)
+        candidate["metadata"]["uid"] = current["metadata"].get("uid")
+        defaults.apply(candidate)
+        validate_update(self.t, current, candidate)
 
     def _apply_patch(self, current: dict, ctype: str) -> dict:
         ctype = ctype.split(";")[0].strip()
@@ -928,6 +936,7 @@ class Router:
                 if status_only:
                     return self.h._send(200, self._out(self.store.update_status(patched, dry_run=self.dry_run)))
                 validate(self.t, patched)
+                self._immutable(current, patched)
                 updated = self.store.update(patched, dry_run=self.dry_run)
                 if is_apply and not self.dry_run:
                     self.api.set_owner(updated["metadata"]["uid"], self.query["fieldManager"], self._applied_fields)
@@ -948,6 +957,9 @@ class Router:
         if prop not in ("Background", "Foreground", "Orphan"):
             raise HTTPError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported '
                                             f'value: "{prop}": supported values: "Foreground", "Background", "Orphan", "nil"')
+        if self.t.kind == "Namespace" and self.name in ("default", "kube-system", "kube-public"):
+            raise HTTPError(403, "Forbidden", f'namespaces "{self.name}" is forbidden: this namespace may not be deleted',
+                            {"name": self.name, "kind": "namespaces"})
         pre = opts.get("preconditions") or {}
         old = self.store.delete(self.t.kind, self.namespace, self.name, propagation=prop, dry_run=dry,
                                 uid=pre.get("uid"), resource_version=pre.get("resourceVersion"))
