@@ -185,6 +185,7 @@ class APIServer:
             def finish_request(self, request, client_address):
                 try:
                     request.settimeout(300)
+                    request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     tls = ctx.wrap_socket(request, server_side=True)
                 except (ssl.SSLError, OSError) as e:
                     log.info("TLS handshake with %s failed: %s", client_address, e)
@@ -620,7 +621,10 @@ class Router:
             if content_type.startswith(protobuf.CONTENT_TYPE):
                 return protobuf.decode(self.body, self.api.kubectl)
             if "yaml" in content_type:
-                return yaml.safe_load(self.body)
+                try:
+                    return json.loads(self.body)
+                except ValueError:
+                    return yaml.safe_load(self.body)
             return json.loads(self.body)
         except protobuf.ProtobufError as e:
             raise HTTPError(400, "BadRequest", f"the object provided is unrecognized (must be of type "
