@@ -487,4 +487,24 @@ final class SecretStoreTests: XCTestCase {
         let v2 = try Sandbox.run("/usr/bin/curl", ["-s", "-H", auth, "\(base)v1/projects/univprepai/secrets/\(name)/versions/2"])
         XCTAssertEqual(try Value.parseJSON(v2.stdout)["state"], "DISABLED", v2.stdout)
     }
+
+    func testGetOfAMissingSecretSaysNotFoundWithTheProvidersReason() throws {
+        let reasons: [Provider: String] = [.gcp: "NOT_FOUND", .ssm: "ParameterNotFound", .sm: "ResourceNotFoundException"]
+        for p in Provider.allCases {
+            let text = """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: missing-\(p), description: missing}
+            steps:
+              - id: g
+                action: secret.get
+                with: {store: \(store(p)), name: "\(uniqueName(p))"}
+            """
+            let file = work.appendingPathComponent("missing-\(p).yaml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let r = try cli(["run", file.path, "--yes"])
+            XCTAssertEqual(r.exitCode, 1, "\(p): \(r.output)")
+            XCTAssertTrue(r.output.contains("was not found") && r.output.contains(reasons[p]!), "\(p): \(r.output)")
+        }
+    }
 }
