@@ -216,8 +216,16 @@ class APIServer:
         store.subscribe(self._fan_out)
 
     def start(self):
+        # read kubectl's protobuf descriptors now rather than on the first write that needs them
+        threading.Thread(target=self._preload_schema, name="schema-preload", daemon=True).start()
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="apiserver", daemon=True)
         self._thread.start()
+
+    def _preload_schema(self):
+        try:
+            protobuf.schema(self.kubectl)
+        except (OSError, protobuf.ProtobufError) as e:
+            log.warning("protobuf schema not available: %s", e)
 
     def stop(self):
         self.httpd.shutdown()
