@@ -199,6 +199,18 @@ class ProtocolTest(SandboxTestCase):
         self.assertEqual(s, 400)
         self.assertEqual(body["message"], "the name of the object (rv) does not match the name on the URL (other)")
 
+    def test_field_validation(self):
+        obj = secret("fv")
+        obj["strinData"] = {"a": "b"}
+        s, _, body = self.req("POST", f"/api/v1/namespaces/{NS}/secrets?fieldValidation=Strict", obj)
+        self.assertStatus(body, 400, "BadRequest", 'Secret in version "v1" cannot be handled as a Secret: strict '
+                                                   'decoding error: unknown field "strinData"')
+        s, headers, body = self.req("POST", f"/api/v1/namespaces/{NS}/secrets", obj)
+        self.assertEqual(s, 201)
+        self.assertEqual(headers["Warning"], '299 - "unknown field \\"strinData\\""')
+        s, headers, body = self.req("GET", f"/api/v1/namespaces/{NS}/secrets/fv")
+        self.assertIsNone(headers["Warning"])
+
     def test_immutable_fields(self):
         self.create(f"/apis/apps/v1/namespaces/{NS}/deployments", deployment("imm"))
         s, _, body = self.req("PATCH", f"/apis/apps/v1/namespaces/{NS}/deployments/imm",
