@@ -465,4 +465,46 @@ final class SecretStoreTests: XCTestCase {
         XCTAssertEqual(r.exitCode, 0, r.output)
         XCTAssertEqual(try directRead(.gcp, name), "orig-value-1", r.output)
     }
+
+    /// A GCP secret whose latest version is disabled reads as an error; after a failed run the
+    /// version the step added is disabled again, so reads fail as they did before.
+    func testRollbackOverADisabledLatestVersionKeepsReadsFailing() throws {
+        let name = uniqueName(.gcp)
+        try directCreate(.gcp, name, "disabled-value-1")
+        let base = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"]!
+        let auth = "Authorization: Bearer \(sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"]!)"
+        let d = try Sandbox.run("/usr/bin/curl", ["-sf", "-X", "POST", "-H", auth, "-d", "{}",
+                                                  "\(base)v1/projects/univprepai/secrets/\(name)/versions/1:disable"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        let rb = putRunbook("disabled", .gcp, name, fail: true)
+        let plan = try cli(["plan", rb, "--var", "value=fresh-value-2"])
+        XCTAssertTrue(plan.output.contains("latest version 1 is not readable"), plan.output)
+        let r = try cli(["run", rb, "--yes", "--var", "value=fresh-value-2"])
+        XCTAssertEqual(r.exitCode, 1, r.output)
+        let latest = try Sandbox.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", auth,
+                                                       "\(base)v1/projects/univprepai/secrets/\(name)/versions/latest:access"])
+        XCTAssertEqual(latest.stdout, "400", "reads of latest should fail again (FAILED_PRECONDITION) after the rollback")
+        let v2 = try Sandbox.run("/usr/bin/curl", ["-s", "-H", auth, "\(base)v1/projects/univprepai/secrets/\(name)/versions/2"])
+        XCTAssertEqual(try Value.parseJSON(v2.stdout)["state"], "DISABLED", v2.stdout)
+    }
+
+    func testGetOfAMissingSecretSaysNotFoundWithTheProvidersReason() throws {
+        let reasons: [Provider: String] = [.gcp: "NOT_FOUND", .ssm: "ParameterNotFound", .sm: "ResourceNotFoundException"]
+        for p in Provider.allCases {
+            let text = """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: missing-\(p), description: missing}
+            steps:
+              - id: g
+                action: secret.get
+                with: {store: \(store(p)), name: "\(uniqueName(p))"}
+            """
+            let file = work.appendingPathComponent("missing-\(p).yaml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let r = try cli(["run", file.path, "--yes"])
+            XCTAssertEqual(r.exitCode, 1, "\(p): \(r.output)")
+            XCTAssertTrue(r.output.contains("was not found") && r.output.contains(reasons[p]!), "\(p): \(r.output)")
+        }
+    }
 }

@@ -317,6 +317,17 @@ spec:
         self.assertEqual(self.kubectl("auth", "can-i", "get", "secrets", "-n", "seedtest",
                                       context="sandbox-viewer").stdout.strip(), "yes")
 
+    def test_apply_rejects_unknown_fields(self):
+        typo = APP_V1.split("---")[1].replace("name: api", "name: typo").replace("env:", "evn:")
+        p = self.kubectl("apply", "-f", "-", input=typo, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+                      'unknown field "spec.template.spec.containers[0].evn"', p.stderr)
+        self.assertIn("NotFound", self.kubectl("get", "deployment", "typo", "-n", "kt", check=False).stderr)
+        p = self.kubectl("apply", "--validate=warn", "-f", "-", input=typo)
+        self.assertIn('Warning: unknown field "spec.template.spec.containers[0].evn"', p.stderr)
+        self.kubectl("delete", "deployment", "typo", "-n", "kt")
+
     def test_scale(self):
         self.kubectl("apply", "-f", "-", input=APP_V1)
         self.kubectl("scale", "deployment", "api", "-n", "kt", "--replicas=0")

@@ -199,6 +199,51 @@ class ProtocolTest(SandboxTestCase):
         self.assertEqual(s, 400)
         self.assertEqual(body["message"], "the name of the object (rv) does not match the name on the URL (other)")
 
+    def test_field_validation(self):
+        obj = secret("fv")
+        obj["strinData"] = {"a": "b"}
+        s, _, body = self.req("POST", f"/api/v1/namespaces/{NS}/secrets?fieldValidation=Strict", obj)
+        self.assertStatus(body, 400, "BadRequest", 'Secret in version "v1" cannot be handled as a Secret: strict '
+                                                   'decoding error: unknown field "strinData"')
+        s, headers, body = self.req("POST", f"/api/v1/namespaces/{NS}/secrets", obj)
+        self.assertEqual(s, 201)
+        self.assertEqual(headers["Warning"], '299 - "unknown field \\"strinData\\""')
+        s, headers, body = self.req("GET", f"/api/v1/namespaces/{NS}/secrets/fv")
+        self.assertIsNone(headers["Warning"])
+
+    def test_immutable_fields(self):
+        self.create(f"/apis/apps/v1/namespaces/{NS}/deployments", deployment("imm"))
+        s, _, body = self.req("PATCH", f"/apis/apps/v1/namespaces/{NS}/deployments/imm",
+                              {"spec": {"selector": {"matchLabels": {"app": "z"}},
+                                        "template": {"metadata": {"labels": {"app": "z"}}}}},
+                              "application/merge-patch+json")
+        self.assertEqual(s, 422)
+        self.assertEqual(body["message"], 'Deployment.apps "imm" is invalid: spec.selector: Invalid value: '
+                                          'v1.LabelSelector{MatchLabels:map[string]string{"app":"z"}, '
+                                          'MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable')
+        job = self.create(f"/apis/batch/v1/namespaces/{NS}/jobs", {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "imm"},
+            "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never", "containers": [
+                {"name": "c", "image": "example.invalid/c:1"}]}}}})
+        s, _, body = self.req("PATCH", f"/apis/batch/v1/namespaces/{NS}/jobs/imm",
+                              {"spec": {"template": {"spec": {"containers": [{"name": "c", "env": [
+                                  {"name": "A", "value": "1"}]}]}}}}, "application/strategic-merge-patch+json")
+        self.assertEqual(s, 422)
+        self.assertIn("spec.template: Invalid value", body["message"])
+        self.assertIn("field is immutable", body["message"])
+        s, _, body = self.req("PATCH", f"/apis/batch/v1/namespaces/{NS}/jobs/imm",
+                              {"metadata": {"labels": {"x": "y"}}, "spec": {"suspend": False}},
+                              "application/merge-patch+json")
+        self.assertEqual(s, 200, body)       # labels and suspend may change
+        del job
+        self.create(f"/api/v1/namespaces/{NS}/secrets", secret("imm", immutable=True))
+        s, _, body = self.req("PATCH", f"/api/v1/namespaces/{NS}/secrets/imm", {"data": {"k": "eA=="}},
+                              "application/merge-patch+json")
+        self.assertStatus(body, 422, "Invalid", 'Secret "imm" is invalid: data: Forbidden: field is immutable when '
+                                                '`immutable` is set')
+        s, _, body = self.req("DELETE", "/api/v1/namespaces/default")
+        self.assertStatus(body, 403, "Forbidden", 'namespaces "default" is forbidden: this namespace may not be deleted')
+
     # -- patches -----------------------------------------------------------------------------------
     def test_patch_flavours(self):
         self.create(f"/apis/apps/v1/namespaces/{NS}/deployments", deployment("pt"))
@@ -343,13 +388,15 @@ class ProtocolTest(SandboxTestCase):
         self.assertEqual((sc["kind"], sc["apiVersion"], sc["spec"]["replicas"]), ("Scale", "autoscaling/v1", 1))
         self.assertEqual(sc["status"]["selector"], "app=sc")
         sc["spec"]["replicas"] = 4
+        del sc["metadata"]["resourceVersion"]       # unconditional: the controller keeps writing status
         s, _, body = self.req("PUT", path, sc)
-        self.assertEqual(body["spec"]["replicas"], 4)
+        self.assertEqual(body["spec"]["replicas"], 4, body)
         s, _, body = self.req("PATCH", path, {"spec": {"replicas": 0}}, "application/merge-patch+json")
         self.assertEqual(body["spec"]["replicas"], 0)
         s, _, d = self.req("GET", f"/apis/apps/v1/namespaces/{NS}/deployments/sc")
         self.assertEqual(d["spec"]["replicas"], 0)
-        s, _, body = self.req("PUT", path, sc)          # sc carries a stale resourceVersion now
+        sc["metadata"]["resourceVersion"] = "1"        # stale
+        s, _, body = self.req("PUT", path, sc)
         self.assertEqual(s, 409)
 
     def test_pod_log_errors(self):

@@ -1,8 +1,10 @@
-"""GCP Secret Manager emulator, checked with curl: id rule, conflicts, `latest`, states, auth."""
+"""GCP Secret Manager emulator, checked with curl: id rule, conflicts, `latest`, states, auth, faults."""
 import base64
+import subprocess
+import time
 import unittest
 
-from ctl_support import SandboxCase
+from ctl_support import SANDBOX, SandboxCase
 
 P = "/v1/projects/univprepai/secrets"
 
@@ -102,3 +104,24 @@ class GcpEmulatorTests(SandboxCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GcpEmulatorFaultTests(SandboxCase):
+    fixtures = ["calibrate-irt"]
+
+    def fault(self, *args):
+        subprocess.run([SANDBOX, "fault", "--dir", self.dir, "--target", "gcp", *args], check=True, capture_output=True)
+
+    def test_injected_503_then_served(self):
+        self.fault("--path", "sandbox-probe", "--count", "1", "--action", "503")
+        code, _ = self.curl("GET", f"{P}/sandbox-probe/versions/latest:access")
+        self.assertEqual(code, 503)
+        code, _ = self.curl("GET", f"{P}/sandbox-probe/versions/latest:access")
+        self.assertEqual(code, 200)
+
+    def test_slow_without_a_delay_waits_the_default_then_answers(self):
+        self.fault("--path", "sandbox-probe", "--count", "1", "--action", "slow")
+        t = time.monotonic()
+        code, body = self.curl("GET", f"{P}/sandbox-probe/versions/latest:access")
+        self.assertEqual(code, 200, body)
+        self.assertGreaterEqual(time.monotonic() - t, 1.9)

@@ -25,7 +25,13 @@ public struct GCPSecretManager: SecretStore {
 
     public func label(_ name: String) -> String { "GCP secret projects/\(project)/secrets/\(name)" }
 
-    private func secretURL(_ name: String) -> String { "\(base)/projects/\(project)/secrets/\(name)" }
+    /// The project as a path segment (ids are `[a-z0-9-]`, but domain-scoped ones have `:` and `.`).
+    private var projectPath: String {
+        project.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn:
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:")) ?? project
+    }
+
+    private func secretURL(_ name: String) -> String { "\(base)/projects/\(projectPath)/secrets/\(name)" }
 
     public func current(_ name: String) async throws -> SecretCurrent {
         let r = try await call("GET", "\(secretURL(name))/versions/latest:access", what: label(name), allow: [404, 400])
@@ -57,7 +63,7 @@ public struct GCPSecretManager: SecretStore {
     }
 
     public func create(_ name: String, value: String, requestToken: String) async throws -> String {
-        _ = try await call("POST", "\(base)/projects/\(project)/secrets?secretId=\(name)", what: label(name),
+        _ = try await call("POST", "\(base)/projects/\(projectPath)/secrets?secretId=\(name)", what: label(name),
                            body: ["replication": ["automatic": [:]]], allow: [409])
         return try await addVersion(name, value: value, requestToken: requestToken)
     }

@@ -25,7 +25,8 @@ from .labels import LabelSelector, SelectorError
 from .patches import PatchError, StrategicPatcher, apply_owned, field_paths, json_patch, merge_patch
 from .resources import ResourceType
 from .store import Store, StoreError, not_found
-from .validation import bad_request, validate
+from . import defaults, fieldcheck
+from .validation import bad_request, validate, validate_update
 
 log = logging.getLogger("sandbox.apiserver")
 
@@ -185,6 +186,7 @@ class APIServer:
             def finish_request(self, request, client_address):
                 try:
                     request.settimeout(300)
+                    request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     tls = ctx.wrap_socket(request, server_side=True)
                 except (ssl.SSLError, OSError) as e:
                     log.info("TLS handshake with %s failed: %s", client_address, e)
@@ -214,8 +216,16 @@ class APIServer:
         store.subscribe(self._fan_out)
 
     def start(self):
+        # read kubectl's protobuf descriptors now rather than on the first write that needs them
+        threading.Thread(target=self._preload_schema, name="schema-preload", daemon=True).start()
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="apiserver", daemon=True)
         self._thread.start()
+
+    def _preload_schema(self):
+        try:
+            protobuf.schema(self.kubectl)
+        except (OSError, protobuf.ProtobufError) as e:
+            log.warning("protobuf schema not available: %s", e)
 
     def stop(self):
         self.httpd.shutdown()
@@ -317,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        for w in getattr(self, "warnings", ()):
+            self.send_header("Warning", '299 - "' + w.replace('\\', '\\\\').replace('"', '\\"') + '"')
+        self.warnings = []
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -620,7 +633,10 @@ class Router:
             if content_type.startswith(protobuf.CONTENT_TYPE):
                 return protobuf.decode(self.body, self.api.kubectl)
             if "yaml" in content_type:
-                return yaml.safe_load(self.body)
+                try:
+                    return json.loads(self.body)
+                except ValueError:
+                    return yaml.safe_load(self.body)
             return json.loads(self.body)
         except protobuf.ProtobufError as e:
             raise HTTPError(400, "BadRequest", f"the object provided is unrecognized (must be of type "
@@ -821,6 +837,7 @@ class Router:
     def create(self):
         obj = self._decode(self.h.headers.get("Content-Type", "application/json"))
         self._check_body(obj, for_update=False)
+        self._check_fields(obj)
         return self._create_checked(obj)
 
     def _create_checked(self, obj: dict):
@@ -840,6 +857,7 @@ class Router:
     def replace(self, status_only: bool):
         obj = self._decode(self.h.headers.get("Content-Type", "application/json"))
         self._check_body(obj, for_update=True)
+        self._check_fields(obj)
         self._ns_exists()
         if status_only:
             self._get_existing()
@@ -852,8 +870,36 @@ class Router:
                                  {"reason": "FieldValueInvalid", "message": "Invalid value: 0x0: must be specified "
                                   "for an update", "field": "metadata.resourceVersion"}]})
         validate(self.t, obj)
-        del current
+        self._immutable(current, obj)
         self.h._send(200, self._out(self.store.update(obj, dry_run=self.dry_run)))
+
+    def _check_fields(self, obj: dict, apply: bool = False):
+        """fieldValidation: Strict → 400 on unknown fields, Warn (default) → Warning headers, Ignore."""
+        mode = self.query.get("fieldValidation") or "Warn"
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise bad_request(f'fieldValidation must be "Ignore", "Warn" or "Strict", not "{mode}"')
+        if mode == "Ignore" and not apply:
+            return
+        unknown = fieldcheck.unknown_fields(self.t, self.version, obj, self.api.kubectl)
+        if not unknown:
+            return
+        if apply:
+            md = obj.get("metadata") or {}
+            where = f'{md.get("namespace")}/{md.get("name")}' if md.get("namespace") else md.get("name")
+            raise bad_request(f"failed to create typed patch object ({where}; {self.t.api_version(self.version)}, "
+                              f"Kind={self.t.kind}): " + ", ".join(f".{u}: field not declared in schema"
+                                                                    for u in unknown))
+        if mode == "Strict":
+            raise bad_request(f'{self.t.kind} in version "{self.version}" cannot be handled as a {self.t.kind}: '
+                              f'strict decoding error: ' + ", ".join(f'unknown field "{u}"' for u in unknown))
+        self.h.warnings = [f'unknown field "{u}"' for u in unknown]
+
+    def _immutable(self, current: dict, new: dict):
+        """Reject changes of immutable fields (compared after defaulting, as the real server does)."""
+        candidate = copy.deepcopy(new)
+        candidate["metadata"]["uid"] = current["metadata"].get("uid")
+        defaults.apply(candidate)
+        validate_update(self.t, current, candidate)
 
     def _apply_patch(self, current: dict, ctype: str) -> dict:
         ctype = ctype.split(";")[0].strip()
@@ -899,6 +945,7 @@ class Router:
                     raise not_found(self.t.kind, self.name)
                 obj = self._decode("yaml")
                 self._check_body(obj, for_update=True)
+                self._check_fields(obj, apply=True)
                 fields = field_paths(obj)
                 created = self._create_checked(obj)
                 if not self.dry_run:
@@ -919,11 +966,16 @@ class Router:
                 raise bad_request(f'the name of the object ({pmd.get("name")}) does not match the name on the URL '
                                   f'({self.name})')
             self._check_body(patched, for_update=True)
+            if is_apply:
+                self._check_fields(self._decode("yaml"), apply=True)
+            else:
+                self._check_fields(patched)
             pinned = pmd.get("resourceVersion") != current["metadata"]["resourceVersion"]
             try:
                 if status_only:
                     return self.h._send(200, self._out(self.store.update_status(patched, dry_run=self.dry_run)))
                 validate(self.t, patched)
+                self._immutable(current, patched)
                 updated = self.store.update(patched, dry_run=self.dry_run)
                 if is_apply and not self.dry_run:
                     self.api.set_owner(updated["metadata"]["uid"], self.query["fieldManager"], self._applied_fields)
@@ -944,6 +996,9 @@ class Router:
         if prop not in ("Background", "Foreground", "Orphan"):
             raise HTTPError(422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported '
                                             f'value: "{prop}": supported values: "Foreground", "Background", "Orphan", "nil"')
+        if self.t.kind == "Namespace" and self.name in ("default", "kube-system", "kube-public"):
+            raise HTTPError(403, "Forbidden", f'namespaces "{self.name}" is forbidden: this namespace may not be deleted',
+                            {"name": self.name, "kind": "namespaces"})
         pre = opts.get("preconditions") or {}
         old = self.store.delete(self.t.kind, self.namespace, self.name, propagation=prop, dry_run=dry,
                                 uid=pre.get("uid"), resource_version=pre.get("resourceVersion"))

@@ -272,10 +272,10 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         action = str(rule.get("action", "500"))
         if action == "slow":
-            time.sleep(float(rule.get("delay", 2)))
+            time.sleep(float(rule.get("delay") or 2))
             return False
         if action == "timeout":
-            time.sleep(float(rule.get("delay", 30)))
+            time.sleep(float(rule.get("delay") or 30))
             self.close_connection = True
             return True
         if action == "reset":

@@ -180,3 +180,72 @@ def _bad_byte(v) -> int:
         if ch not in alphabet:
             return i
     return max(len(v) - len(v) % 4, 0)
+
+
+def _go_selector(sel) -> str:
+    sel = sel or {}
+    ml = sel.get("matchLabels")
+    labels = "map[string]string(nil)" if ml is None else \
+        "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(ml.items())) + "}"
+    return f"v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}}"
+
+
+def validate_update(t: ResourceType, old: dict, new: dict):
+    """The immutability rules of the real server for updates through the API (`new` already defaulted)."""
+    c = Causes()
+    name = old["metadata"]["name"]
+    os_, ns_ = old.get("spec") or {}, new.get("spec") or {}
+    kind = t.kind
+    if kind in ("Deployment", "StatefulSet", "Job") and os_.get("selector") != ns_.get("selector"):
+        c.items.append({"reason": "FieldValueInvalid", "field": "spec.selector",
+                        "message": f"Invalid value: {_go_selector(ns_.get('selector'))}: field is immutable"})
+    if kind == "StatefulSet":
+        mutable = {"replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
+                   "minReadySeconds", "selector"}
+        if {k: v for k, v in os_.items() if k not in mutable} != {k: v for k, v in ns_.items() if k not in mutable}:
+            c.items.append({"reason": "FieldValueForbidden", "field": "spec",
+                            "message": "Forbidden: updates to statefulset spec for fields other than 'replicas', "
+                                       "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
+                                       "and 'minReadySeconds' are forbidden"})
+    if kind == "Job":
+        if os_.get("template") != ns_.get("template"):
+            c.items.append({"reason": "FieldValueInvalid", "field": "spec.template",
+                            "message": "Invalid value: core.PodTemplateSpec{...}: field is immutable"})
+        for f in ("completions", "completionMode"):
+            if os_.get(f) != ns_.get(f) and not (f == "completions" and ns_.get("completionMode") == "Indexed"):
+                c.items.append({"reason": "FieldValueInvalid", "field": f"spec.{f}",
+                                "message": f"Invalid value: {_go_value(ns_.get(f))}: field is immutable"})
+    if kind in ("Secret", "ConfigMap") and old.get("immutable"):
+        if old.get("data") != new.get("data") or old.get("binaryData") != new.get("binaryData"):
+            c.items.append({"reason": "FieldValueForbidden", "field": "data",
+                            "message": "Forbidden: field is immutable when `immutable` is set"})
+        if not new.get("immutable"):
+            c.items.append({"reason": "FieldValueForbidden", "field": "immutable",
+                            "message": "Forbidden: field is immutable when `immutable` is set"})
+    if kind == "Secret" and old.get("type") != new.get("type"):
+        c.items.append({"reason": "FieldValueInvalid", "field": "type",
+                        "message": f"Invalid value: {_go_value(new.get('type'))}: field is immutable"})
+    if kind == "PersistentVolumeClaim":
+        strip = lambda s: {k: v for k, v in s.items() if k not in ("resources", "volumeAttributesClassName",
+                                                                     "volumeName")}
+        if strip(os_) != strip(ns_):
+            c.items.append({"reason": "FieldValueForbidden", "field": "spec",
+                            "message": "Forbidden: spec is immutable after creation except resources.requests and "
+                                       "volumeAttributesClassName for bound claims"})
+    if kind == "Service" and os_.get("clusterIP") and ns_.get("clusterIP") != os_.get("clusterIP") \
+            and os_.get("type") != "ExternalName" and ns_.get("type") != "ExternalName":
+        c.items.append({"reason": "FieldValueInvalid", "field": "spec.clusterIPs[0]",
+                        "message": f'Invalid value: []string{{"{ns_.get("clusterIP")}"}}: may not change once set'})
+    if kind == "Pod":
+        strip = lambda s: {k: ([{kk: vv for kk, vv in ct.items() if kk != "image"} for ct in v]
+                               if k in ("containers", "initContainers") else v)
+                           for k, v in s.items() if k not in ("activeDeadlineSeconds", "tolerations",
+                                                               "terminationGracePeriodSeconds")}
+        if strip(os_) != strip(ns_):
+            c.items.append({"reason": "FieldValueForbidden", "field": "spec",
+                            "message": "Forbidden: pod updates may not change fields other than "
+                                       "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                                       "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+                                       "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+                                       "it was previously negative)"})
+    c.raise_if_any(t, name)
