@@ -11,6 +11,8 @@ final class CutoverMigrationTests: XCTestCase {
     nonisolated(unsafe) static var user = ""
     nonisolated(unsafe) static var tables = ""
     nonisolated(unsafe) static var port = 0
+    /// The fixture's Deployment as kubectl showed it at the start, to put back if a test left it changed.
+    nonisolated(unsafe) static var fixtureDeployment: [String: Any]?
 
     static let namespace = "observer-prod"
 
@@ -22,6 +24,7 @@ final class CutoverMigrationTests: XCTestCase {
             password = try sb.secretValue("observer-secrets", key: "POSTGRES_PASSWORD", namespace: namespace) ?? ""
             user = try sb.secretValue("observer-secrets", key: "POSTGRES_USER", namespace: namespace) ?? ""
             port = sb.servicePort("observer-prod/postgres") ?? 0
+            fixtureDeployment = try sb.object("deployment", "postgres", namespace: namespace)
             tables = try sb.psql(dsn, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
         } catch {
             setupError = "\(error)"
@@ -40,6 +43,37 @@ final class CutoverMigrationTests: XCTestCase {
         let sb = try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
         XCTAssertFalse(Self.tables.isEmpty, "the fixture database has no tables to count")
         return sb
+    }
+
+    /// Each test starts from the fixture even when an earlier test failed and left debris (a
+    /// StatefulSet, a scaled-down or deleted Deployment): a failure stays with its own test.
+    override func setUp() {
+        super.setUp()
+        guard let sb = Self.sandbox else { return }
+        try? sb.fault(["--clear"])
+        let ns = Self.namespace
+        if (try? sb.object("statefulset", "postgres", namespace: ns)) != nil {
+            _ = try? sb.kubectl(["-n", ns, "delete", "statefulset", "postgres"])
+            _ = try? sb.kubectl(["-n", ns, "wait", "--for=delete", "pod/postgres-0", "--timeout=60s"])
+        }
+        _ = try? sb.kubectl(["-n", ns, "delete", "service", "postgres-headless", "--ignore-not-found"])
+        _ = try? sb.kubectl(["-n", ns, "delete", "pvc", "postgres-data-postgres-0", "--ignore-not-found"])
+        if var d = Self.fixtureDeployment {
+            if let live = try? sb.object("deployment", "postgres", namespace: ns) {
+                let want = (d["spec"] as? [String: Any])?["replicas"] as? Int ?? 1
+                if (live["spec"] as? [String: Any])?["replicas"] as? Int != want {
+                    _ = try? sb.kubectl(["-n", ns, "scale", "deployment", "postgres", "--replicas=\(want)"])
+                }
+            } else {
+                var meta = (d["metadata"] as? [String: Any]) ?? [:]
+                for k in ["resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"] { meta.removeValue(forKey: k) }
+                d["metadata"] = meta
+                d.removeValue(forKey: "status")
+                _ = try? sb.kubectl(["create", "-f", "-"], stdin: MigrationHarness.canonical(d))
+            }
+            _ = try? sb.kubectl(["-n", ns, "rollout", "status", "deployment/postgres", "--timeout=60s"])
+        }
+        _ = try? counts(sb)  // waits until the Service reaches a database again
     }
 
     override func tearDown() {
@@ -189,7 +223,7 @@ final class CutoverMigrationTests: XCTestCase {
         let sb = try harness()
         let before = try world(sb)
         let (p, o, e) = try sb.startRunbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars)
-        XCTAssertTrue(sb.waitForEvent(containing: ["wait-statefulset-ready", "start"], timeout: 120), "the run never reached wait-statefulset-ready")
+        XCTAssertTrue(sb.waitForEvent(containing: ["wait-statefulset-ready", "start"], timeout: 120, while: p), "the run never reached wait-statefulset-ready")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)

@@ -207,15 +207,18 @@ final class MigrationHarness: @unchecked Sendable {
         return names.max { stamp($0) < stamp($1) }
     }
 
-    /// Waits until some run's events.jsonl has a line containing every fragment.
-    func waitForEvent(containing fragments: [String], timeout: TimeInterval) -> Bool {
+    /// Waits until some run's events.jsonl has a line containing every fragment (false at the
+    /// timeout, or as soon as `process` has ended without such a line).
+    func waitForEvent(containing fragments: [String], timeout: TimeInterval, while process: Process? = nil) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         let runs = stateDir.appendingPathComponent("runs")
         while Date() < deadline {
+            let ended = process.map { !$0.isRunning } ?? false
             for name in (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? [] {
                 let text = (try? String(contentsOf: runs.appendingPathComponent(name).appendingPathComponent("events.jsonl"), encoding: .utf8)) ?? ""
                 for line in text.split(separator: "\n") where fragments.allSatisfy({ line.contains($0) }) { return true }
             }
+            if ended { return false }
             Thread.sleep(forTimeInterval: 0.02)
         }
         return false

@@ -199,7 +199,7 @@ final class MigrationTests: XCTestCase {
         // version disabled) after the run wrote it and before the controller reads it.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "externalsecrets", "--count", "2", "--action", "slow", "--delay", "2"])
         let (p, o, e) = try sb.startRunbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json", "--var", "sync_timeout=15s"])
-        XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "start"], timeout: 60), "the run never reached apply-external-secret")
+        XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "start"], timeout: 60, while: p), "the run never reached apply-external-secret")
         let (code, _) = try sb.gcp("v1/projects/\(Self.project)/secrets/seedtest-database-url/versions/1:disable", method: "POST")
         XCTAssertEqual(code, 200, "disabling the remote secret's version")
         p.waitUntilExit()
@@ -237,7 +237,7 @@ final class MigrationTests: XCTestCase {
         // Slow the test Job's creation so the kill lands while it is in flight.
         try sb.fault(["--target", "kube", "--method", "POST", "--path", "jobs", "--count", "1", "--action", "slow", "--delay", "3"])
         let (p, o, e) = try sb.startRunbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json"])
-        XCTAssertTrue(sb.waitForEvent(containing: ["run-test-job", "start"], timeout: 120), "the run never reached run-test-job")
+        XCTAssertTrue(sb.waitForEvent(containing: ["run-test-job", "start"], timeout: 120, while: p), "the run never reached run-test-job")
         Thread.sleep(forTimeInterval: 0.5)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
