@@ -247,7 +247,17 @@ final class MigrationHarness: @unchecked Sendable {
         var o = obj
         var meta = o["metadata"] as? [String: Any] ?? [:]
         for k in ["resourceVersion", "managedFields", "generation", "selfLink"] { meta.removeValue(forKey: k) }
-        if recreated { for k in ["uid", "creationTimestamp"] { meta.removeValue(forKey: k) } }
+        if recreated {
+            // Identity a re-created object (or one owned by a re-created object) necessarily gets anew.
+            for k in ["uid", "creationTimestamp"] { meta.removeValue(forKey: k) }
+            if let owners = meta["ownerReferences"] as? [[String: Any]] {
+                meta["ownerReferences"] = owners.map { o -> [String: Any] in var o = o; o.removeValue(forKey: "uid"); return o }
+            }
+            if var labels = meta["labels"] as? [String: Any] {
+                labels.removeValue(forKey: "reconcile.external-secrets.io/created-by")  // a hash of the owner's uid
+                meta["labels"] = labels
+            }
+        }
         if var ann = meta["annotations"] as? [String: Any] {
             ann.removeValue(forKey: "kubectl.kubernetes.io/last-applied-configuration")
             meta["annotations"] = ann.isEmpty ? nil : ann

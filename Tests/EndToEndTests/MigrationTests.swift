@@ -9,6 +9,8 @@ final class MigrationTests: XCTestCase {
     nonisolated(unsafe) static var setupError: String?
     /// Secret values that must never appear in output or the state dir (read with kubectl).
     nonisolated(unsafe) static var secretValues: [String] = []
+    /// The fixture's CronJob as kubectl showed it at the start, to put back if a test left it changed.
+    nonisolated(unsafe) static var fixtureCronJob: [String: Any]?
 
     static let namespace = "seedtest"
     static let project = "univprepai"
@@ -22,6 +24,7 @@ final class MigrationTests: XCTestCase {
                 try sb.secretValue("seedtest-db-credentials", key: "DATABASE_URL", namespace: namespace),
                 try sb.secretValue("r-irt-credentials", key: "token", namespace: namespace),
             ].compactMap { $0 }
+            fixtureCronJob = try sb.object("cronjob", "calibrate-irt-weekly", namespace: namespace)
         } catch {
             setupError = "\(error)"
         }
@@ -35,6 +38,33 @@ final class MigrationTests: XCTestCase {
 
     private func harness() throws -> MigrationHarness {
         try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
+    }
+
+    /// Each test starts from the fixture even when an earlier test failed and left debris: a
+    /// failure then stays with the test that caused it instead of cascading.
+    override func setUp() {
+        super.setUp()
+        if let sb = Self.sandbox { resetToFixture(sb) }
+    }
+
+    private func resetToFixture(_ sb: MigrationHarness) {
+        try? sb.fault(["--clear"])
+        for o in (try? sb.objects("jobs", namespace: Self.namespace)) ?? [] {
+            if let n = (o["metadata"] as? [String: Any])?["name"] as? String { _ = try? sb.kubectl(["-n", Self.namespace, "delete", "job", n, "--wait=false"]) }
+        }
+        _ = try? sb.kubectl(["-n", Self.namespace, "delete", "externalsecrets.external-secrets.io", "calibrate-irt-credentials", "--ignore-not-found"])
+        _ = try? sb.kubectl(["-n", Self.namespace, "delete", "secret", "calibrate-irt-credentials", "--ignore-not-found"])
+        if var cj = Self.fixtureCronJob, let live = try? sb.object("cronjob", "calibrate-irt-weekly", namespace: Self.namespace),
+           MigrationHarness.canonical(MigrationHarness.normalized(live)) != MigrationHarness.canonical(MigrationHarness.normalized(cj)) {
+            var meta = (cj["metadata"] as? [String: Any]) ?? [:]
+            meta["resourceVersion"] = (live["metadata"] as? [String: Any])?["resourceVersion"]
+            cj["metadata"] = meta
+            cj.removeValue(forKey: "status")
+            _ = try? sb.kubectl(["replace", "-f", "-"], stdin: MigrationHarness.canonical(cj))
+        }
+        for id in ["seedtest-database-url", "r-irt-plumber-token"] {
+            _ = try? sb.gcp("v1/projects/\(Self.project)/secrets/\(id)", method: "DELETE")
+        }
     }
 
     override func tearDown() {
@@ -183,7 +213,6 @@ final class MigrationTests: XCTestCase {
 
     func testFailureAtEachMutatingStepRollsEverythingBack() throws {
         let sb = try harness()
-        let before = try world(sb)
         let cases: [(step: String, fault: [String])] = [
             ("push-db-url", ["--target", "gcp", "--method", "POST", "--path", "seedtest-database-url", "--count", "100", "--action", "500"]),
             ("push-token", ["--target", "gcp", "--method", "POST", "--path", "r-irt-plumber-token", "--count", "100", "--action", "500"]),
@@ -191,6 +220,8 @@ final class MigrationTests: XCTestCase {
             ("patch-cronjob", ["--target", "kube", "--method", "PATCH", "--path", "cronjobs/calibrate-irt-weekly", "--count", "100", "--action", "500"]),
         ]
         for c in cases {
+            resetToFixture(sb)  // each case on its own: a failed case does not spoil the next
+            let before = try world(sb)
             try sb.fault(c.fault)
             let out = try run(sb)
             XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)")
@@ -212,6 +243,9 @@ final class MigrationTests: XCTestCase {
         p.waitUntilExit()
         sb.collect(o, e)
         XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        // The sandbox holds the slowed request before acting on it: let it land (as it would at
+        // once on a real API server) before resuming, so no request of the dead process is in flight.
+        Thread.sleep(forTimeInterval: 3)
         let id = try XCTUnwrap(sb.newestRunID())
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)
