@@ -24,6 +24,22 @@ final class MaskingTests: XCTestCase {
         XCTAssertFalse(m.mask(Value.string("line1\n\"quoted\"").jsonString()).contains("quoted"))
     }
 
+    func testEveryOccurrenceIsMaskedWhereverItStands() {
+        let m = Masker()
+        m.add("s3cr3t")
+        XCTAssertEqual(m.mask("s3cr3t"), "***")
+        XCTAssertEqual(m.mask("a s3cr3ts3cr3t b s3cr3"), "a ****** b s3cr3")
+        XCTAssertEqual(m.mask("한글s3cr3t😀"), "한글***😀")
+        XCTAssertEqual(m.mask("nothing here"), "nothing here")
+    }
+
+    func testALongerSecretContainingAShorterOneIsMaskedWhole() {
+        let m = Masker()
+        m.add("pass")
+        m.add("password-1")
+        XCTAssertEqual(m.mask("x password-1 pass"), "x *** ***")
+    }
+
     func testShortValuesAreNotRegistered() {
         let m = Masker()
         m.add("ab")

@@ -9,6 +9,9 @@ public final class Masker: @unchecked Sendable {
     public static let placeholder = "***"
     private let lock = NSLock()
     private var needles: [String] = []
+    /// The needles as UTF-8, in the same (longest first) order: matching is done on bytes,
+    /// because masking runs over every checkpoint and output line.
+    private var needleBytes: [[UInt8]] = []
 
     public init() {}
 
@@ -31,7 +34,8 @@ public final class Masker: @unchecked Sendable {
         defer { lock.unlock() }
         for f in forms where f.count >= 4 && !needles.contains(f) { needles.append(f) }
         // Longest first, so a secret containing another is replaced whole.
-        needles.sort { $0.count > $1.count }
+        needles.sort { $0.utf8.count > $1.utf8.count }
+        needleBytes = needles.map { Array($0.utf8) }
     }
 
     /// Registers every string inside a value.
@@ -46,11 +50,43 @@ public final class Masker: @unchecked Sendable {
 
     public func mask(_ text: String) -> String {
         lock.lock()
-        let list = needles
+        let list = needleBytes
         lock.unlock()
-        var out = text
-        for n in list where out.contains(n) { out = out.replacingOccurrences(of: n, with: Masker.placeholder) }
-        return out
+        if list.isEmpty { return text }
+        var bytes = Array(text.utf8)
+        var changed = false
+        for needle in list {
+            if let replaced = Masker.replace(needle, in: bytes) {
+                bytes = replaced
+                changed = true
+            }
+        }
+        return changed ? String(decoding: bytes, as: UTF8.self) : text
+    }
+
+    private static let placeholderBytes = Array(placeholder.utf8)
+
+    /// `haystack` with every occurrence of `needle` replaced by the placeholder, or nil if none.
+    static func replace(_ needle: [UInt8], in haystack: [UInt8]) -> [UInt8]? {
+        let n = needle.count, h = haystack.count
+        guard n > 0, h >= n else { return nil }
+        let first = needle[0]
+        var out: [UInt8]? = nil
+        var copied = 0, i = 0
+        while i <= h - n {
+            if haystack[i] == first, haystack[i..<i + n].elementsEqual(needle) {
+                if out == nil { out = []; out!.reserveCapacity(h) }
+                out!.append(contentsOf: haystack[copied..<i])
+                out!.append(contentsOf: placeholderBytes)
+                i += n
+                copied = i
+            } else {
+                i += 1
+            }
+        }
+        guard var result = out else { return nil }
+        result.append(contentsOf: haystack[copied..<h])
+        return result
     }
 
     public func mask(_ value: Value) -> Value {
