@@ -68,6 +68,65 @@ spec:
         - {name: LEVEL, value: info}
 """
 
+# Fields that Go embeds inline (Probe → ProbeHandler, Volume → VolumeSource, ConfigMapVolumeSource →
+# LocalObjectReference, EnvFromSource refs) next to ordinary nested ones (Lifecycle → LifecycleHandler).
+PROBED = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: probed
+  namespace: kt
+spec:
+  replicas: 0
+  serviceName: probed
+  selector:
+    matchLabels: {app: probed}
+  template:
+    metadata:
+      labels: {app: probed}
+    spec:
+      containers:
+      - name: db
+        image: example.invalid/db:1
+        readinessProbe:
+          exec:
+            command: [sh, -c, "true"]
+          periodSeconds: 5
+        livenessProbe:
+          exec:
+            command: [sh, -c, "exit 0"]
+          initialDelaySeconds: 10
+        startupProbe:
+          httpGet: {path: /healthz, port: 8080}
+          failureThreshold: 30
+        lifecycle:
+          preStop:
+            exec:
+              command: [sh, -c, "sleep 1"]
+          postStart:
+            httpGet: {path: /started, port: 8080}
+        envFrom:
+        - secretRef: {name: creds, optional: true}
+        volumeMounts:
+        - {name: data, mountPath: /data}
+        - {name: scratch, mountPath: /scratch}
+        - {name: conf, mountPath: /conf}
+        - {name: certs, mountPath: /certs}
+      - name: sidecar
+        image: example.invalid/sidecar:1
+        readinessProbe:
+          tcpSocket: {port: 9000}
+      volumes:
+      - name: data
+        persistentVolumeClaim: {claimName: probed-data}
+      - name: scratch
+        emptyDir: {}
+      - name: conf
+        configMap: {name: settings, optional: true}
+      - name: certs
+        secret: {secretName: certs, optional: true}
+"""
+
 
 class KubectlTest(SandboxTestCase):
     FIXTURES = ["calibrate-irt"]
@@ -327,6 +386,61 @@ spec:
         p = self.kubectl("apply", "--validate=warn", "-f", "-", input=typo)
         self.assertIn('Warning: unknown field "spec.template.spec.containers[0].evn"', p.stderr)
         self.kubectl("delete", "deployment", "typo", "-n", "kt")
+
+    def _check_probed(self, name):
+        sts = self.kget("statefulset", name, "-n", "kt")
+        pod = sts["spec"]["template"]["spec"]
+        db = pod["containers"][0]
+        self.assertEqual(db["readinessProbe"]["exec"], {"command": ["sh", "-c", "true"]})
+        self.assertEqual(db["readinessProbe"]["periodSeconds"], 5)
+        self.assertEqual(db["livenessProbe"]["exec"], {"command": ["sh", "-c", "exit 0"]})
+        self.assertEqual(db["startupProbe"]["httpGet"]["path"], "/healthz")
+        self.assertEqual(db["lifecycle"]["preStop"]["exec"], {"command": ["sh", "-c", "sleep 1"]})
+        self.assertEqual(db["lifecycle"]["postStart"]["httpGet"]["path"], "/started")
+        self.assertEqual(db["envFrom"][0]["secretRef"], {"name": "creds", "optional": True})
+        self.assertEqual(pod["containers"][1]["readinessProbe"]["tcpSocket"], {"port": 9000})
+        vols = {v["name"]: v for v in pod["volumes"]}
+        self.assertEqual(vols["data"]["persistentVolumeClaim"], {"claimName": "probed-data"})
+        self.assertIn("emptyDir", vols["scratch"])
+        self.assertEqual(vols["conf"]["configMap"]["name"], "settings")
+        self.assertEqual(vols["certs"]["secret"]["secretName"], "certs")
+
+    def test_apply_accepts_fields_of_inline_structs(self):
+        """Probe handlers (exec, httpGet, tcpSocket), volume sources and LocalObjectReference's `name`
+        are fields of Go structs embedded inline: both apply paths must accept them."""
+        p = self.kubectl("apply", "--server-side", "-f", "-", input=PROBED)
+        self.assertIn("statefulset.apps/probed serverside-applied", p.stdout)
+        self._check_probed("probed")
+        p = self.kubectl("apply", "--server-side", "-f", "-", input=PROBED.replace("periodSeconds: 5", "periodSeconds: 7"))
+        self.assertIn("statefulset.apps/probed serverside-applied", p.stdout)
+        self.assertEqual(self.kget("statefulset", "probed", "-n", "kt")["spec"]["template"]["spec"]["containers"][0]
+                         ["readinessProbe"]["periodSeconds"], 7)
+        client_side = PROBED.replace("name: probed\n  namespace", "name: probed-csa\n  namespace")
+        p = self.kubectl("apply", "-f", "-", input=client_side)                 # fieldValidation=Strict
+        self.assertIn("statefulset.apps/probed-csa created", p.stdout)
+        self._check_probed("probed-csa")
+        p = self.kubectl("apply", "-f", "-", input=client_side.replace('"sleep 1"', '"sleep 2"'))
+        self.assertIn("statefulset.apps/probed-csa configured", p.stdout)
+        self.kubectl("delete", "statefulset", "probed", "probed-csa", "-n", "kt")
+
+    def test_apply_rejects_typos_inside_inline_structs(self):
+        typos = PROBED.replace("name: probed\n  namespace", "name: typo-sts\n  namespace") \
+            .replace("command: [sh, -c, \"true\"]", "comand: [sh, -c, \"true\"]") \
+            .replace("persistentVolumeClaim:", "persistentVolumeClam:")
+        p = self.kubectl("apply", "--server-side", "-f", "-", input=typos, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("failed to create typed patch object (kt/typo-sts; apps/v1, Kind=StatefulSet): "
+                      ".spec.template.spec.containers[0].readinessProbe.exec.comand: field not declared in schema, "
+                      ".spec.template.spec.volumes[0].persistentVolumeClam: field not declared in schema", p.stderr)
+        p = self.kubectl("apply", "-f", "-", input=typos, check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('unknown field "spec.template.spec.containers[0].readinessProbe.exec.comand"', p.stderr)
+        self.assertIn('unknown field "spec.template.spec.volumes[0].persistentVolumeClam"', p.stderr)
+        wrong_level = PROBED.replace("name: probed\n  namespace", "name: typo-sts\n  namespace") \
+            .replace("          periodSeconds: 5", "          exce: {}")
+        p = self.kubectl("apply", "--server-side", "-f", "-", input=wrong_level, check=False)
+        self.assertIn(".spec.template.spec.containers[0].readinessProbe.exce: field not declared in schema", p.stderr)
+        self.assertIn("NotFound", self.kubectl("get", "statefulset", "typo-sts", "-n", "kt", check=False).stderr)
 
     def test_scale(self):
         self.kubectl("apply", "-f", "-", input=APP_V1)

@@ -299,6 +299,43 @@ class ProtocolTest(SandboxTestCase):
         self.assertEqual(body["spec"]["template"]["spec"]["containers"][0]["env"], [{"name": "A", "value": "9"}])
         self.assertEqual(body["spec"]["replicas"], 1)           # defaulted, not applied: kept
 
+    def test_inline_struct_fields_in_apply_patch_and_strict_create(self):
+        """What the runbook tool sends (apply-patch+yaml, fieldManager=runbook) and a Strict create:
+        fields of Go structs embedded inline (Probe's handler, Volume's source) are the parent's."""
+        dep = deployment("inl")
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        c["readinessProbe"] = {"exec": {"command": ["pg_isready", "-U", "app"]}, "periodSeconds": 2}
+        c["livenessProbe"] = {"httpGet": {"path": "/live", "port": 8080}}
+        c["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", "sleep 1"]}}}
+        c["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        dep["spec"]["template"]["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "d"}},
+                                                      {"name": "tmp", "emptyDir": {"medium": "Memory"}}]
+        path = f"/apis/apps/v1/namespaces/{NS}/deployments/inl?fieldManager=runbook&force=true"
+        s, _, body = self.req("PATCH", path, json.dumps(dep), "application/apply-patch+yaml")
+        self.assertEqual(s, 201, body)
+        got = body["spec"]["template"]["spec"]
+        self.assertEqual(got["containers"][0]["readinessProbe"]["exec"], {"command": ["pg_isready", "-U", "app"]})
+        self.assertEqual(got["volumes"][0]["persistentVolumeClaim"], {"claimName": "d"})
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "inl", "namespace": NS},
+               "spec": dep["spec"]["template"]["spec"]}
+        s, _, body = self.req("POST", f"/api/v1/namespaces/{NS}/pods?fieldValidation=Strict", pod)
+        self.assertEqual(s, 201, body)
+        self.assertEqual(body["spec"]["containers"][0]["livenessProbe"]["httpGet"]["path"], "/live")
+        # ObjectMeta is embedded under "metadata", not inline: its fields are unknown at the top
+        bad = dict(dep, name="inl")
+        bad["spec"] = json.loads(json.dumps(dep["spec"]))
+        bad["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["cmd"] = ["x"]
+        s, _, body = self.req("PATCH", path, json.dumps(bad), "application/apply-patch+yaml")
+        self.assertStatus(body, 400, "BadRequest",
+                          f"failed to create typed patch object ({NS}/inl; apps/v1, Kind=Deployment): "
+                          ".spec.template.spec.containers[0].readinessProbe.exec.cmd: field not declared in schema, "
+                          ".name: field not declared in schema")
+        pod["metadata"]["name"] = "inl2"
+        pod["spec"]["volumes"][1]["emptyDir"]["medum"] = "Memory"
+        s, _, body = self.req("POST", f"/api/v1/namespaces/{NS}/pods?fieldValidation=Strict", pod)
+        self.assertStatus(body, 400, "BadRequest", 'Pod in version "v1" cannot be handled as a Pod: strict decoding '
+                                                   'error: unknown field "spec.volumes[1].emptyDir.medum"')
+
     def test_custom_resources(self):
         es = {"apiVersion": "external-secrets.io/v1beta1", "kind": "ExternalSecret",
               "metadata": {"name": "cr", "namespace": NS},

@@ -16,8 +16,7 @@ def _fields(sch: dict, name: str) -> dict:
     msg = sch[name]
     out = {}
     for f in msg.fields.values():
-        short = f.type_name.rsplit(".", 1)[-1] if f.type_name else ""
-        if f.type == protobuf._T_MESSAGE and short in protobuf._INLINE and f.name == short[0].lower() + short[1:]:
+        if f.inline:
             out.update(_fields(sch, f.type_name))
         else:
             out[f.name] = f

@@ -24,10 +24,8 @@ _T_MESSAGE, _T_BYTES, _T_UINT32, _T_ENUM, _T_SFIXED32, _T_SFIXED64, _T_SINT32, _
 _LABEL_REPEATED = 3
 
 _META = ".k8s.io.apimachinery.pkg.apis.meta.v1."
+_GOGO_CUSTOMNAME = 65004       # (gogoproto.customname): the Go struct field's name
 # Non-pointer Go fields that JSON omits when zero but gogo protobuf always encodes.
-# Go structs embedded with `json:",inline"`: their fields appear in the parent's JSON.
-_INLINE = {"LocalObjectReference", "VolumeSource", "PersistentVolumeSource", "ProbeHandler",
-           "EphemeralContainerCommon"}
 _OMIT_ZERO = {"hostPort", "stdin", "stdinOnce", "tty", "generation", "hostIPC", "hostNetwork", "hostPID", "paused",
               "minReadySeconds", "readOnly", "subPath", "observedGeneration", "nodePort"}
 
@@ -75,10 +73,14 @@ def _fields(buf: bytes):
 
 
 class _Field:
-    __slots__ = ("name", "number", "repeated", "type", "type_name")
+    """One field of a message. `inline` marks a Go struct embedded without a JSON name
+    (`json:",inline"`): its fields appear directly in the parent's JSON object."""
+    __slots__ = ("name", "number", "repeated", "type", "type_name", "go_name", "inline")
 
-    def __init__(self, name, number, repeated, typ, type_name):
+    def __init__(self, name, number, repeated, typ, type_name, go_name=""):
         self.name, self.number, self.repeated, self.type, self.type_name = name, number, repeated, typ, type_name
+        self.go_name = go_name or (name[:1].upper() + name[1:] if name else "")
+        self.inline = False
 
 
 class _Message:
@@ -98,7 +100,7 @@ def _parse_message(buf: bytes, prefix: str, out: dict):
             msg.name = prefix + "." + v.decode()
         elif num == 2:
             name = number = typ = None
-            label, type_name = 1, ""
+            label, type_name, go_name = 1, "", ""
             for fn, _fw, fv in _fields(v):
                 if fn == 1:
                     name = fv.decode()
@@ -110,7 +112,9 @@ def _parse_message(buf: bytes, prefix: str, out: dict):
                     typ = fv
                 elif fn == 6:
                     type_name = fv.decode()
-            msg.fields[number] = _Field(name, number, label == _LABEL_REPEATED, typ, type_name)
+                elif fn == 8:
+                    go_name = next((ov.decode() for on, _ow, ov in _fields(fv) if on == _GOGO_CUSTOMNAME), "")
+            msg.fields[number] = _Field(name, number, label == _LABEL_REPEATED, typ, type_name, go_name)
         elif num == 3:
             nested.append(v)
         elif num == 7:
@@ -132,6 +136,56 @@ def _parse_file(buf: bytes, out: dict):
             messages.append(v)
     for m in messages:
         _parse_message(m, "." + package, out)
+
+
+_TAG_PAIR = re.compile(rb'(\w+):"((?:[^"\\]|\\.)*)"')
+
+
+def _embedded_without_json_name(data: bytes) -> set:
+    """(Go field name, protobuf field number, protobuf name or None) of every embedded (anonymous)
+    Go struct field whose `json` tag has no name, e.g. `ProbeHandler `json:",inline"
+    protobuf:"bytes,1,opt,name=handler"``. encoding/json puts the fields of such a struct
+    directly into the parent object. The protobuf descriptors do not record this, but the Go
+    runtime type data in the binary does: each struct field's name is stored as a flags byte
+    (bit 3: embedded, bit 1: has tag), a varint length, the name, then a varint length and the tag."""
+    out = set()
+    for m in re.finditer(rb'json:",', data):
+        t = m.start()
+        for width in (1, 2):                       # the tag's varint length, just before it
+            p = t - width
+            if width == 1:
+                if data[p] & 0x80:
+                    continue
+                length = data[p]
+            else:
+                if not data[p] & 0x80 or data[p + 1] & 0x80:
+                    continue
+                length = (data[p] & 0x7F) | (data[p + 1] << 7)
+            tag = data[t:t + length]
+            if b"\x00" in tag:
+                continue
+            for n in range(1, 100):                # the field name and its one-byte length
+                if p - n - 2 < 0 or data[p - n - 1] != n:
+                    continue
+                name = data[p - n:p]
+                flags = data[p - n - 2]
+                if re.fullmatch(rb"[A-Z][A-Za-z0-9_]*", name) and flags & 0x08 and flags & 0x02 and flags < 0x10:
+                    pairs = dict(_TAG_PAIR.findall(tag))
+                    pb = pairs.get(b"protobuf", b"").split(b",")
+                    if len(pb) >= 2 and pb[1].isdigit():
+                        pname = next((x[5:].decode() for x in pb if x.startswith(b"name=")), None)
+                        out.add((name.decode(), int(pb[1]), pname))
+                    break
+            break
+    return out
+
+
+def _mark_inline(out: dict, embedded: set):
+    for msg in out.values():
+        for f in msg.fields.values():
+            if f.type == _T_MESSAGE and ((f.go_name, f.number, f.name) in embedded
+                                         or (f.go_name, f.number, None) in embedded):
+                f.inline = True
 
 
 _schema_lock = threading.Lock()
@@ -159,6 +213,10 @@ def schema(kubectl: str = "kubectl") -> dict:
                     continue
         if ".k8s.io.api.core.v1.Secret" not in out:
             raise ProtobufError(f"no Kubernetes protobuf descriptors found in {path}")
+        embedded = _embedded_without_json_name(data)
+        if not embedded:
+            raise ProtobufError(f"no Go struct tags of inline (embedded) fields found in {path}")
+        _mark_inline(out, embedded)
         _schemas[path] = out
         return out
 
@@ -260,8 +318,7 @@ def decode_message(name: str, buf: bytes, sch: dict):
                 out.setdefault(f.name, {})[key] = val
                 continue
             value = decode_message(f.type_name, v, sch)
-            short = f.type_name.rsplit(".", 1)[-1]
-            if short in _INLINE and f.name == short[0].lower() + short[1:] and isinstance(value, dict):
+            if f.inline and isinstance(value, dict):
                 out.update(value)
                 continue
         elif wt == 2 and f.type not in (_T_STRING, _T_BYTES):
