@@ -104,6 +104,22 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(statuses?[4], "failed")
     }
 
+    func testASecretInsideOrdinaryNamesDoesNotCorruptTheCheckpointUsedByRollback() throws {
+        let file = try fixture("secret-word")
+        let r = try runbook(["run", file, "--var", "password=alpha1", "--no-rollback"])
+        XCTAssertEqual(r.exitCode, 3, r.output)
+        XCTAssertFalse(r.output.contains("alpha1"), r.output)  // shown masked to people: ***-target
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("alpha1-target").path))
+        let id = try onlyRunID()
+        // A new process rolls back from state.json alone: the undo must name the real file.
+        let back = try runbook(["rollback", id, "--yes", "--var", "password=alpha1"])
+        XCTAssertEqual(back.exitCode, 0, back.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("alpha1-target").path))
+        let s = try state(id)
+        XCTAssertEqual(s["vars"]?["password"], "***")
+        XCTAssertEqual(s["vars"]?["target"], "alpha1-target")
+    }
+
     func testFailingThirdStepRollsBackStepsTwoAndOneNewestFirst() throws {
         let file = try fixture("exec-steps")
         FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)

@@ -44,7 +44,9 @@ public struct ExecAction: Action {
         let undo = try Self.optionalArguments(context, "undo")
         let trimmed = stdout.hasSuffix("\n") ? String(stdout.dropLast()) : stdout
         return ActionResult(outputs: ["stdout": .string(trimmed), "exit_code": .int(Int(result.status))],
-                            rollback: undo.map { ["undo": .array($0.map { .string($0) })] },
+                            // The record is for the audit trail: rollback evaluates `with.undo` again
+                            // (secret vars included), so the stored copy is masked.
+                            rollback: undo.map { ["undo": .array($0.map { .string(context.masker.mask($0)) })] },
                             summary: "exit 0")
     }
 
@@ -52,7 +54,9 @@ public struct ExecAction: Action {
         let undo: [String]
         if let fromWith = try Self.optionalArguments(context, "undo") {
             undo = fromWith
-        } else if let stored = record["undo"]?.arrayValue?.compactMap(\.stringValue), !stored.isEmpty {
+        } else if let stored = record["undo"]?.arrayValue?.compactMap(\.stringValue), !stored.isEmpty,
+                  !stored.contains(where: { $0.contains(Masker.placeholder) })
+        {
             undo = stored
         } else {
             return

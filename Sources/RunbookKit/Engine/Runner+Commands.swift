@@ -165,12 +165,13 @@ extension Runner {
         }
     }
 
-    /// Secret outputs are never stored: re-run the read steps that produced them (SPEC §4).
+    /// Secret outputs are never stored, and outputs that held a secret are stored masked: re-run
+    /// the read steps that produced them (SPEC §4).
     func recomputeSecretOutputs() async throws {
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
-            guard let type = ActionRegistry.action(named: step.action), !type.spec.secretOutputs.isEmpty,
-                  !type.spec.mutating else { continue }
+            guard let type = ActionRegistry.action(named: step.action), !type.spec.mutating,
+                  rec.outputsMasked || !type.spec.secretOutputs.isEmpty else { continue }
             reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id,
                                         message: "re-reading \(step.id) to recompute its secret outputs"))
             let with = try evaluateWith(step)

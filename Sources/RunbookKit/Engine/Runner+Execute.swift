@@ -14,7 +14,9 @@ extension Runner {
                 state.steps[index].attempts += 1
                 try persist()
             }
-            let ctx = context(for: step, with: with, journal: journal, index: index)
+            // A retry sees what the failed attempt recorded (write-ahead), not the state before it.
+            let latest = index.flatMap { state.steps[$0].journal } ?? journal
+            let ctx = context(for: step, with: with, journal: latest, index: index)
             do {
                 return try await Runner.withTimeout(step.timeout, step: step.id) { try await action.execute(ctx) }
             } catch let error as RetryableError where error.isTransient && attempt < attempts {

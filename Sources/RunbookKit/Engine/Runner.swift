@@ -117,7 +117,7 @@ public actor Runner {
         do {
             let result = try await execute(step, type: type, with: with, journal: state.steps[i].journal, index: i)
             record(result.outputs, of: step, spec: type.spec, index: i)
-            state.steps[i].rollbackRecord = result.rollback.map { masker.mask($0) }
+            state.steps[i].rollbackRecord = result.rollback
             state.steps[i].summary = result.summary.map(masker.mask)
             state.steps[i].status = .succeeded
             state.steps[i].finishedAt = Date()
@@ -149,13 +149,26 @@ public actor Runner {
     }
 
     /// Keeps all outputs in the scope; registers secret ones in the masker and stores only the others.
+    /// A stored output that holds a secret is stored masked and the step is marked, so that a resume
+    /// reads it again instead of using the masked copy.
     func record(_ outputs: [String: Value], of step: Step, spec: ActionSpec, index: Int?) {
         var kept: [String: Value] = [:]
+        var withheld = false
         for (k, v) in outputs {
-            if spec.secretOutputs.contains(k) { masker.add(all: v) } else { kept[k] = v }
+            if spec.secretOutputs.contains(k) {
+                masker.add(all: v)
+                withheld = true
+            } else {
+                let masked = masker.mask(v)
+                if masked != v { withheld = true }
+                kept[k] = masked
+            }
         }
         scope.outputs[step.id] = outputs
-        if let index { state.steps[index].outputs = kept.mapValues { masker.mask($0) } }
+        if let index {
+            state.steps[index].outputs = kept
+            state.steps[index].outputsMasked = withheld
+        }
     }
 
     func evaluateWith(_ step: Step) throws -> Value {
@@ -184,9 +197,12 @@ public actor Runner {
                                  runID: state.runID)
     }
 
+    /// Journals are machine data (object references, version ids) that actions keep free of
+    /// secrets by contract; masking them by substring would corrupt them (a secret `observer`
+    /// inside the namespace `observer-prod`), so they are stored as given.
     func journal(_ entry: Value, index: Int) throws {
         guard !options.dryRun else { return }
-        state.steps[index].journal = masker.mask(entry)
+        state.steps[index].journal = entry
         try persist()
     }
 

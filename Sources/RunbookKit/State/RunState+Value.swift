@@ -2,6 +2,19 @@ import Foundation
 
 /// The JSON form of `RunState` (keys in a fixed, readable order).
 extension RunState {
+    /// A copy with every text meant for people, and every stored output, masked.
+    func maskedForDisk(by masker: Masker) -> RunState {
+        var s = self
+        s.message = message.map(masker.mask)
+        s.rollback?.reason = masker.mask(rollback?.reason ?? "")
+        for i in s.steps.indices {
+            s.steps[i].summary = s.steps[i].summary.map(masker.mask)
+            s.steps[i].error = s.steps[i].error.map(masker.mask)
+            s.steps[i].outputs = s.steps[i].outputs.mapValues(masker.mask)
+        }
+        return s
+    }
+
     public func toValue() -> Value {
         var o = Object()
         o["version"] = .int(version)
@@ -76,6 +89,7 @@ extension StepRecord {
         o["status"] = .string(status.rawValue)
         o["attempts"] = .int(attempts)
         o["outputs"] = .object(Object(outputs.keys.sorted().map { .init(key: $0, value: outputs[$0]!) }))
+        if outputsMasked { o["outputs_masked"] = .bool(true) }
         if let journal { o["journal"] = journal }
         if let rollbackRecord { o["rollback_record"] = rollbackRecord }
         if !rollbackStepsDone.isEmpty { o["rollback_steps_done"] = .array(rollbackStepsDone.map { .string($0) }) }
@@ -95,6 +109,7 @@ extension StepRecord {
         self.status = status
         attempts = v["attempts"]?.intValue ?? 0
         for m in v["outputs"]?.objectValue ?? Object() { outputs[m.key] = m.value }
+        outputsMasked = v["outputs_masked"]?.boolValue ?? false
         journal = v["journal"]
         rollbackRecord = v["rollback_record"]
         rollbackStepsDone = (v["rollback_steps_done"]?.arrayValue ?? []).compactMap(\.stringValue)

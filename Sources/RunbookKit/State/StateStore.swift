@@ -31,9 +31,12 @@ public struct StateStore: Sendable {
         try save(state, masker: masker)
     }
 
-    /// Writes `state.json` atomically and durably (the checkpoint).
+    /// Writes `state.json` atomically and durably (the checkpoint). Text for people and outputs
+    /// are masked; machine data (vars that are not secret, journals, rollback records) is written
+    /// as is, because a secret that happens to be a common word must not rewrite an object's
+    /// namespace. Secret vars are stored as `***` and secret outputs not at all (see Runner).
     public func save(_ state: RunState, masker: Masker) throws {
-        let value = masker.mask(state.toValue())
+        let value = state.maskedForDisk(by: masker).toValue()
         try DurableFile.replace(stateFile(state.runID), with: Data((value.jsonString(pretty: true) + "\n").utf8))
     }
 
