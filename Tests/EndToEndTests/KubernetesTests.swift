@@ -196,6 +196,91 @@ final class KubernetesTests: XCTestCase {
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "drift-me")?.lookup("data.v"), "1")
     }
 
+    /// A controller's status write bumps resourceVersion but is not drift; a label someone else
+    /// added is.
+    func testStatusOnlyUpdateIsNotDriftButALabelChangeIs() throws {
+        _ = try kubectl("-n", "seedtest", "create", "deployment", "fp-deploy", "--image=busybox:1", "--replicas=1")
+        let path = runbook("fp-rb", steps: """
+          - id: image
+            action: k8s.patch
+            with:
+              apiVersion: apps/v1
+              kind: Deployment
+              namespace: seedtest
+              name: fp-deploy
+              type: strategic
+              patch: {spec: {template: {spec: {containers: [{name: busybox, image: "busybox:2"}]}}}}
+        """)
+        func image() throws -> Value? { try get("-n", "seedtest", "deployment", "fp-deploy")?.lookup("spec.template.spec.containers.0.image") }
+        func rv() throws -> String? { try get("-n", "seedtest", "deployment", "fp-deploy")?.lookup("metadata.resourceVersion")?.stringValue }
+        let statusPatch = #"{"status":{"conditions":[{"type":"Progressing","status":"True","reason":"StatusOnlyProbe"}]}}"#
+
+        // 1. Only status changes after the step: rollback restores the prior spec.
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        XCTAssertEqual(try image(), "busybox:2")
+        let left = try rv()
+        _ = try kubectl("-n", "seedtest", "patch", "deployment", "fp-deploy", "--subresource=status", "--type=merge", "-p", statusPatch)
+        XCTAssertNotEqual(try rv(), left, "the status write bumped resourceVersion")
+        XCTAssertTrue(stateText().contains("afterFingerprint"), "the rollback record holds the fingerprint of what the step left")
+        let rb = try cli(["rollback", try XCTUnwrap(run.runID), "--yes"])
+        XCTAssertEqual(rb.code, 0, rb.text)
+        XCTAssertTrue(rb.text.contains("restored Deployment seedtest/fp-deploy"), rb.text)
+        XCTAssertEqual(try image(), "busybox:1")
+
+        // 2. Someone else adds a label (and status changes too): refused, nothing written; --force restores.
+        let again = try cli(["run", path, "--yes"])
+        XCTAssertEqual(again.code, 0, again.text)
+        _ = try kubectl("-n", "seedtest", "patch", "deployment", "fp-deploy", "--subresource=status", "--type=merge", "-p", statusPatch)
+        _ = try kubectl("-n", "seedtest", "label", "deployment", "fp-deploy", "someone=else")
+        let refused = try cli(["rollback", try XCTUnwrap(again.runID), "--yes"])
+        XCTAssertEqual(refused.code, 3, refused.text)
+        XCTAssertTrue(refused.text.contains("changed after this step") && refused.text.contains("--force"), refused.text)
+        XCTAssertEqual(try image(), "busybox:2", "not rolled back over someone else's change")
+        XCTAssertEqual(try get("-n", "seedtest", "deployment", "fp-deploy")?.lookup("metadata.labels.someone"), "else")
+        let forced = try cli(["rollback", try XCTUnwrap(again.runID), "--yes", "--force"])
+        XCTAssertEqual(forced.code, 0, forced.text)
+        XCTAssertEqual(try image(), "busybox:1")
+        XCTAssertNil(try get("-n", "seedtest", "deployment", "fp-deploy")?.lookup("metadata.labels.someone"))
+    }
+
+    /// The reported case: k8s.apply changes an ExternalSecret, the ESO controller then writes its
+    /// status; rollback restores the prior spec instead of refusing.
+    func testApplyOfExternalSecretRollsBackAfterAControllerStatusWrite() throws {
+        let manifest = { (interval: String) in """
+            apiVersion: external-secrets.io/v1beta1
+            kind: ExternalSecret
+            metadata: {name: fp-es, namespace: seedtest}
+            spec:
+              refreshInterval: \(interval)
+              secretStoreRef: {kind: ClusterSecretStore, name: gcp-secret-store}
+              target: {name: fp-es-synced}
+              data:
+              - secretKey: value
+                remoteRef: {key: sandbox-probe}
+            """ }
+        try manifest("1h").write(to: work.appendingPathComponent("es.yaml"), atomically: true, encoding: .utf8)
+        _ = try kubectl("apply", "-f", work.appendingPathComponent("es.yaml").path)
+        _ = try kubectl("-n", "seedtest", "wait", "externalsecret/fp-es", "--for=condition=Ready", "--timeout=30s")
+        let path = runbook("fp-es-rb", steps: """
+          - id: es
+            action: k8s.apply
+            with: {manifest: es2.yaml}
+        """, files: ["es2.yaml": manifest("2h")])
+        func es() throws -> Value? { try get("-n", "seedtest", "externalsecret", "fp-es") }
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        XCTAssertEqual(try es()?.lookup("spec.refreshInterval"), "2h")
+        let left = try es()?.lookup("metadata.resourceVersion")
+        _ = try kubectl("-n", "seedtest", "patch", "externalsecret", "fp-es", "--subresource=status", "--type=merge",
+                        "-p", #"{"status":{"refreshTime":"2030-01-01T00:00:00Z"}}"#)
+        XCTAssertNotEqual(try es()?.lookup("metadata.resourceVersion"), left, "the status write bumped resourceVersion")
+        let rb = try cli(["rollback", try XCTUnwrap(run.runID), "--yes"])
+        XCTAssertEqual(rb.code, 0, rb.text)
+        XCTAssertEqual(try es()?.lookup("spec.refreshInterval"), "1h")
+        _ = try kubectl("-n", "seedtest", "delete", "externalsecret", "fp-es")
+    }
+
     func testDeleteScaleAndWaitWithRollback() throws {
         _ = try kubectl("-n", "seedtest", "create", "configmap", "delete-me", "--from-literal=a=b")
         _ = try kubectl("-n", "seedtest", "label", "configmap", "delete-me", "keep=label")

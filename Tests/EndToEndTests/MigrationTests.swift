@@ -129,6 +129,8 @@ final class MigrationTests: XCTestCase {
         XCTAssertTrue(out.text.contains("calibrate-irt-credentials"), "the plan names the ExternalSecret and the new secretKeyRef:\n\(out.text)")
         XCTAssertTrue(out.text.contains("seedtest-database-url"), "the plan names the remote secret:\n\(out.text)")
         XCTAssertTrue(out.text.contains("seedtest-db-credentials"), "the CronJob diff shows the old secretKeyRef:\n\(out.text)")
+        XCTAssertTrue(out.text.contains("its preview needs steps.run-test-job.outputs.succeeded, known only at run time"),
+                      "the SQL check says what it waits for:\n\(out.text)")
         assertSameWorld(before, try world(sb), "after plan")
     }
 

@@ -44,8 +44,10 @@ extension Runner {
                         event.message = preview.summary
                         event.diff = preview.diff
                     } catch where unknown {
+                        // The failure comes from the placeholders, not from the step: say what it waits for.
                         event.status = "would run"
-                        event.message = "preview needs values known only at run time (\(describe(error)))"
+                        event.message = "its preview needs "
+                            + Runner.unknownReferences(in: with).joined(separator: ", ") + ", known only at run time"
                     }
                 }
             } catch {
@@ -88,6 +90,29 @@ extension Runner {
             if scope.outputs[id]?[key] == nil { return "steps.\(id).outputs.\(key)" }
         }
         return nil
+    }
+
+    /// The `steps.ID.outputs.KEY` references behind the placeholders in `v`, in order, once each.
+    static func unknownReferences(in v: Value) -> [String] {
+        var found: [String] = []
+        func walk(_ v: Value) {
+            switch v {
+            case .string(let s):
+                var rest = s[...]
+                while let r = rest.range(of: unknownPrefix) {
+                    let tail = rest[r.upperBound...]
+                    let end = tail.firstIndex(of: ">") ?? tail.endIndex
+                    let ref = String(tail[..<end])
+                    if !found.contains(ref) { found.append(ref) }
+                    rest = tail[end...]
+                }
+            case .array(let a): a.forEach(walk)
+            case .object(let o): o.forEach { walk($0.value) }
+            default: break
+            }
+        }
+        walk(v)
+        return found
     }
 
     static func containsUnknown(_ v: Value) -> Bool {

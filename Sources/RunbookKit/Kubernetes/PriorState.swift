@@ -73,25 +73,51 @@ public enum PriorState {
         if let ref = ObjectRef(value: fragment["secretRef"]) { try await client.delete(ref) }
     }
 
-    /// Puts the object back as it was. With `expectedResourceVersion` (what the step left), refuses
-    /// when someone changed the object since, unless `force`.
-    public static func restore(_ prior: Value, ref: ObjectRef, expectedResourceVersion: String?, force: Bool,
-                               client: KubeClient) async throws -> String
-    {
+    /// Adds to a rollback record what the step left, from the object the API server returned for
+    /// the step's write (so fields the server defaulted are included): `after` (its
+    /// resourceVersion, for messages) and `afterFingerprint` (`ObjectFingerprint`), which is what
+    /// drift is judged by.
+    public static func noteAfter(_ result: Value, in record: inout Value) {
+        record["after"] = result.lookup("metadata.resourceVersion")?.stringValue.map(Value.string)
+        record["afterFingerprint"] = .string(ObjectFingerprint.of(result))
+    }
+
+    /// Whether `live` differs from what the step left, as noted in `record` by `noteAfter`.
+    /// Only the desired content counts (not status or server metadata): a controller's status
+    /// write is not drift. Records written before fingerprints existed hold only `after`; for
+    /// them the resourceVersion is compared, as before. Returns the reason, or nil.
+    public static func drift(of live: Value, from record: Value?, ref: ObjectRef) -> String? {
+        let rv = live.lookup("metadata.resourceVersion")?.stringValue ?? "?"
+        let was = record?["after"]?.stringValue
+        if let want = record?["afterFingerprint"]?.stringValue {
+            guard ObjectFingerprint.of(live) != want else { return nil }
+            return "\(ref) was changed after this step: its content (spec, data, labels, annotations…) differs from what the step left"
+                + (was.map { " (resourceVersion \($0) → \(rv))" } ?? "")
+        }
+        guard let want = was, want != rv else { return nil }
+        return "\(ref) was changed after this step (resourceVersion \(want) → \(rv)); its current state differs from what the step left"
+    }
+
+    /// Puts the object back as it was. With `record` (what the step left, see `noteAfter`),
+    /// refuses when someone changed the object since, unless `force`.
+    public static func restore(_ prior: Value, ref: ObjectRef, record: Value?, force: Bool, client: KubeClient) async throws -> String {
         for _ in 0..<4 {
             guard let live = try await client.get(ref) else {
                 _ = try await client.create(clean(prior))
                 return "re-created \(ref)"
             }
-            let rv = live.lookup("metadata.resourceVersion")?.stringValue
             // Already as it was (e.g. the step failed before changing it): nothing to write.
             if ObjectDiff.render(live: clean(live), result: clean(prior)).isEmpty { return "\(ref) is already in its prior state" }
-            if let want = expectedResourceVersion, rv != want, !force {
-                throw ActionError.drift("\(ref) was changed after this step (resourceVersion \(want) → \(rv ?? "?")); "
-                    + "its current state differs from what the step left")
-            }
+            if !force, let reason = drift(of: live, from: record, ref: ref) { throw ActionError.drift(reason) }
             var obj = clean(prior)
-            obj["metadata"]?["resourceVersion"] = rv.map(Value.string)
+            obj["metadata"]?["resourceVersion"] = live.lookup("metadata.resourceVersion")
+            // Annotations the controllers keep are theirs: leave them as they are now.
+            for k in ObjectFingerprint.controllerAnnotations {
+                let now = live.lookup("metadata.annotations")?[k]
+                if now == nil && obj["metadata"]?["annotations"] == nil { continue }
+                if obj["metadata"]?["annotations"] == nil { obj["metadata"]?["annotations"] = [:] }
+                obj["metadata"]?["annotations"]?[k] = now
+            }
             do {
                 _ = try await client.replace(obj)
                 return "restored \(ref)"

@@ -73,7 +73,7 @@ public struct K8sApply: Action {
             let result = try await kube {
                 try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, query: K8sApply.applyQuery)
             }
-            entries[index!]["after"] = result.resourceVersion.map(Value.string)
+            PriorState.noteAfter(result, in: &entries[index!])
             applied.append(.string(ref.description))
             if entries[index!]["created"] == true { created.append(.string(ref.description)) }
         }
@@ -94,8 +94,7 @@ public struct K8sApply: Action {
             } else if let fragment = entry["prior"] {
                 try await kube {
                     guard let prior = try await PriorState.load(fragment, client: client) else { return }
-                    let done = try await PriorState.restore(prior, ref: ref, expectedResourceVersion: entry["after"]?.stringValue,
-                                                            force: context.force, client: client)
+                    let done = try await PriorState.restore(prior, ref: ref, record: entry, force: context.force, client: client)
                     context.log(done)
                     try await PriorState.discard(fragment, client: client)
                 }

@@ -71,7 +71,7 @@ public struct K8sPatch: Action {
             try await context.recordJournal(record)
         }
         let result = try await kube { try await client.patch(ref, contentType: ct, patch: patch) }
-        record["after"] = result.resourceVersion.map(Value.string)
+        PriorState.noteAfter(result, in: &record)
         return ActionResult(outputs: ["resourceVersion": result.resourceVersion.map(Value.string) ?? .null], rollback: record,
                             summary: "patched \(ref)")
     }
@@ -81,8 +81,7 @@ public struct K8sPatch: Action {
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
         try await kube {
             guard let prior = try await PriorState.load(fragment, client: client) else { return }
-            context.log(try await PriorState.restore(prior, ref: ref, expectedResourceVersion: record["after"]?.stringValue,
-                                                     force: context.force, client: client))
+            context.log(try await PriorState.restore(prior, ref: ref, record: record, force: context.force, client: client))
             try await PriorState.discard(fragment, client: client)
         }
     }
