@@ -177,6 +177,34 @@ final class KubernetesTests: XCTestCase {
                        "prior-state Secrets are deleted when the rollback completes")
     }
 
+    func testAPriorStateHoldingARunSecretIsKeptInTheClusterNotOnDisk() throws {
+        // A ConfigMap someone filled with a password: its prior state must not land in state.json.
+        _ = try kubectl("-n", "seedtest", "create", "configmap", "leaky-config", "--from-literal=dsn=postgres://app:cm-pass-1234@db/app")
+        let path = runbook("leaky-rb", vars: """
+          password: { required: true, secret: true }
+        """, steps: """
+          - id: patch
+            action: k8s.patch
+            with:
+              apiVersion: v1
+              kind: ConfigMap
+              namespace: seedtest
+              name: leaky-config
+              type: merge
+              patch: {data: {dsn: "postgres://app:${{ vars.password }}@db/app"}}
+        """)
+        let run = try cli(["run", path, "--yes", "--var", "password=cm-pass-1234"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let runID = try XCTUnwrap(run.runID)
+        XCTAssertFalse(run.text.contains("cm-pass-1234"), run.text)
+        XCTAssertFalse(stateText().contains("cm-pass-1234"), "a prior state with a secret in it was written to the state dir")
+        XCTAssertEqual(try get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)")?["items"]?.arrayValue?.count, 1)
+        let rb = try cli(["rollback", runID, "--yes", "--var", "password=cm-pass-1234"])
+        XCTAssertEqual(rb.code, 0, rb.text)
+        XCTAssertEqual(try get("-n", "seedtest", "configmap", "leaky-config")?.lookup("data.dsn"), "postgres://app:cm-pass-1234@db/app")
+        _ = try kubectl("-n", "seedtest", "delete", "configmap", "leaky-config")
+    }
+
     func testDriftedPatchIsNotRolledBackWithoutForce() throws {
         _ = try kubectl("-n", "seedtest", "create", "configmap", "drift-me", "--from-literal=v=1")
         let path = runbook("drift-rb", steps: """

@@ -35,9 +35,12 @@ public enum PriorState {
     }
 
     /// Saves `object` (as read live) and returns the record fragment that finds it again.
+    /// A Secret, or any object in which a secret of this run appears (a Deployment with a password
+    /// in a plain `env` value), is kept in the cluster; everything else goes into the record.
     public static func save(_ object: Value, ref: ObjectRef, context: ActionContext, client: KubeClient) async throws -> Value {
         let prior = clean(object)
-        guard ref.kind == "Secret", ref.apiVersion == "v1" else { return ["object": prior] }
+        let holdsSecret = (ref.kind == "Secret" && ref.apiVersion == "v1") || context.masker.mask(prior) != prior
+        guard holdsSecret else { return ["object": prior] }
         let ns = ref.namespace ?? client.defaultNamespace
         let name = "runbook-prior-" + hash("\(context.runID)/\(context.stepID)/\(ns)/\(ref.name)")
         let holder: Value = [
