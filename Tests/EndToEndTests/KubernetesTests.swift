@@ -191,7 +191,7 @@ final class KubernetesTests: XCTestCase {
               namespace: seedtest
               name: leaky-config
               type: merge
-              patch: {data: {dsn: "postgres://app:${{ vars.password }}@db/app"}}
+              patch: {data: {dsn: "postgres://app:${{ vars.password }}@db2/app"}}
         """)
         let run = try cli(["run", path, "--yes", "--var", "password=cm-pass-1234"])
         XCTAssertEqual(run.code, 0, run.text)
@@ -203,6 +203,39 @@ final class KubernetesTests: XCTestCase {
         XCTAssertEqual(rb.code, 0, rb.text)
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "leaky-config")?.lookup("data.dsn"), "postgres://app:cm-pass-1234@db/app")
         _ = try kubectl("-n", "seedtest", "delete", "configmap", "leaky-config")
+    }
+
+    func testRollbackAfterItsHolderWasDiscardedIsDoneOnlyIfTheObjectIsBack() throws {
+        // The window between restoring an object and checkpointing that rollback step: the holder
+        // of the prior state is already gone when the rollback runs again.
+        _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "gone-holder", "--from-literal=v=first")
+        let path = runbook("holder-rb", steps: """
+          - id: patch
+            action: k8s.patch
+            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: gone-holder, type: merge, patch: {stringData: {v: second}}}
+          - id: fail
+            action: assert
+            with: {that: "${{ false }}", message: fail on purpose}
+        """)
+        let run = try cli(["run", path, "--yes", "--no-rollback"])
+        XCTAssertEqual(run.code, 3, run.text)
+        let runID = try XCTUnwrap(run.runID)
+        let holders = try XCTUnwrap(get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)"))["items"]?.arrayValue ?? []
+        let holder = try XCTUnwrap(holders.first?.lookup("metadata.name")?.stringValue)
+        _ = try kubectl("-n", "seedtest", "delete", "secret", holder)
+
+        // Not restored and no holder: refuse, change nothing.
+        let refused = try cli(["rollback", runID, "--yes"])
+        XCTAssertEqual(refused.code, 3, refused.text)
+        XCTAssertTrue(refused.text.contains("no longer exists"), refused.text)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "gone-holder")?.lookup("data.v"), .string(b64("second")))
+
+        // Restored (as the interrupted rollback had done) and no holder: the rollback completes.
+        _ = try kubectl("-n", "seedtest", "patch", "secret", "gone-holder", "--type", "merge", "-p", #"{"stringData":{"v":"first"}}"#)
+        let done = try cli(["rollback", runID, "--yes"])
+        XCTAssertEqual(done.code, 0, done.text)
+        XCTAssertTrue(done.text.contains("was already restored"), done.text)
+        XCTAssertEqual(try get("-n", "seedtest", "secret", "gone-holder")?.lookup("data.v"), .string(b64("first")))
     }
 
     func testDriftedPatchIsNotRolledBackWithoutForce() throws {
@@ -560,7 +593,8 @@ final class KubernetesTests: XCTestCase {
             with: {that: "${{ false }}", message: fail on purpose}
         """)
         // The PATCH hangs in the API server; the process dies during it, after its write-ahead record.
-        try sb.fault(method: "PATCH", path: "secrets/kill-me", count: 1, action: "slow")
+        // (Two PATCHes: the server-side dry-run that tells whether anything changes, then the write.)
+        try sb.fault(method: "PATCH", path: "secrets/kill-me", count: 2, action: "slow")
         let p = try RunbookCLI.start(arguments(["run", path, "--yes"]), cwd: work)
         let deadline = Date().addingTimeInterval(20)
         while !stateText().contains("runbook-prior-"), Date() < deadline { usleep(50_000) }

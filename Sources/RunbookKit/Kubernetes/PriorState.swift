@@ -60,15 +60,35 @@ public enum PriorState {
         return ["secretRef": holderRef.value]
     }
 
-    /// The saved prior object.
-    public static func load(_ fragment: Value, client: KubeClient) async throws -> Value? {
+    /// The saved prior object; nil when it is no longer needed: its holder Secret is gone because
+    /// an interrupted rollback already restored the object and discarded the holder (the holder is
+    /// deleted right after the restore, before the rollback's checkpoint). `isRestored` must
+    /// confirm that from the live object, else the missing holder is an error.
+    public static func load(_ fragment: Value, ref: ObjectRef, client: KubeClient,
+                            isRestored: (Value?) -> Bool) async throws -> Value?
+    {
         if let o = fragment["object"] { return o }
-        guard let ref = ObjectRef(value: fragment["secretRef"]) else { return nil }
-        guard let holder = try await client.get(ref) else {
-            throw KubeError.config("the prior state of this step was kept in Secret \(ref.namespace ?? "")/\(ref.name), which no longer exists")
+        guard let holderRef = ObjectRef(value: fragment["secretRef"]) else {
+            throw KubeError.config("the rollback record of \(ref) names no prior state")
         }
-        guard let b64 = holder.lookup("data.object")?.stringValue, let data = Data(base64Encoded: b64) else { return nil }
+        guard let holder = try await client.get(holderRef) else {
+            if isRestored(try await client.get(ref)) { return nil }
+            throw KubeError.config("the prior state of \(ref) was kept in Secret \(holderRef.namespace ?? "")/\(holderRef.name), "
+                + "which no longer exists, and \(ref) is not back to it")
+        }
+        guard let b64 = holder.lookup("data.object")?.stringValue, let data = Data(base64Encoded: b64) else {
+            throw KubeError.config("Secret \(holderRef.namespace ?? "")/\(holderRef.name) holds no prior state of \(ref)")
+        }
         return try Value.parseJSON(data)
+    }
+
+    /// For `load`: an object the step changed is restored when it is no longer what the step left.
+    public static func restoredFromChange(_ record: Value) -> (Value?) -> Bool {
+        let after = record["afterFingerprint"]?.stringValue
+        return { live in
+            guard let live, let after else { return false }
+            return ObjectFingerprint.of(live) != after
+        }
     }
 
     /// Removes the in-cluster copy, if any.

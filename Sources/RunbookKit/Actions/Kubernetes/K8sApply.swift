@@ -58,12 +58,23 @@ public struct K8sApply: Action {
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let client = try context.kubeClient()
         var entries = context.journal?["objects"]?.arrayValue ?? []
-        var applied: [Value] = [], created: [Value] = []
+        var applied: [Value] = [], created: [Value] = [], unchanged = 0
         for (ref, obj) in try objects(context, client) {
             var index = entries.firstIndex { ObjectRef(value: $0["ref"]) == ref }
             if index == nil {
                 // Write-ahead: what this object was before we touch it.
                 let live = try await kube { try await client.get(ref) }
+                // An object the apply would leave as it is (a second run) keeps no prior state.
+                if let live {
+                    let dry = try await kube {
+                        try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, dryRun: true, query: K8sApply.applyQuery)
+                    }
+                    if ObjectFingerprint.of(dry) == ObjectFingerprint.of(live) {
+                        applied.append(.string(ref.description))
+                        unchanged += 1
+                        continue
+                    }
+                }
                 var entry: Value = ["ref": ref.value, "created": .bool(live == nil)]
                 if let live { entry["prior"] = try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) } }
                 entries.append(entry)
@@ -78,7 +89,8 @@ public struct K8sApply: Action {
             if entries[index!]["created"] == true { created.append(.string(ref.description)) }
         }
         return ActionResult(outputs: ["applied": .array(applied), "created": .array(created)], rollback: ["objects": .array(entries)],
-                            summary: "applied \(applied.count) object(s), created \(created.count)")
+                            summary: "applied \(applied.count) object(s), created \(created.count)"
+                                + (unchanged > 0 ? ", \(unchanged) unchanged" : ""))
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
@@ -93,7 +105,9 @@ public struct K8sApply: Action {
                 }
             } else if let fragment = entry["prior"] {
                 try await kube {
-                    guard let prior = try await PriorState.load(fragment, client: client) else { return }
+                    guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
+                                                                isRestored: PriorState.restoredFromChange(entry))
+                    else { return context.log("\(ref) was already restored") }
                     let done = try await PriorState.restore(prior, ref: ref, record: entry, force: context.force, client: client)
                     context.log(done)
                     try await PriorState.discard(fragment, client: client)

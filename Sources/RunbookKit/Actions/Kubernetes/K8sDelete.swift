@@ -37,7 +37,8 @@ public struct K8sDelete: Action {
         let client = try context.kubeClient()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
         try await kube {
-            guard let prior = try await PriorState.load(fragment, client: client) else { return }
+            guard let prior = try await PriorState.load(fragment, ref: ref, client: client, isRestored: { $0 != nil })
+            else { return context.log("\(ref) was already re-created") }
             if try await client.get(ref) != nil {
                 // Terminating or re-created by someone: wait briefly for a deletion in progress.
                 var gone = false

@@ -67,6 +67,12 @@ public struct K8sPatch: Action {
             guard let live = try await kube({ try await client.get(ref) }) else {
                 throw ActionError.failed("\(ref) not found: nothing to patch")
             }
+            // A patch that changes nothing (a second run) keeps no prior state and writes nothing.
+            let dry = try await kube { try await client.patch(ref, contentType: ct, patch: patch, dryRun: true) }
+            if ObjectFingerprint.of(dry) == ObjectFingerprint.of(live) {
+                return ActionResult(outputs: ["resourceVersion": live.resourceVersion.map(Value.string) ?? .null],
+                                    summary: "\(ref) unchanged")
+            }
             record = ["ref": ref.value, "prior": try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) }]
             try await context.recordJournal(record)
         }
@@ -80,7 +86,9 @@ public struct K8sPatch: Action {
         let client = try context.kubeClient()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
         try await kube {
-            guard let prior = try await PriorState.load(fragment, client: client) else { return }
+            guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
+                                                        isRestored: PriorState.restoredFromChange(record))
+            else { return context.log("\(ref) was already restored") }
             context.log(try await PriorState.restore(prior, ref: ref, record: record, force: context.force, client: client))
             try await PriorState.discard(fragment, client: client)
         }
