@@ -105,15 +105,28 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     /// The workload side of the namespace as whole objects minus volatile fields.
-    private func world(_ sb: MigrationHarness, recreatedDeployment: Bool = false, ignoringPVC: String? = nil) throws -> String {
+    /// `acrossRuns` compares the end states of two different runs: what each run created has its
+    /// own identity (uid, creation time), and its prior-state Secrets are named after its run id.
+    private func world(_ sb: MigrationHarness, recreatedDeployment: Bool = false, ignoringPVC: String? = nil,
+                       acrossRuns: Bool = false) throws -> String {
         let ns = Self.namespace
         var w: [String: Any] = [:]
         for kind in ["deployments", "statefulsets", "services", "persistentvolumeclaims", "secrets", "configmaps"] {
             var byName: [String: Any] = [:]
             for o in try sb.objects(kind, namespace: ns) {
-                let name = ((o["metadata"] as? [String: Any])?["name"] as? String) ?? "?"
+                var name = ((o["metadata"] as? [String: Any])?["name"] as? String) ?? "?"
                 if kind == "persistentvolumeclaims", name == ignoringPVC { continue }
-                byName[name] = MigrationHarness.normalized(o, recreated: kind == "deployments" && recreatedDeployment)
+                var n = MigrationHarness.normalized(o, recreated: acrossRuns || (kind == "deployments" && recreatedDeployment))
+                if acrossRuns, var meta = n["metadata"] as? [String: Any], var ann = meta["annotations"] as? [String: Any],
+                   let priorOf = ann["runbook.dev/prior-of"] as? String, let step = ann["runbook.dev/step"] as? String {
+                    name = "prior state of \(priorOf) kept by step \(step)"
+                    ann["runbook.dev/run-id"] = "<run id>"
+                    meta["annotations"] = ann
+                    meta["labels"] = ["runbook.dev/run-id": "<run id>"]
+                    meta["name"] = "<runbook-prior-…>"
+                    n["metadata"] = meta
+                }
+                byName[name] = n
             }
             w[kind] = byName
         }
@@ -227,23 +240,24 @@ final class CutoverMigrationTests: XCTestCase {
     func testKillDuringTheCutoverThenResumeEndsLikeAnUninterruptedRun() throws {
         let sb = try harness()
         let before = try world(sb)
+        let known = sb.runIDs()
         let (p, o, e) = try sb.startRunbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars)
-        XCTAssertTrue(sb.waitForEvent(containing: ["wait-statefulset-ready", "start"], timeout: 120, while: p), "the run never reached wait-statefulset-ready")
+        XCTAssertTrue(sb.waitForEvent(containing: ["wait-statefulset-ready", "start"], timeout: 120, while: p, excluding: known), "the run never reached wait-statefulset-ready")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
         XCTAssertEqual(p.terminationReason, .uncaughtSignal)
-        let id = try XCTUnwrap(sb.newestRunID())
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)
-        let afterResume = try world(sb)
+        let afterResume = try world(sb, acrossRuns: true)
 
         let rb = try sb.runbook(["rollback", id, "--yes"])
         XCTAssertEqual(rb.status, 0, rb.text)
         assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the resumed run")
         let clean = try run(sb)
         XCTAssertEqual(clean.status, 0, clean.text)
-        assertSameWorld(afterResume, try world(sb), "resumed run versus uninterrupted run")
+        assertSameWorld(afterResume, try world(sb, acrossRuns: true), "resumed run versus uninterrupted run")
         let rbClean = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: clean)), "--yes"])
         XCTAssertEqual(rbClean.status, 0, rbClean.text)
         assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the uninterrupted run")

@@ -207,14 +207,21 @@ final class MigrationHarness: @unchecked Sendable {
         return names.max { stamp($0) < stamp($1) }
     }
 
-    /// Waits until some run's events.jsonl has a line containing every fragment (false at the
-    /// timeout, or as soon as `process` has ended without such a line).
-    func waitForEvent(containing fragments: [String], timeout: TimeInterval, while process: Process? = nil) -> Bool {
+    /// Every run id in the state dir.
+    func runIDs() -> Set<String> {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: stateDir.appendingPathComponent("runs").path)) ?? [])
+    }
+
+    /// Waits until the events.jsonl of a run not in `excluding` (runs of earlier tests) has a line
+    /// containing every fragment (false at the timeout, or as soon as `process` has ended without
+    /// such a line).
+    func waitForEvent(containing fragments: [String], timeout: TimeInterval, while process: Process? = nil,
+                      excluding: Set<String> = []) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         let runs = stateDir.appendingPathComponent("runs")
         while Date() < deadline {
             let ended = process.map { !$0.isRunning } ?? false
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: runs.path)) ?? [] where !excluding.contains(name) {
                 let text = (try? String(contentsOf: runs.appendingPathComponent(name).appendingPathComponent("events.jsonl"), encoding: .utf8)) ?? ""
                 for line in text.split(separator: "\n") where fragments.allSatisfy({ line.contains($0) }) { return true }
             }

@@ -200,8 +200,10 @@ final class MigrationTests: XCTestCase {
         // Slow the ExternalSecret's apply so that the remote secret can be made unreadable (its only
         // version disabled) after the run wrote it and before the controller reads it.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "externalsecrets", "--count", "2", "--action", "slow", "--delay", "2"])
+        let known = sb.runIDs()
         let (p, o, e) = try sb.startRunbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json", "--var", "sync_timeout=15s"])
-        XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "start"], timeout: 60, while: p), "the run never reached apply-external-secret")
+        XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "start"], timeout: 60, while: p, excluding: known),
+                      "the run never reached apply-external-secret")
         let (code, _) = try sb.gcp("v1/projects/\(Self.project)/secrets/seedtest-database-url/versions/1:disable", method: "POST")
         XCTAssertEqual(code, 200, "disabling the remote secret's version")
         p.waitUntilExit()
@@ -238,8 +240,9 @@ final class MigrationTests: XCTestCase {
         let before = try world(sb)
         // Slow the test Job's creation so the kill lands while it is in flight.
         try sb.fault(["--target", "kube", "--method", "POST", "--path", "jobs", "--count", "1", "--action", "slow", "--delay", "3"])
+        let known = sb.runIDs()
         let (p, o, e) = try sb.startRunbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json"])
-        XCTAssertTrue(sb.waitForEvent(containing: ["run-test-job", "start"], timeout: 120, while: p), "the run never reached run-test-job")
+        XCTAssertTrue(sb.waitForEvent(containing: ["run-test-job", "start"], timeout: 120, while: p, excluding: known), "the run never reached run-test-job")
         Thread.sleep(forTimeInterval: 0.5)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
@@ -248,7 +251,7 @@ final class MigrationTests: XCTestCase {
         // The sandbox holds the slowed request before acting on it: let it land (as it would at
         // once on a real API server) before resuming, so no request of the dead process is in flight.
         Thread.sleep(forTimeInterval: 3)
-        let id = try XCTUnwrap(sb.newestRunID())
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)
         let afterResume = try world(sb, recreated: true)
