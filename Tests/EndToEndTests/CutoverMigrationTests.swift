@@ -50,6 +50,10 @@ final class CutoverMigrationTests: XCTestCase {
     override func setUp() {
         super.setUp()
         guard let sb = Self.sandbox else { return }
+        resetToFixture(sb)
+    }
+
+    private func resetToFixture(_ sb: MigrationHarness) {
         try? sb.fault(["--clear"])
         let ns = Self.namespace
         if (try? sb.object("statefulset", "postgres", namespace: ns)) != nil {
@@ -206,6 +210,27 @@ final class CutoverMigrationTests: XCTestCase {
             }
         }
         return MigrationHarness.canonical(w)
+    }
+
+    func testFailureAtEachMutatingStepRollsEverythingBack() throws {
+        let sb = try harness()
+        let cases: [(step: String, fault: [String])] = [
+            // One failure each (a 500 is not retried): the rollback's own requests must get through.
+            ("scale-down", ["--target", "kube", "--method", "PATCH", "--path", "deployments/postgres/scale", "--count", "1", "--action", "500"]),
+            ("apply-statefulset", ["--target", "kube", "--method", "PATCH", "--path", "statefulsets/postgres", "--count", "1", "--action", "500"]),
+            ("delete-deployment", ["--target", "kube", "--method", "DELETE", "--path", "deployments/postgres", "--count", "1", "--action", "500"]),
+        ]
+        for c in cases {
+            resetToFixture(sb)  // each case on its own: a failed case does not spoil the next
+            let before = try world(sb)
+            try sb.fault(c.fault)
+            let out = try run(sb)
+            XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)")
+            XCTAssertTrue(out.text.split(separator: "\n").contains { $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(c.step)\"")
+                && $0.contains("\"status\":\"failed\"") }, "\(c.step) is the failed step: \(out.text)")
+            try sb.fault(["--clear"])
+            assertSameWorld(before, try world(sb), "after a failure at \(c.step)")
+        }
     }
 
     func testStatefulSetThatNeverBecomesReadyRollsBack() throws {

@@ -69,7 +69,12 @@ extension Runner {
         switch step.rollback {
         case .none:
             return "nothing undone (rollback: none)"
-        case .auto:
+        case .steps(let list) where state.steps[i].completed:
+            return try await undo(i, with: list)
+        case .auto, .steps:
+            // A step that failed midway is compensated by its action from its write-ahead journal,
+            // even when it has an explicit list: that list is written for the completed step, and
+            // its expressions may need outputs the failed step never produced.
             guard let type = ActionRegistry.action(named: step.action) else { return "nothing to undo" }
             guard let record = state.steps[i].rollbackRecord ?? state.steps[i].journal else { return "nothing to undo" }
             let with = try evaluateWith(step)
@@ -77,22 +82,26 @@ extension Runner {
             let action = type.init()
             try await Runner.withTimeout(step.timeout, step: step.id) { try await action.rollback(ctx, record: record) }
             return "undone"
-        case .steps(let list):
-            for rs in list where !state.steps[i].rollbackStepsDone.contains(rs.id) {
-                guard let type = ActionRegistry.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
-                if let when = rs.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
-                    state.steps[i].rollbackStepsDone.append(rs.id)
-                    try persist()
-                    continue
-                }
-                let with = try evaluateWith(rs)
-                reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id, message: "rollback step \(rs.id) (\(rs.action))"))
-                let result = try await execute(rs, type: type, with: with, journal: nil, index: nil)
-                record(result.outputs, of: rs, spec: type.spec, index: nil)
+        }
+    }
+
+    /// Runs a completed step's explicit `rollback:` list, skipping the list steps already done.
+    private func undo(_ i: Int, with list: [Step]) async throws -> String {
+        let step = runbook.steps[i]
+        for rs in list where !state.steps[i].rollbackStepsDone.contains(rs.id) {
+            guard let type = ActionRegistry.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
+            if let when = rs.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state.steps[i].rollbackStepsDone.append(rs.id)
                 try persist()
+                continue
             }
-            return "ran \(list.count) rollback step\(list.count == 1 ? "" : "s")"
+            let with = try evaluateWith(rs)
+            reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id, message: "rollback step \(rs.id) (\(rs.action))"))
+            let result = try await execute(rs, type: type, with: with, journal: nil, index: nil)
+            record(result.outputs, of: rs, spec: type.spec, index: nil)
+            state.steps[i].rollbackStepsDone.append(rs.id)
+            try persist()
         }
+        return "ran \(list.count) rollback step\(list.count == 1 ? "" : "s")"
     }
 }

@@ -109,6 +109,7 @@ public actor Runner {
 
         // Write-ahead: the checkpoint says `running` before anything changes.
         state.steps[i].status = .running
+        state.steps[i].completed = false
         state.steps[i].startedAt = Date()
         state.steps[i].finishedAt = nil
         state.steps[i].error = nil
@@ -120,6 +121,7 @@ public actor Runner {
             state.steps[i].rollbackRecord = result.rollback
             state.steps[i].summary = result.summary.map(masker.mask)
             state.steps[i].status = .succeeded
+            state.steps[i].completed = true
             state.steps[i].finishedAt = Date()
             try persist()
             try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name, status: "succeeded",

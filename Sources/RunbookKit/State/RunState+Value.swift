@@ -90,6 +90,7 @@ extension StepRecord {
         o["attempts"] = .int(attempts)
         o["outputs"] = .object(Object(outputs.keys.sorted().map { .init(key: $0, value: outputs[$0]!) }))
         if outputsMasked { o["outputs_masked"] = .bool(true) }
+        if completed { o["completed"] = .bool(true) }
         if let journal { o["journal"] = journal }
         if let rollbackRecord { o["rollback_record"] = rollbackRecord }
         if !rollbackStepsDone.isEmpty { o["rollback_steps_done"] = .array(rollbackStepsDone.map { .string($0) }) }
@@ -110,6 +111,7 @@ extension StepRecord {
         attempts = v["attempts"]?.intValue ?? 0
         for m in v["outputs"]?.objectValue ?? Object() { outputs[m.key] = m.value }
         outputsMasked = v["outputs_masked"]?.boolValue ?? false
+        completed = v["completed"]?.boolValue ?? false
         journal = v["journal"]
         rollbackRecord = v["rollback_record"]
         rollbackStepsDone = (v["rollback_steps_done"]?.arrayValue ?? []).compactMap(\.stringValue)

@@ -77,6 +77,9 @@ public struct StepRecord: Sendable, Equatable {
     public var attempts: Int = 0
     /// Non-secret outputs only.
     public var outputs: [String: Value] = [:]
+    /// True once the step succeeded (kept while it is rolled back): an explicit `rollback:` list
+    /// undoes completed steps only.
+    public var completed = false
     /// True when some output was a secret or held one, so `outputs` is incomplete or masked and
     /// a resume must read the step again (only read steps can be).
     public var outputsMasked = false

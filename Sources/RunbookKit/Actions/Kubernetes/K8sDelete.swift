@@ -27,6 +27,8 @@ public struct K8sDelete: Action {
                 return ActionResult(outputs: ["deleted": false], summary: "\(ref) did not exist")
             }
             record = ["ref": ref.value, "prior": try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) }]
+            // Which object this step deletes: a rollback tells it from one re-created by someone else.
+            record!["uid"] = live.lookup("metadata.uid") ?? .null
             try await context.recordJournal(record!)
         }
         try await kube { try await client.delete(ref) }
@@ -39,6 +41,14 @@ public struct K8sDelete: Action {
         try await kube {
             guard let prior = try await PriorState.load(fragment, ref: ref, client: client, isRestored: { $0 != nil })
             else { return context.log("\(ref) was already re-created") }
+            if let live = try await client.get(ref), let uid = record["uid"]?.stringValue,
+               live.lookup("metadata.uid")?.stringValue == uid, live.lookup("metadata.deletionTimestamp") == nil
+            {
+                // The step failed before its DELETE took effect: the object is the very one it meant to delete.
+                context.log("\(ref) was never deleted: nothing to re-create")
+                try await PriorState.discard(fragment, client: client)
+                return
+            }
             if try await client.get(ref) != nil {
                 // Terminating or re-created by someone: wait briefly for a deletion in progress.
                 var gone = false
