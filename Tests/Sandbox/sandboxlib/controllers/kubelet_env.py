@@ -43,31 +43,41 @@ def _expand(value: str, env: dict[str, str]) -> str:
     return "".join(out)
 
 
+# Kind → (how its data reads, how the kubelet names it in "not found" messages).
+_SOURCES = {"Secret": (_secret_data, "secret"), "ConfigMap": (_configmap_data, "configmap")}
+
+
+def _source(store, kind: str, ns: str, ref: dict, key: str | None = None):
+    """The data of the Secret/ConfigMap `ref` names (or the value of `key` in it); None when it,
+    or the key, is missing and `ref` is optional; otherwise raises EnvError with the kubelet's words."""
+    read, word = _SOURCES[kind]
+    name = ref.get("name", "")
+    obj = store.get(kind, ns, name)
+    if obj is None:
+        if ref.get("optional"):
+            return None
+        raise EnvError(f'{word} "{name}" not found')
+    data = read(obj)
+    if key is None:
+        return data
+    if key not in data:
+        if ref.get("optional"):
+            return None
+        raise EnvError(f"couldn't find key {key} in {kind} {ns}/{name}")
+    return data[key]
+
+
 def resolve_env(store, pod: dict, container: dict) -> dict[str, str]:
     """The container's environment; raises EnvError with the kubelet's message."""
     ns = pod["metadata"].get("namespace") or "default"
     env: dict[str, str] = {}
     for src in container.get("envFrom") or []:
         prefix = src.get("prefix", "")
-        if "secretRef" in src:
-            ref = src["secretRef"]
-            obj = store.get("Secret", ns, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    continue
-                raise EnvError(f'secret "{ref.get("name", "")}" not found')
-            data = _secret_data(obj)
-        elif "configMapRef" in src:
-            ref = src["configMapRef"]
-            obj = store.get("ConfigMap", ns, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    continue
-                raise EnvError(f'configmap "{ref.get("name", "")}" not found')
-            data = _configmap_data(obj)
-        else:
+        kind = "Secret" if "secretRef" in src else "ConfigMap" if "configMapRef" in src else None
+        if kind is None:
             continue
-        for k, v in data.items():
+        data = _source(store, kind, ns, src["secretRef" if kind == "Secret" else "configMapRef"])
+        for k, v in (data or {}).items():
             if _ENV_NAME.match(prefix + k):
                 env[prefix + k] = v
     for e in container.get("env") or []:
@@ -76,32 +86,11 @@ def resolve_env(store, pod: dict, container: dict) -> dict[str, str]:
             env[name] = _expand(str(e.get("value", "")), env)
             continue
         vf = e["valueFrom"]
-        if "secretKeyRef" in vf:
-            ref = vf["secretKeyRef"]
-            obj = store.get("Secret", ns, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    continue
-                raise EnvError(f'secret "{ref.get("name", "")}" not found')
-            data = _secret_data(obj)
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    continue
-                raise EnvError(f'couldn\'t find key {ref.get("key")} in Secret {ns}/{ref.get("name")}')
-            env[name] = data[ref["key"]]
-        elif "configMapKeyRef" in vf:
-            ref = vf["configMapKeyRef"]
-            obj = store.get("ConfigMap", ns, ref.get("name", ""))
-            if obj is None:
-                if ref.get("optional"):
-                    continue
-                raise EnvError(f'configmap "{ref.get("name", "")}" not found')
-            data = _configmap_data(obj)
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    continue
-                raise EnvError(f'couldn\'t find key {ref.get("key")} in ConfigMap {ns}/{ref.get("name")}')
-            env[name] = data[ref["key"]]
+        if "secretKeyRef" in vf or "configMapKeyRef" in vf:
+            kind, ref = ("Secret", vf["secretKeyRef"]) if "secretKeyRef" in vf else ("ConfigMap", vf["configMapKeyRef"])
+            value = _source(store, kind, ns, ref, ref.get("key"))
+            if value is not None:
+                env[name] = value
         elif "fieldRef" in vf:
             path = vf["fieldRef"].get("fieldPath", "")
             md = pod["metadata"]
