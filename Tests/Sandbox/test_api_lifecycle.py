@@ -1,5 +1,6 @@
 """`sandbox up` / `down`: readiness, files written, errors reported, nothing left behind."""
 
+import glob
 import json
 import os
 import shutil
@@ -61,6 +62,7 @@ class LifecycleTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_up_writes_files_and_down_leaves_nothing(self):
+        temp_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "sandbox-kubectl-*")))
         t0 = time.monotonic()
         p = sandbox("up", "--dir", self.dir, "--fixture", "observer-postgres")
         self.assertLess(time.monotonic() - t0, 30, "up should take seconds")
@@ -96,6 +98,8 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(ports & listening_ports(), set())
         self.assertEqual(processes_mentioning(self.dir), [])
         self.assertFalse(os.path.exists(os.path.join(self.dir, "sandbox.json")))
+        # kubectl's private home (strategic merge patches) goes with the sandbox
+        self.assertEqual(set(glob.glob(os.path.join(tempfile.gettempdir(), "sandbox-kubectl-*"))) - temp_before, set())
 
     def test_down_cleans_up_after_a_killed_daemon(self):
         sandbox("up", "--dir", self.dir, "--fixture", "observer-postgres")

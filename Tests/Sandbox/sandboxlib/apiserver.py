@@ -230,6 +230,7 @@ class APIServer:
     def stop(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.patcher.close()
         with self._watchers_lock:
             for q in self._watchers:
                 q.put(None)

@@ -4,6 +4,7 @@ server-side apply, and strategic merge patch computed by the real `kubectl patch
 import copy
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -268,6 +269,10 @@ class StrategicPatcher:
             f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: none\n  cluster: {server: 'https://127.0.0.1:1'}\n"
                     "contexts:\n- name: none\n  context: {cluster: none, user: none}\ncurrent-context: none\n"
                     "users:\n- name: none\n  user: {}\n")
+
+    def close(self) -> None:
+        """Removes the private home made for kubectl."""
+        shutil.rmtree(self.home, ignore_errors=True)
 
     def patch(self, obj: dict, patch: dict) -> dict:
         r, w = os.pipe()
