@@ -238,6 +238,27 @@ final class KubernetesTests: XCTestCase {
         XCTAssertEqual(try get("-n", "seedtest", "secret", "gone-holder")?.lookup("data.v"), .string(b64("first")))
     }
 
+    func testScaleIsNotRolledBackOverSomeoneElsesRescaleWithoutForce() throws {
+        _ = try kubectl("-n", "seedtest", "create", "deployment", "rescaled", "--image=busybox:1", "--replicas=2")
+        let path = runbook("rescale-rb", steps: """
+          - id: scale
+            action: k8s.scale
+            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: rescaled, replicas: 0}
+        """)
+        let run = try cli(["run", path, "--yes"])
+        XCTAssertEqual(run.code, 0, run.text)
+        let runID = try XCTUnwrap(run.runID)
+        _ = try kubectl("-n", "seedtest", "scale", "deployment", "rescaled", "--replicas=5")
+        let refused = try cli(["rollback", runID, "--yes"])
+        XCTAssertEqual(refused.code, 3, refused.text)
+        XCTAssertTrue(refused.text.contains("was scaled to 5 after this step set 0"), refused.text)
+        XCTAssertEqual(try get("-n", "seedtest", "deployment", "rescaled")?.lookup("spec.replicas"), 5)
+        let forced = try cli(["rollback", runID, "--yes", "--force"])
+        XCTAssertEqual(forced.code, 0, forced.text)
+        XCTAssertEqual(try get("-n", "seedtest", "deployment", "rescaled")?.lookup("spec.replicas"), 2)
+        _ = try kubectl("-n", "seedtest", "delete", "deployment", "rescaled")
+    }
+
     func testDriftedPatchIsNotRolledBackWithoutForce() throws {
         _ = try kubectl("-n", "seedtest", "create", "configmap", "drift-me", "--from-literal=v=1")
         let path = runbook("drift-rb", steps: """

@@ -41,18 +41,28 @@ public struct K8sScale: Action {
             previous = p
         } else {
             previous = try await kube { try await current(client, ref) }
-            try await context.recordJournal(["ref": ref.value, "previous": .int(previous)])
+            try await context.recordJournal(["ref": ref.value, "previous": .int(previous), "set": .int(want)])
         }
         _ = try await kube {
             try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(want)]], subresource: "scale")
         }
-        return ActionResult(outputs: ["previous": .int(previous)], rollback: ["ref": ref.value, "previous": .int(previous)],
+        return ActionResult(outputs: ["previous": .int(previous)],
+                            rollback: ["ref": ref.value, "previous": .int(previous), "set": .int(want)],
                             summary: "scaled \(ref) from \(previous) to \(want)")
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
         let client = try context.kubeClient()
         guard let ref = ObjectRef(value: record["ref"]), let previous = record["previous"]?.intValue else { return }
+        let now = try await kube { try await current(client, ref) }
+        if now == previous { return context.log("\(ref) already has \(previous) replicas") }
+        // Someone (a person, an autoscaler) set another count after this step: not ours to undo.
+        if let set = record["set"]?.intValue, now != set {
+            guard context.force else {
+                throw ActionError.drift("\(ref) was scaled to \(now) after this step set \(set)")
+            }
+            context.log("\(ref) was scaled to \(now) after this step; scaling back to \(previous) anyway (--force)")
+        }
         _ = try await kube {
             try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(previous)]], subresource: "scale")
         }
