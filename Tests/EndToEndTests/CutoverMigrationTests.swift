@@ -220,17 +220,7 @@ final class CutoverMigrationTests: XCTestCase {
             ("apply-statefulset", ["--target", "kube", "--method", "PATCH", "--path", "statefulsets/postgres", "--count", "1", "--action", "500"]),
             ("delete-deployment", ["--target", "kube", "--method", "DELETE", "--path", "deployments/postgres", "--count", "1", "--action", "500"]),
         ]
-        for c in cases {
-            resetToFixture(sb)  // each case on its own: a failed case does not spoil the next
-            let before = try world(sb)
-            try sb.fault(c.fault)
-            let out = try run(sb)
-            XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)")
-            XCTAssertTrue(out.text.split(separator: "\n").contains { $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(c.step)\"")
-                && $0.contains("\"status\":\"failed\"") }, "\(c.step) is the failed step: \(out.text)")
-            try sb.fault(["--clear"])
-            assertSameWorld(before, try world(sb), "after a failure at \(c.step)")
-        }
+        try sb.assertEveryFaultRollsBack(cases, reset: { resetToFixture(sb) }, world: { try world(sb) }, run: { try run(sb) })
     }
 
     func testStatefulSetThatNeverBecomesReadyRollsBack() throws {

@@ -231,6 +231,28 @@ final class MigrationHarness: @unchecked Sendable {
         return false
     }
 
+    /// For each case, from a fresh start (`reset`): inject the fault, run (exit 1, with that step
+    /// reported failed in the JSON events), clear the fault, and compare `world` with before.
+    func assertEveryFaultRollsBack(_ cases: [(step: String, fault: [String])], reset: () -> Void,
+                                   world: () throws -> String, run: () throws -> Output,
+                                   file: StaticString = #filePath, line: UInt = #line) throws {
+        for c in cases {
+            reset()  // each case on its own: a failed case does not spoil the next
+            let before = try world()
+            try fault(c.fault)
+            let out = try run()
+            XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)", file: file, line: line)
+            XCTAssertTrue(out.text.split(separator: "\n").contains {
+                $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(c.step)\"") && $0.contains("\"status\":\"failed\"")
+            }, "\(c.step) is the failed step: \(out.text)", file: file, line: line)
+            try fault(["--clear"])
+            let after = try world()
+            if before != after {
+                XCTFail("after a failure at \(c.step): the cluster, the store or the data differ\n\(Self.diff(before, after))", file: file, line: line)
+            }
+        }
+    }
+
     // MARK: snapshots
 
     /// An object from the cluster as JSON, or nil when it does not exist.

@@ -223,16 +223,7 @@ final class MigrationTests: XCTestCase {
             ("apply-external-secret", ["--target", "kube", "--method", "PATCH", "--path", "externalsecrets", "--count", "100", "--action", "500"]),
             ("patch-cronjob", ["--target", "kube", "--method", "PATCH", "--path", "cronjobs/calibrate-irt-weekly", "--count", "100", "--action", "500"]),
         ]
-        for c in cases {
-            resetToFixture(sb)  // each case on its own: a failed case does not spoil the next
-            let before = try world(sb)
-            try sb.fault(c.fault)
-            let out = try run(sb)
-            XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)")
-            XCTAssertTrue(out.text.contains(c.step), "\(c.step) is named as the failed step: \(out.text)")
-            try sb.fault(["--clear"])
-            assertSameWorld(before, try world(sb), "after a failure at \(c.step)")
-        }
+        try sb.assertEveryFaultRollsBack(cases, reset: { resetToFixture(sb) }, world: { try world(sb) }, run: { try run(sb) })
     }
 
     func testKillDuringTheRunThenResumeEndsLikeAnUninterruptedRun() throws {
