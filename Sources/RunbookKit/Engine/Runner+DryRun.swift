@@ -115,12 +115,5 @@ extension Runner {
         return found
     }
 
-    static func containsUnknown(_ v: Value) -> Bool {
-        switch v {
-        case .string(let s): return s.contains(unknownPrefix)
-        case .array(let a): return a.contains(where: containsUnknown)
-        case .object(let o): return o.contains { containsUnknown($0.value) }
-        default: return false
-        }
-    }
+    static func containsUnknown(_ v: Value) -> Bool { !unknownReferences(in: v).isEmpty }
 }

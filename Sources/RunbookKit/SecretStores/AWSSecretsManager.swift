@@ -6,11 +6,6 @@ public struct AWSSecretsManager: SecretStore {
     let api: AWSJSONClient
     let region: String
 
-    init(api: AWSJSONClient, region: String) {
-        self.api = api
-        self.region = region
-    }
-
     public func label(_ name: String) -> String { "Secrets Manager secret \(name) (\(region))" }
 
     public func current(_ name: String) async throws -> SecretCurrent {
