@@ -39,6 +39,8 @@ public struct RunState: Sendable, Equatable {
     public var steps: [StepRecord]
     /// Set once a rollback began: why and by whom.
     public var rollback: RollbackProgress?
+    /// The last checkpoint-journal record already folded into `state.json` (see `CheckpointJournal`).
+    public var journalSeq = 0
 
     public init(runID: String, runbookName: String, runbookPath: String, sha256: String, vars: [String: Value],
                 secretVars: [String], kubeconfig: String?, context: String?, status: Status, startedAt: Date,
@@ -94,6 +96,8 @@ public struct StepRecord: Sendable, Equatable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// A `foreach` group's items (nil for other steps).
+    public var items: [ItemRecord]?
 
     public init(id: String, action: String) {
         self.id = id
