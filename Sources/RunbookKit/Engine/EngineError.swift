@@ -10,6 +10,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case unknownStep(String)
     case notConfirmed
     case timedOut(step: String, after: TimeInterval)
+    /// A `foreach:` value that is not a list.
+    case notAList(step: String, got: String)
 
     public var errorDescription: String? {
         switch self {
@@ -31,6 +33,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "not confirmed; nothing was changed"
         case .timedOut(let step, let after):
             return "step \(step) timed out after \(Int(after))s"
+        case .notAList(let step, let got):
+            return "foreach of step \(step) must give a list, not \(got)"
         }
     }
 }

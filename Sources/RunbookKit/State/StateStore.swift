@@ -37,9 +37,13 @@ public struct StateStore: Sendable {
     /// are masked; machine data (vars that are not secret, journals, rollback records) is written
     /// as is, because a secret that happens to be a common word must not rewrite an object's
     /// namespace. Secret vars are stored as `***` and secret outputs not at all (see Runner).
-    public func save(_ state: RunState, masker: Masker) throws {
+    /// Returns the size written.
+    @discardableResult
+    public func save(_ state: RunState, masker: Masker) throws -> Int {
         let value = state.maskedForDisk(by: masker).toValue()
-        try DurableFile.replace(stateFile(state.runID), with: Data((value.jsonString(pretty: true) + "\n").utf8))
+        let data = Data((value.jsonString(pretty: true) + "\n").utf8)
+        try DurableFile.replace(stateFile(state.runID), with: data)
+        return data.count
     }
 
     public func load(_ runID: String) throws -> RunState {
