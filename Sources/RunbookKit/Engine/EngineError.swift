@@ -12,6 +12,10 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case timedOut(step: String, after: TimeInterval)
     /// A `foreach:` value that is not a list.
     case notAList(step: String, got: String)
+    case nothingToForget(runID: String, status: String)
+    case forgetNeedsReason
+    /// No terminal to ask and no `--yes`: a command that would change something refuses.
+    case needsYes(command: String)
 
     public var errorDescription: String? {
         switch self {
@@ -35,6 +39,13 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "step \(step) timed out after \(Int(after))s"
         case .notAList(let step, let got):
             return "foreach of step \(step) must give a list, not \(got)"
+        case .nothingToForget(let id, let status):
+            return "run \(id) is \(status): only an unfinished run (interrupted, paused, failed, rollback-failed) can be forgotten"
+        case .needsYes(let command):
+            return "\(command) would change things and there is no terminal to confirm on; nothing was changed: "
+                + "pass --yes to run without a terminal"
+        case .forgetNeedsReason:
+            return "say what was cleaned up by hand: runbook forget RUN-ID --reason TEXT"
         }
     }
 }

@@ -18,6 +18,7 @@ extension RunState {
             if let f = rollback.finishedAt { r["finished_at"] = .string(Timestamp.format(f)) }
             run["rollback"] = .object(r)
         }
+        if let process { run["process"] = process.toValue() }
         var o: Object = ["run": .object(run)]
         guard let slot else { return o }
         o["step"] = .int(slot.top)
@@ -54,6 +55,7 @@ extension RunState {
             }
             if let u = run["updated_at"]?.stringValue.flatMap(Timestamp.parse) { updatedAt = u }
             message = run["message"]?.stringValue
+            if let p = RunProcess(value: run["process"]) { process = p }
             if let r = run["rollback"], !r.isNull, let reason = r["reason"]?.stringValue,
                let started = r["started_at"]?.stringValue.flatMap(Timestamp.parse)
             {
