@@ -132,6 +132,19 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(s["steps"]?.arrayValue?.map { $0["status"] }, ["rolled-back", "rolled-back", "failed"])
     }
 
+    func testAFailedUndoThatIsNotADriftRefusalGetsNoForceHint() throws {
+        let r = try runbook(["run", try fixture("failing-undo")])
+        XCTAssertEqual(r.exitCode, 3, r.output)
+        let id = try onlyRunID()
+        XCTAssertEqual(try state(id)["status"], "rollback-failed")
+        XCTAssertTrue(r.output.contains("undo target is gone"), r.output)
+        XCTAssertTrue(r.output.contains("runbook rollback \(id)"), r.output)
+        XCTAssertFalse(r.output.contains("--force"), r.output)
+        XCTAssertFalse(r.output.contains("drift"), r.output)
+        let events = try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/events.jsonl"), encoding: .utf8)
+        XCTAssertFalse(events.contains("--force"), events)
+    }
+
     func testNoRollbackPausesAndResumeCompletesAfterTheFaultIsRemoved() throws {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
@@ -254,9 +267,14 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(second.stderr.contains("run \(holder)") && second.stderr.contains("pid \(first.pid)"), second.stderr)
         first.kill9()
         XCTAssertTrue(first.wait(timeout: 10))
+        // The dead holder's run is unfinished: it blocks new runs until a person forgets (or finishes) it.
+        let blocked = try runbook(["run", file, "--var", "seconds=0"])
+        XCTAssertEqual(blocked.exitCode, 4, blocked.output)
+        XCTAssertTrue(blocked.stderr.contains("took over the lock left by a process that is gone (run \(holder)"), blocked.stderr)
+        XCTAssertTrue(blocked.stderr.contains("run \(holder) of slow-step is interrupted"), blocked.stderr)
+        XCTAssertEqual(try runbook(["forget", holder, "--reason", "test", "--yes"]).exitCode, 0)
         let third = try runbook(["run", file, "--var", "seconds=0"])
         XCTAssertEqual(third.exitCode, 0, third.output)
-        XCTAssertTrue(third.stderr.contains("took over the lock"), third.stderr)
     }
 
     func testApproveWithoutATTYPausesAndResumeWithYesContinues() throws {

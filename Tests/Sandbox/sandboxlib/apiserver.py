@@ -2,7 +2,6 @@
 from a real cluster): TLS, keep-alive, authentication, injected faults and the watch fan-out. What a
 request does is decided by the route families in sandboxlib/routes/."""
 
-import hmac
 import json
 import logging
 import queue
@@ -14,7 +13,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import protobuf, routes
+from . import access, protobuf, routes
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultInjector
 from .patches import StrategicPatcher
@@ -32,6 +31,7 @@ class APIServer:
         self.store = store
         self.faults = faults
         self.pki = pki
+        self.tokens = None      # serviceaccounts.TokenIssuer, set by the daemon
         self.kubectl = kubectl
         self.patcher = StrategicPatcher(kubectl)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -202,17 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _status(self, code, reason, message, details=None, headers=None):
         self._send(code, status(code, reason, message, details), headers=headers)
 
-    def _user(self) -> str | None:
-        cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
-        if cert:
-            subject = {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
-            if subject.get("commonName") == ADMIN_CN and subject.get("organizationName") == ADMIN_ORG:
-                return ADMIN
-        auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip().encode(),
-                                                              self.server_api.pki.viewer_token.encode()):
-            return VIEWER
-        return None
+    def _user(self):
+        """The authenticated user (rbac.UserInfo), or None."""
+        return access.authenticate(self, ADMIN_CN, ADMIN_ORG, ADMIN, VIEWER)
 
     def _reset(self):
         """Abort the connection with a TCP RST (SO_LINGER 0), sending nothing."""
@@ -281,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._status(401, "Unauthorized", "Unauthorized")
                 return
             routes.route(Request(self, method, path, query, body, user))
-        except HTTPError as e:
+        except (HTTPError, access.AccessError) as e:
             self._status(e.code, e.reason, e.message, e.details)
         except StoreError as e:
             self._status(e.code, e.reason, e.message, e.details)

@@ -7,12 +7,13 @@ Adding a family = one module with `match(req) -> handler | None` + one line in F
 `serve(req)` + one line in SUBRESOURCES (and the name in the type's `subresources` in resources.py).
 A group that is not stored resources gets its discovery document through `discovery.EXTRA_GROUPS`."""
 
-from . import access_review, admin, discovery, logs, resource, scale
+from . import access_review, admin, authz, discovery, logs, resource, scale, tokens
 from .request import HTTPError, Request, not_found_path
 
 FAMILIES = [
     admin.match,            # /sandbox/faults
-    access_review.match,    # SelfSubjectAccessReview
+    access_review.match,    # Self/Local/SubjectAccessReview
+    authz.non_resource_gate,  # not a family: 403 for non-resource URLs RBAC does not grant
     discovery.match,        # /version, /healthz, /api, /apis, /apis/G[/V], /openapi/v3
     resource.match,         # everything on the served types (verbs, watch, subresources)
 ]
@@ -20,6 +21,7 @@ FAMILIES = [
 resource.SUBRESOURCES.update({
     "log": logs.serve,
     "scale": scale.serve,
+    "token": tokens.serve,
 })
 
 discovery.EXTRA_GROUPS[access_review.GROUP] = {access_review.VERSION: access_review.RESOURCES}

@@ -1,28 +1,26 @@
-"""Authorization of resource requests: the admin may do everything, the viewer may read. The one
-place that decides; `allowed` is also what SelfSubjectAccessReview answers with."""
+"""Authorization hooks of the routes; the decision is RBAC's (sandboxlib/access.py, rbac.py)."""
 
-from .request import ADMIN, HTTPError, Request
-
-
-def allowed(user: str, verb: str) -> bool:
-    return user == ADMIN or verb in ("get", "list", "watch")
+from .. import access
+from .request import Request
 
 
 def authorize(req: Request):
-    """403 Forbidden with the real server's message when the user may not do the request's verb."""
-    verb = req.verb()
-    if allowed(req.user, verb):
-        return
-    t = req.t
-    res = t.plural + (f"/{req.sub}" if req.sub else "")
-    who = f'{res} "{req.name}"' if req.name else res
-    if t.group:
-        who = f'{t.plural}.{t.group}' + (f' "{req.name}"' if req.name else "")
-    scope = f'in the namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
-    details = {"kind": t.plural}
-    if req.name:
-        details["name"] = req.name
-    if t.group:
-        details["group"] = t.group
-    raise HTTPError(403, "Forbidden", f'{who} is forbidden: User "{req.user}" cannot {verb} resource "{res}" '
-                                      f'in API group "{t.group}" {scope}', details)
+    """403 Forbidden with the real server's message unless the user may do the resource request."""
+    access.check(req.store, req.user, access.Attributes(
+        verb=req.verb(), group=req.t.group, resource=req.t.plural, subresource=req.sub or "",
+        namespace=req.namespace or "", name=req.name or ""))
+
+
+def _is_resource_path(p: str) -> bool:
+    """True for /api/V/… and /apis/G/V/… (RBAC resource requests); discovery, /version, /openapi
+    and the like are non-resource URLs."""
+    parts = p.strip("/").split("/")
+    return (parts[0] == "api" and len(parts) >= 3) or (parts[0] == "apis" and len(parts) >= 4)
+
+
+def non_resource_gate(req: Request):
+    """A gate in FAMILIES, not a family: 403 for a non-resource URL (discovery, /version, …) that
+    RBAC's nonResourceURLs rules do not grant; else None (routing goes on)."""
+    if not req.user.admin and not _is_resource_path(req.path):
+        access.check_path(req.store, req.user, req.method, req.path)
+    return None

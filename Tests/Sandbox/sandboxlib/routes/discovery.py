@@ -129,6 +129,8 @@ def _discovery_resources(store: Store, group: str, version: str) -> list:
                 s["verbs"] = ["get"]
             elif sub == "finalize":
                 s["verbs"] = ["update"]
+            elif sub == "token":
+                s.update({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]})
             out.append(s)
     return out
 
