@@ -43,7 +43,7 @@ extension Runner {
         let group = slot.flatMap { $0.item == nil ? nil : runbook.steps[$0.top].id }
         var ctx = ActionContext(
             with: with, stepID: stepID, runID: runID, runbookDirectory: runbook.directory, force: options.force,
-            dryRun: options.dryRun, services: services, masker: masker, journal: journal,
+            dryRun: options.dryRun, clients: clients, masker: masker, journal: journal,
             deadline: step.timeout.map { Date().addingTimeInterval($0) },
             journalSink: { [self] entry in
                 if let slot { try await self.journal(entry, slot: slot) }

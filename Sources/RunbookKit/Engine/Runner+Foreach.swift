@@ -282,7 +282,7 @@ extension Runner {
     func recomputeSecretOutputs(_ slot: StepSlot) async throws {
         let step = self.step(at: slot)
         let rec = state[slot]
-        guard rec.status == .succeeded, let type = ActionRegistry.action(named: step.action), !type.spec.mutating,
+        guard rec.status == .succeeded, let type = actions.action(named: step.action), !type.spec.mutating,
               rec.outputsMasked || !type.spec.secretOutputs.isEmpty else { return }
         let scope = self.scope(for: slot)
         let with = try evaluateWith(step, scope: scope)

@@ -93,7 +93,7 @@ extension Runner {
             // A step that failed midway is compensated by its action from its write-ahead journal,
             // even when it has an explicit list: that list is written for the completed step, and
             // its expressions may need outputs the failed step never produced.
-            guard let type = ActionRegistry.action(named: step.action) else { return "nothing to undo" }
+            guard let type = actions.action(named: step.action) else { return "nothing to undo" }
             guard let record = state[slot].rollbackRecord ?? state[slot].journal else { return "nothing to undo" }
             let scope = self.scope(for: slot)
             let with = try evaluateWith(step, scope: scope)
@@ -108,7 +108,7 @@ extension Runner {
     private func undo(_ slot: StepSlot, with list: [Step]) async throws -> String {
         let step = self.step(at: slot)
         for rs in list where !state[slot].rollbackStepsDone.contains(rs.id) {
-            guard let type = ActionRegistry.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
+            guard let type = actions.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
             let scope = self.scope(for: slot)
             if let when = rs.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state[slot].rollbackStepsDone.append(rs.id)
