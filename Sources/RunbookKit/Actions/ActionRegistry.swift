@@ -9,6 +9,8 @@ public enum ActionRegistry {
         SecretPutAction.self,
         SecretGetAction.self,
         SQLQueryAction.self,
+        // sealing and local files
+        SecretSealAction.self, FileWriteAction.self,
     ]
 
     public static func action(named name: String) -> (any Action.Type)? {

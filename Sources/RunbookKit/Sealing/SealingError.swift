@@ -44,3 +44,8 @@ extension SealingError: LocalizedError {
         }
     }
 }
+
+extension SealingError: RetryableError {
+    /// Sealing fails the same way every time: nothing to retry.
+    public var isTransient: Bool { false }
+}
