@@ -25,6 +25,7 @@ extension Runner {
         let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
         defer { lock.release() }
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
+        try refuseOnUnfinishedRun(of: runbook.name, options: options)
         return try await runner.start()
     }
 
@@ -33,7 +34,7 @@ extension Runner {
                               masker: Masker, reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try options.store.load(runID)
-        guard [.paused, .running, .failed, .rollingBack, .rollbackFailed].contains(state.status) else {
+        guard state.activity.isUnfinished else {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
@@ -50,7 +51,7 @@ extension Runner {
                                 reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try options.store.load(runID)
-        guard state.status != .rolledBack else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
+        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
@@ -58,6 +59,18 @@ extension Runner {
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         return try await runner.rollBackRun()
+    }
+
+    /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things
+    /// halfway. Checked with the lock held, so no live process of this state dir is driving one.
+    static func refuseOnUnfinishedRun(of runbook: String, options: EngineOptions) throws {
+        let unfinished = try options.store.unfinishedRuns(of: runbook)
+        guard let newest = unfinished.first else { return }
+        let activity = newest.activity
+        throw StateError.unfinished(runbook: runbook, runID: newest.runID, status: activity.label,
+                                    next: activity.nextSteps(runID: newest.runID, hint: options.stateDirHint)
+                                        ?? ["wait for it to finish (\(activity.label))"],
+                                    others: unfinished.count - 1)
     }
 
     static func confirm(_ question: String, _ options: EngineOptions) throws {
