@@ -45,7 +45,7 @@ public struct K8sApply: Action {
     }
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         var lines: [String] = [], diffs: [String] = []
         for (ref, obj) in try objects(context, client) {
             let live = try await client.get(ref)
@@ -61,7 +61,7 @@ public struct K8sApply: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         var entries = context.journal?["objects"]?.arrayValue ?? []
         var applied: [Value] = [], created: [Value] = [], unchanged = 0
         for (ref, obj) in try objects(context, client) {
@@ -102,7 +102,7 @@ public struct K8sApply: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let propagation = record["propagation"]?.stringValue ?? "Background"
         for entry in (record["objects"]?.arrayValue ?? []).reversed() {
             guard let ref = ObjectRef(value: entry["ref"]) else { continue }

@@ -24,7 +24,7 @@ public struct K8sSecretRead: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         if let selector = try context.optionalString("labelSelector") { return try await selected(context, client, selector) }
         let ref = try context.objectRef(client, apiVersion: "v1", kind: "Secret")
         let key = try context.optionalString("key")

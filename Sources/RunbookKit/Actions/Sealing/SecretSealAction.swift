@@ -85,7 +85,7 @@ public struct SecretSealAction: Action {
         }
         let ns = o["namespace"]?.stringValue ?? "sealed-secrets"
         let name = o["name"]?.stringValue ?? "sealed-secrets-controller"
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         // As kubeseal: the Service's first port, then GET through the API server's service proxy.
         guard let svc = try await client.get(ObjectRef(apiVersion: "v1", kind: "Service", namespace: ns, name: name)) else {
             throw ActionError.failed("cannot fetch certificate: services \"\(name)\" not found in namespace \(ns) (is the sealed-secrets controller installed there?)")
