@@ -12,6 +12,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case timedOut(step: String, after: TimeInterval)
     /// A `foreach:` value that is not a list.
     case notAList(step: String, got: String)
+    /// A `foreach` setting (`concurrency`…) whose expression gave no usable number.
+    case badSetting(name: String, value: String, minimum: Int)
     case nothingToForget(runID: String, status: String)
     case forgetNeedsReason
     /// No terminal to ask and no `--yes`: a command that would change something refuses.
@@ -39,6 +41,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "step \(step) timed out after \(Int(after))s"
         case .notAList(let step, let got):
             return "foreach of step \(step) must give a list, not \(got)"
+        case .badSetting(let name, let value, let minimum):
+            return "\(name) must be an integer of at least \(minimum), not '\(value)'"
         case .nothingToForget(let id, let status):
             return "run \(id) is \(status): only an unfinished run (interrupted, paused, failed, rollback-failed) can be forgotten"
         case .needsYes(let command):
