@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from . import protobuf, resources
+from . import protobuf, resources, service_proxy
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultError, FaultInjector
 from .labels import LabelSelector, SelectorError
@@ -36,6 +36,7 @@ K8S_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-sandbox", "gi
                "gitTreeState": "clean", "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23",
                "compiler": "gc", "platform": "linux/amd64"}
 _GENERATE_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_PROXY_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _RETURNS_OBJECT = {"Pod", "Service", "Namespace"}   # plus every custom resource
 
 
@@ -97,6 +98,9 @@ def _table_columns(kind: str):
                 reason = "Terminating"
             return [f"{ready}/{total}", reason, sum(c.get("restartCount", 0) for c in cs)]
         return [col("Ready"), col("Status"), col("Restarts", "integer")], row
+    if kind == "ReplicaSet":
+        return [col("Desired", "integer"), col("Current", "integer"), col("Ready", "integer")], lambda o: [
+            sp(o).get("replicas", 1), st(o).get("replicas", 0), st(o).get("readyReplicas", 0)]
     if kind in ("Deployment", "StatefulSet"):
         def row(o):
             r = [f'{st(o).get("readyReplicas", 0)}/{sp(o).get("replicas", 1)}']
@@ -213,6 +217,7 @@ class APIServer:
         self._history: list = []          # recent (rv, event, obj), for watches from a resourceVersion
         self._history_floor = 0
         self._owners: dict = {}           # uid → {fieldManager: fields applied} (server-side apply)
+        self.service_backend = None       # (ns, service, port index) → host port; set once controllers run
         store.subscribe(self._fan_out)
 
     def start(self):
@@ -524,6 +529,8 @@ class Router:
             return self.admin()
         if p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
             return self.access_review()
+        if service_proxy.match(p):
+            return self.service_proxy()
         if self.method == "GET":
             if p == "/apis/authorization.k8s.io/v1":
                 return self.h._send(200, {"kind": "APIResourceList", "apiVersion": "v1",
@@ -1136,6 +1143,21 @@ class Router:
                     continue
                 raise
             return self.h._send(200, self._scale_of(updated))
+
+    # -- services/proxy ------------------------------------------------------------------------
+    def service_proxy(self):
+        if self.user != ADMIN and self.method not in ("GET", "HEAD"):
+            ns = service_proxy.match(self.path)[0]
+            raise HTTPError(403, "Forbidden", f'services is forbidden: User "{self.user}" cannot '
+                                              f'{_PROXY_VERBS.get(self.method, "get")} resource "services/proxy" in API group "" in the '
+                                              f'namespace "{ns}"', {"kind": "services"})
+        try:
+            code, headers, data = service_proxy.forward(self.store, self.api.service_backend, self.method,
+                                                        self.h.path, self.h.headers, self.body)
+        except service_proxy.ProxyError as e:
+            raise HTTPError(e.code, e.reason, e.message, e.details)
+        ctype = next((v for k, v in headers if k.lower() == "content-type"), "application/octet-stream")
+        self.h._send(code, data, ctype, {k: v for k, v in headers if k.lower() not in ("content-type", "date", "server")})
 
     # -- SelfSubjectAccessReview (`kubectl auth can-i`) --------------------------------------
     def access_review(self):

@@ -47,6 +47,7 @@ TYPES = [
     ResourceType("Pod", "", ("v1",), "pods", True, ("po",), ("status", "log"), _ALL, generation=False),
     ResourceType("Event", "", ("v1",), "events", True, ("ev",), (), generation=False),
     ResourceType("Deployment", "apps", ("v1",), "deployments", True, ("deploy",), ("status", "scale"), _ALL),
+    ResourceType("ReplicaSet", "apps", ("v1",), "replicasets", True, ("rs",), ("status", "scale"), _ALL),
     ResourceType("StatefulSet", "apps", ("v1",), "statefulsets", True, ("sts",), ("status", "scale"), _ALL),
     ResourceType("Job", "batch", ("v1",), "jobs", True, (), ("status",), _ALL),
     ResourceType("CronJob", "batch", ("v1",), "cronjobs", True, ("cj",), ("status",), _ALL),
@@ -59,6 +60,8 @@ TYPES = [
     ResourceType("ClusterSecretStore", "external-secrets.io", ("v1", "v1beta1"), "clustersecretstores", False,
                  ("css",), ("status",), ("external-secrets",), builtin=False),
     ResourceType("SealedSecret", "bitnami.com", ("v1alpha1",), "sealedsecrets", True, (), ("status",), builtin=False),
+    ResourceType("ServiceMonitor", "monitoring.coreos.com", ("v1",), "servicemonitors", True, ("smon",), (),
+                 ("prometheus-operator",), builtin=False),
     ResourceType("Application", "argoproj.io", ("v1alpha1",), "applications", True, ("app", "apps"), (),
                  builtin=False),
 ]

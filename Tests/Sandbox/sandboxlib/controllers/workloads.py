@@ -16,9 +16,11 @@ import time
 from .. import pgserver
 from .base import Controller, controller_of, now_iso, owner_ref, rand_suffix, set_status
 from .jobs import container_status, pod_conditions
+from . import kubelet_http
 from .kubelet_env import EnvError, resolve_env
 
 DEFAULT_PGDATA = "/var/lib/postgresql/data"
+POD_OWNERS = ("ReplicaSet", "StatefulSet")   # Deployments own ReplicaSets (controllers/rollouts.py)
 
 
 def template_hash(tpl: dict) -> str:
@@ -71,7 +73,7 @@ class WorkloadController(Controller):
     def keys_for(self, event, obj):
         kind, md = obj.get("kind"), obj["metadata"]
         ns, name = md.get("namespace"), md["name"]
-        if kind in ("Deployment", "StatefulSet"):
+        if kind == "StatefulSet":
             return [(kind, ns, name)]
         if kind == "PersistentVolumeClaim":
             if event == "DELETED":
@@ -80,25 +82,26 @@ class WorkloadController(Controller):
             return [("PVC", ns, name)]
         if kind == "Pod":
             ref = controller_of(obj)
-            if not ref or ref.get("kind") not in ("Deployment", "StatefulSet"):
+            if not ref or ref.get("kind") not in POD_OWNERS:
                 return []
+            owner = [(ref["kind"], ns, ref["name"])] if ref["kind"] == "StatefulSet" else []
             if event == "DELETED":
                 threading.Thread(target=self._stop_pod, args=((ns, name),), daemon=True).start()
-                return [(ref["kind"], ns, ref["name"])]
-            return [("Pod", ns, name), (ref["kind"], ns, ref["name"])]
+                return owner
+            return [("Pod", ns, name)] + owner
         if kind in ("Secret", "ConfigMap") and event != "DELETED":
             return [("Pod", ns, p["metadata"]["name"]) for p in self.store.list("Pod", ns) if self._pending(p)]
         return []
 
     def _pending(self, pod):
         ref = controller_of(pod)
-        return bool(ref and ref.get("kind") in ("Deployment", "StatefulSet")
+        return bool(ref and ref.get("kind") in POD_OWNERS
                     and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
 
     def all_keys(self):
         out = [("PVC", p["metadata"].get("namespace"), p["metadata"]["name"])
                for p in self.store.list("PersistentVolumeClaim") if (p.get("status") or {}).get("phase") != "Bound"]
-        for kind in ("Deployment", "StatefulSet"):
+        for kind in ("StatefulSet",):
             out += [(kind, o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.store.list(kind)]
         out += [("Pod", p["metadata"].get("namespace"), p["metadata"]["name"])
                 for p in self.store.list("Pod") if self._pending(p)]
@@ -108,8 +111,6 @@ class WorkloadController(Controller):
         kind, ns, name = key
         if kind == "PVC":
             self._bind(ns, name)
-        elif kind == "Deployment":
-            self._deployment(ns, name)
         elif kind == "StatefulSet":
             self._statefulset(ns, name)
         elif kind == "Pod":
@@ -171,65 +172,6 @@ class WorkloadController(Controller):
             return self.store.create(pod)
         except Exception:  # noqa: BLE001 - name clash etc.; the next reconcile retries
             return None
-
-    def _deployment(self, ns, name):
-        dep = self.store.get("Deployment", ns, name)
-        if dep is None:
-            return
-        spec = dep.get("spec") or {}
-        replicas = spec.get("replicas", 1)
-        tpl = spec.get("template") or {}
-        h = template_hash(tpl)
-        pods = self._owned_pods(dep)
-        old = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") != h]
-        cur = [p for p in pods if p not in old]
-        for p in old:  # Recreate-like rollout (documented)
-            self.store.delete("Pod", ns, p["metadata"]["name"])
-        if not old:
-            while len(cur) < replicas:
-                p = self._new_pod(dep, f"{name}-{h}-{rand_suffix()}", tpl, {"pod-template-hash": h}, "apps/v1")
-                if p is None:
-                    break
-                cur.append(p)
-        if len(cur) > replicas:
-            extra = sorted(cur, key=lambda p: (is_ready(p), p["metadata"].get("creationTimestamp", "")))
-            for p in extra[:len(cur) - replicas]:
-                self.store.delete("Pod", ns, p["metadata"]["name"])
-                cur.remove(p)
-        ready = sum(1 for p in cur if is_ready(p))
-        rs = f"{name}-{h}"
-
-        def upd(o):
-            st = o["status"]
-            total = len(cur) + len(old)
-            new = {"observedGeneration": o["metadata"].get("generation", 1), "replicas": total,
-                   "updatedReplicas": len(cur), "readyReplicas": ready, "availableReplicas": ready}
-            if total - ready > 0:
-                new["unavailableReplicas"] = total - ready
-            for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"):
-                if not new[k]:
-                    new.pop(k)
-            avail = ready >= replicas
-            progressing_done = avail and not old and len(cur) == replicas
-            conds = [
-                ("Available", "True" if avail else "False",
-                 "MinimumReplicasAvailable" if avail else "MinimumReplicasUnavailable",
-                 "Deployment has minimum availability." if avail else "Deployment does not have minimum availability."),
-                ("Progressing", "True", "NewReplicaSetAvailable" if progressing_done else "ReplicaSetUpdated",
-                 f'ReplicaSet "{rs}" has successfully progressed.' if progressing_done
-                 else f'ReplicaSet "{rs}" is progressing.')]
-            old_conds = {c["type"]: c for c in st.get("conditions") or []}
-            t = now_iso()
-            new["conditions"] = []
-            for typ, s, reason, msg in conds:
-                c = old_conds.get(typ, {})
-                same = c.get("status") == s and c.get("reason") == reason and c.get("message") == msg
-                new["conditions"].append(c if same else {
-                    "type": typ, "status": s, "reason": reason, "message": msg,
-                    "lastUpdateTime": t,
-                    "lastTransitionTime": c.get("lastTransitionTime", t) if c.get("status") == s else t})
-            o["status"] = new
-        set_status(self.store, "Deployment", ns, name, upd)
 
     # -- StatefulSets
     def _statefulset(self, ns, name):
@@ -512,6 +454,9 @@ class WorkloadController(Controller):
         if fault:
             self._set_running(pod, c, False, started)
             return
+        pull = kubelet_http.pull_error(self.ctx, c.get("image", ""))
+        if pull:
+            return kubelet_http.back_off(self, rt, pod, c, pull)
         program = self.ctx.image_program(c.get("image", ""))
         if program is None:
             self._set_running(pod, c, True, started)  # a "pause" container: Ready, serves nothing
@@ -542,6 +487,11 @@ class WorkloadController(Controller):
         if proc.poll() is not None:
             with open(logf, errors="replace") as f:
                 self._crashed(rt, pod, c, f.read())
+            return
+        if not kubelet_http.probe_ready(c, hport, lambda: proc.poll() is None and not rt.stopped):
+            if not rt.stopped:
+                with open(logf, errors="replace") as f:
+                    self._crashed(rt, pod, c, f.read())
             return
         with self.lock:
             if ports:
