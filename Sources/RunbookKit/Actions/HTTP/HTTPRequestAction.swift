@@ -79,7 +79,7 @@ public struct HTTPRequestAction: Action {
         // A read runs once in a dry-run; what it finds is shown, not judged: earlier steps have
         // not made their changes yet.
         do {
-            let r = try await send(call, context, attemptTimeout: min(call.timeout, 10))
+            let r = try await send(call, context, http: HTTPClient(), attemptTimeout: min(call.timeout, 10))
             let outcome = call.expect.mismatch(status: r.status, body: r.body).map { "expectation not met now: \($0)" } ?? "expectation met"
             return Preview(summary: "\(call.method) \(call.target.label): \(r.status) (\(outcome))", outputs: outputs(r))
         } catch let e as ActionError {
@@ -92,10 +92,11 @@ public struct HTTPRequestAction: Action {
         let end = Date().addingTimeInterval(call.timeout)
         let deadline = context.deadline.map { min($0, end) } ?? end
         var last = "no answer"
+        let http = HTTPClient()  // one connection for every attempt of a url target
         while true {
             let left = deadline.timeIntervalSinceNow
             do {
-                let r = try await send(call, context, attemptTimeout: max(1, min(left, call.timeout)))
+                let r = try await send(call, context, http: http, attemptTimeout: max(1, min(left, call.timeout)))
                 guard let problem = call.expect.mismatch(status: r.status, body: r.body) else {
                     return ActionResult(outputs: outputs(r), summary: "\(call.method) \(call.target.label): \(r.status)")
                 }
@@ -121,19 +122,18 @@ public struct HTTPRequestAction: Action {
     }
 
     /// One attempt. Transport failures become `ActionError.transient`.
-    func send(_ call: Call, _ context: ActionContext, attemptTimeout: TimeInterval) async throws -> HTTPResponse {
+    func send(_ call: Call, _ context: ActionContext, http: HTTPClient, attemptTimeout: TimeInterval) async throws -> HTTPResponse {
         var headers = call.headers
         if call.body != nil { headers.append(("Content-Type", call.contentType)) }
         switch call.target {
         case .url(let url):
-            let client = try context.services.shared("http.request") { HTTPClient() }
             do {
-                return try client.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body, timeout: attemptTimeout))
+                return try http.send(HTTPRequest(method: call.method, url: url, headers: headers, body: call.body, timeout: attemptTimeout))
             } catch let e as HTTPError {
                 throw ActionError.transient(e.localizedDescription)
             }
         case .service:
-            let kube = try context.kubeClient()
+            let kube = try context.kubernetes.client()
             let path = call.target.proxyPath(defaultNamespace: kube.defaultNamespace)!
             do {
                 return try await kube.raw(call.method, path, body: call.body, contentType: call.contentType, accept: "*/*",

@@ -52,7 +52,7 @@ public struct K8sRollout: Action {
     // MARK: preview
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let call = try Call(context, client)
         let live = try await client.get(call.ref)
         switch call.verb {
@@ -79,7 +79,7 @@ public struct K8sRollout: Action {
     // MARK: execute
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let call = try Call(context, client)
         switch call.verb {
         case "status":
@@ -125,7 +125,7 @@ public struct K8sRollout: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
         guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
                                                     isRestored: PriorState.restoredFromChange(record))
