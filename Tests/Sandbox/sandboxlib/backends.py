@@ -270,6 +270,8 @@ class Backends:
         self.jobs = JobController(store, self)
         self.eso = ESOController(store, self)
         self.rollouts = RolloutController(store, self)
+        # a new controller: one more entry here (a Controller subclass of controllers/base.py, given
+        # the store and this Backends as its context); one with a pids() method is checked by `down`
         self.controllers = [self.services, self.workloads, self.rollouts, self.eso, self.jobs]
         for c in self.controllers:
             c.start()
@@ -305,8 +307,8 @@ class Backends:
             pids += self.pg.pids()
         if self.moto and self.moto.poll() is None:
             pids.append(self.moto.pid)
-        for c in (self.workloads, self.jobs):
-            if c is not None:
+        for c in self.controllers:
+            if hasattr(c, "pids"):
                 pids += c.pids()
         ports = {"postgres": self.pg.port if self.pg else None, "moto": self.moto_port,
                  "gcp": self.gcp.port if self.gcp else None}

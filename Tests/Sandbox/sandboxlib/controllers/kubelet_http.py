@@ -6,6 +6,8 @@ port accepts; `exec` is not run and counts as success)."""
 import http.client
 import time
 
+from . import pod_status
+
 PROBE_PERIOD = 0.2   # seconds between probes (the sandbox compresses periodSeconds)
 
 
@@ -28,14 +30,14 @@ def pull_error(ctx, image: str) -> str | None:
             f'reference "{image}": {image}: not found')
 
 
-def back_off(ctl, rt, pod: dict, c: dict, message: str) -> None:
+def back_off(store, rt, pod: dict, c: dict, message: str) -> None:
     """ErrImagePull, then (a second later) ImagePullBackOff for as long as the Pod exists."""
-    ctl._waiting(pod, c, "ErrImagePull", message)
+    pod_status.waiting(store, pod, c, "ErrImagePull", message)
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline and not rt.stopped:
         time.sleep(0.1)
     if not rt.stopped:
-        ctl._waiting(pod, c, "ImagePullBackOff", f'Back-off pulling image "{c.get("image", "")}"')
+        pod_status.waiting(store, pod, c, "ImagePullBackOff", f'Back-off pulling image "{c.get("image", "")}"')
 
 
 def probe_ready(c: dict, host_port: int, alive) -> bool:

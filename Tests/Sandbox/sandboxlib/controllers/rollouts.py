@@ -11,18 +11,13 @@ import math
 from datetime import datetime, timezone
 
 from .base import Controller, controller_of, now_iso, owner_ref, rand_suffix, set_status
+from .replicas import template_hash
 
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 HASH = "pod-template-hash"
-
-
-def template_hash(tpl: dict) -> str:
-    """A pod-template-hash-like string for a template (shared with the workload controller)."""
-    from .workloads import template_hash as th
-    return th(tpl)
 
 
 def without_hash(tpl: dict) -> dict:

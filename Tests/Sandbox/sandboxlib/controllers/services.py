@@ -5,7 +5,7 @@ import socket
 import threading
 
 from .base import Controller
-from .workloads import is_ready
+from .replicas import is_ready
 
 
 def _matches(selector: dict, labels: dict) -> bool:
