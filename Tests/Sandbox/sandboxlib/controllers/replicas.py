@@ -4,7 +4,7 @@ controllers/rollouts.py."""
 import hashlib
 import json
 
-from .base import controller_of, now_iso, owner_ref, rand_suffix, set_status
+from .base import controller_of, owner_ref, set_status
 
 
 def template_hash(tpl: dict) -> str:
