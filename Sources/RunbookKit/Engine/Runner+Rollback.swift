@@ -4,9 +4,10 @@ import Foundation
 extension Runner {
     /// Rolls back every completed step, newest first. `afterFailure` decides the outcome:
     /// exit 1 after a failed step, exit 0 for `runbook rollback`.
-    func rollBack(reason: String, afterFailure: Bool) async throws -> RunOutcome {
+    func rollbackSteps(reason: String, afterFailure: Bool) async throws -> RunOutcome {
         if state.rollback == nil {
-            state.rollback = RollbackProgress(reason: masker.mask(reason), startedAt: Date(), by: Identity.userAtHost)
+            state.rollback = RollbackProgress(reason: masker.mask(reason), cause: afterFailure ? .failure : .requested,
+                                              startedAt: Date(), by: Identity.userAtHost)
         }
         state.status = .rollingBack
         try persist()
@@ -23,7 +24,7 @@ extension Runner {
             try emit(ReportEvent(.rollbackStepStarted, runID: state.runID, step: step.id, name: step.name))
             let started = Date()
             do {
-                let summary = try await undo(i)
+                let summary = try await rollbackStep(i)
                 state.steps[i].status = .rolledBack
                 state.steps[i].error = nil
                 try persist()
@@ -63,14 +64,14 @@ extension Runner {
         }
     }
 
-    /// Undoes step `i`; returns a summary for people.
-    func undo(_ i: Int) async throws -> String {
+    /// Rolls back step `i`; returns a summary for people.
+    func rollbackStep(_ i: Int) async throws -> String {
         let step = runbook.steps[i]
         switch step.rollback {
         case .none:
             return "nothing undone (rollback: none)"
         case .steps(let list) where state.steps[i].completed:
-            return try await undo(i, with: list)
+            return try await rollbackStep(i, list: list)
         case .auto, .steps:
             // A step that failed midway is compensated by its action from its write-ahead journal,
             // even when it has an explicit list: that list is written for the completed step, and
@@ -86,10 +87,10 @@ extension Runner {
     }
 
     /// Runs a completed step's explicit `rollback:` list, skipping the list steps already done.
-    private func undo(_ i: Int, with list: [Step]) async throws -> String {
+    private func rollbackStep(_ i: Int, list: [Step]) async throws -> String {
         let step = runbook.steps[i]
         for rs in list where !state.steps[i].rollbackStepsDone.contains(rs.id) {
-            guard let type = actions.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
+            guard let type = actions.action(named: rs.action) else { throw EngineError.unknownAction(rs.action) }
             if let when = rs.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state.steps[i].rollbackStepsDone.append(rs.id)
                 try persist()

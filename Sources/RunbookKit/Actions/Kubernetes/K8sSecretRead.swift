@@ -2,15 +2,10 @@ import Foundation
 
 /// `k8s.secret.read`: one key of a Secret. Outputs `value` (secret) and `found`; with
 /// `optional: true` a missing Secret or key gives `found: false` instead of an error.
-public struct K8sSecretRead: Action {
+public struct K8sSecretRead: ReadAction {
     public static let spec = ActionSpec(name: "k8s.secret.read", required: ["name", "key"], optional: ["namespace", "optional"],
                                         secretOutputs: ["value"], mutating: false, dryRun: .execute)
     public init() {}
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        let r = try await execute(context)
-        return Preview(summary: r.summary ?? "read", outputs: r.outputs)
-    }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let client = try context.kubernetes.client()
