@@ -11,6 +11,8 @@ public enum ActionRegistry {
         SecretGenerateAction.self,
         HTTPRequestAction.self,
         SQLQueryAction.self,
+        // sealing and local files
+        SecretSealAction.self, FileWriteAction.self,
     ]
 
     /// `all` as a catalog, for the validator and the engine.
