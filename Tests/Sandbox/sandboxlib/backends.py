@@ -255,6 +255,7 @@ class Backends:
     # -- controllers
     def start_controllers(self, store) -> None:
         """Starts the ESO, Job, workload and Service controllers on `store`."""
+        from .controllers.argocd import ArgoCDController
         from .controllers.eso import ESOController
         from .controllers.jobs import JobController
         from .controllers.services import ServiceController
@@ -264,7 +265,7 @@ class Backends:
         self.services = ServiceController(store, self, self.workloads, self.service_ports)
         self.jobs = JobController(store, self)
         self.eso = ESOController(store, self)
-        self.controllers = [self.services, self.workloads, self.eso, self.jobs]
+        self.controllers = [self.services, self.workloads, self.eso, self.jobs, ArgoCDController(store, self)]
         for c in self.controllers:
             c.start()
 
