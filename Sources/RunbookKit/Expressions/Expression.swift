@@ -8,6 +8,15 @@ indirect enum Expression: Equatable {
     case notEqual(Expression, Expression)
     case and(Expression, Expression)
     case or(Expression, Expression)
+    /// `base[0].a.b['c']…`: accesses applied in turn (kept flat, so a long chain is no deep tree).
+    case access(Expression, [Accessor])
+
+    enum Accessor: Equatable {
+        /// `[subscript]`: an array element by number or an object member by string.
+        case index(Expression, offset: Int)
+        /// `.a.b`: object members (or array elements by number) in turn.
+        case member([String])
+    }
 
     /// Every path in the tree, in source order.
     var paths: [(segments: [String], offset: Int)] {
@@ -16,6 +25,10 @@ indirect enum Expression: Equatable {
         case .path(let s, let o): return [(s, o)]
         case .not(let e): return e.paths
         case .equal(let a, let b), .notEqual(let a, let b), .and(let a, let b), .or(let a, let b): return a.paths + b.paths
+        case .access(let e, let accessors):
+            var all = e.paths
+            for case .index(let sub, _) in accessors { all += sub.paths }
+            return all
         }
     }
 
@@ -34,6 +47,27 @@ indirect enum Expression: Equatable {
         case .or(let a, let b):
             let l = try a.evaluate(scope)
             return l.isTruthy ? l : try b.evaluate(scope)
+        case .access(let base, let accessors):
+            var v = try base.evaluate(scope)
+            for accessor in accessors {
+                switch accessor {
+                case .index(let sub, let offset): v = try Expression.subscripted(v, by: try sub.evaluate(scope), offset: offset)
+                case .member(let names): v = v.lookup(names.joined(separator: ".")) ?? .null
+                }
+            }
+            return v
+        }
+    }
+
+    /// `v[sub]`: null when the element or member is missing (as a missing step output is).
+    static func subscripted(_ v: Value, by sub: Value, offset: Int) throws -> Value {
+        switch (v, sub) {
+        case (.null, _): return .null
+        case (.array(let a), .int(let i)): return a.indices.contains(i) ? a[i] : .null
+        case (.object(let o), .string(let k)): return o[k] ?? .null
+        case (.array, _): throw ExpressionError("a list is indexed by a number, not \(sub.typeName)", offset: offset)
+        case (.object, _): throw ExpressionError("a mapping is indexed by a string, not \(sub.typeName)", offset: offset)
+        default: throw ExpressionError("cannot index \(v.typeName) with '['", offset: offset)
         }
     }
 
@@ -70,8 +104,13 @@ indirect enum Expression: Equatable {
             guard segments == ["run", "id"] else { throw ExpressionError("'run' has only 'run.id'", offset: offset) }
             return .runID
         default:
-            throw ExpressionError("unknown name '\(segments.joined(separator: "."))': expressions can read vars, steps, env and run", offset: offset)
+            // Maybe a name bound by a `foreach` group (`as:`); the validator and the scope decide.
+            return .local(segments[0], written: segments.joined(separator: "."))
         }
+    }
+
+    static func unknownName(_ segments: [String], offset: Int) -> ExpressionError {
+        ExpressionError("unknown name '\(segments.joined(separator: "."))': expressions can read vars, steps, env and run", offset: offset)
     }
 
     private static func resolve(_ segments: [String], offset: Int, scope: Scope) throws -> Value {
@@ -90,6 +129,10 @@ indirect enum Expression: Equatable {
             return scope.env[name].map(Value.string) ?? .null
         case .runID:
             return .string(scope.runID)
+        case .local(let name, _):
+            guard let v = scope.locals[name] else { throw unknownName(segments, offset: offset) }
+            base = v
+            rest = segments.dropFirst(1)
         }
         if rest.isEmpty { return base }
         return base.lookup(rest.joined(separator: ".")) ?? .null
@@ -97,6 +140,18 @@ indirect enum Expression: Equatable {
 }
 
 extension Value {
+    /// `a string`, `a list`… for messages.
+    var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .int, .double: return "a number"
+        case .string: return "a string"
+        case .array: return "a list"
+        case .object: return "a mapping"
+        }
+    }
+
     fileprivate var numberValue: Double? {
         switch self {
         case .int(let i): return Double(i)

@@ -77,7 +77,7 @@ enum ExpressionLexer {
                 i += 2
                 continue
             }
-            if ch == "!" || ch == "(" || ch == ")" {
+            if ch == "!" || ch == "(" || ch == ")" || ch == "[" || ch == "]" || ch == "." {
                 out.append(ExpressionToken(kind: .op(String(ch)), text: String(ch), offset: base + start))
                 i += 1
                 continue

@@ -66,7 +66,8 @@ enum ExpressionParser {
     }
 }
 
-/// Precedence, lowest first: `||`, `&&`, `==`/`!=`, `!`, then literals, names and parentheses.
+/// Precedence, lowest first: `||`, `&&`, `==`/`!=`, `!`, then `[…]`/`.name` after literals, names
+/// and parentheses.
 private struct Parser {
     let tokens: [ExpressionToken]
     let end: Int
@@ -102,7 +103,35 @@ private struct Parser {
 
     mutating func parseUnary() throws -> Expression {
         if isOp("!") { index += 1; return .not(try parseUnary()) }
-        return try parsePrimary()
+        return try parsePostfix()
+    }
+
+    /// A primary followed by any number of `[subscript]` and `.name` accesses.
+    mutating func parsePostfix() throws -> Expression {
+        let base = try parsePrimary()
+        var accessors: [Expression.Accessor] = []
+        while index < tokens.count {
+            if isOp("[") {
+                let open = tokens[index].offset
+                index += 1
+                let sub = try parseOr()
+                guard isOp("]") else {
+                    throw ExpressionError("missing ']'", offset: index < tokens.count ? tokens[index].offset : end)
+                }
+                index += 1
+                accessors.append(.index(sub, offset: open))
+            } else if isOp(".") {
+                index += 1
+                guard index < tokens.count, case .path(let names) = tokens[index].kind else {
+                    throw ExpressionError("a name must follow '.'", offset: index < tokens.count ? tokens[index].offset : end)
+                }
+                index += 1
+                accessors.append(.member(names))
+            } else {
+                break
+            }
+        }
+        return accessors.isEmpty ? base : .access(base, accessors)
     }
 
     mutating func parsePrimary() throws -> Expression {

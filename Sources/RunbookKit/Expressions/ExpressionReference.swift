@@ -9,6 +9,8 @@ public struct ExpressionReference: Sendable, Equatable {
         case env(String)
         /// `run.id`
         case runID
+        /// `NAME…` where NAME is no root of its own: the item of an enclosing `foreach` (`as: NAME`).
+        case local(String, written: String)
     }
 
     public let kind: Kind

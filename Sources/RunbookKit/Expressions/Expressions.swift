@@ -1,5 +1,7 @@
 /// `${{ … }}` expressions (SPEC §2): `vars.NAME`, `steps.ID.outputs.KEY`, `env.NAME`, `run.id`,
-/// string/number/bool/null literals, `!`, `==`, `!=`, `&&`, `||` and parentheses. Nothing else runs.
+/// the item of an enclosing `foreach` by its `as:` name, field and index access on any value
+/// (`.name`, `[0]`, `['key']`), string/number/bool/null literals, `!`, `==`, `!=`, `&&`, `||` and
+/// parentheses. Nothing else runs.
 ///
 /// A scalar that is exactly one expression keeps the expression's type (`${{ vars.flag }}` is a
 /// bool); a scalar with text around expressions becomes a string with each result interpolated
@@ -52,15 +54,20 @@ public enum Expressions {
     }
 
     /// The names every expression in a node tree reads, and diagnostics for syntax errors and
-    /// malformed names. Mapping keys are skipped.
-    public static func references(in node: YAMLNode, file: String) -> ([ExpressionReference], [Diagnostic]) {
+    /// malformed names. `locals` are the names bound by enclosing `foreach` groups; any other
+    /// root is an unknown name. Mapping keys are skipped.
+    public static func references(in node: YAMLNode, file: String,
+                                  locals: Set<String> = []) -> ([ExpressionReference], [Diagnostic])
+    {
         var refs: [ExpressionReference] = []
         var diags: [Diagnostic] = []
-        collect(node, file: file, refs: &refs, diags: &diags)
+        collect(node, file: file, locals: locals, refs: &refs, diags: &diags)
         return (refs, diags)
     }
 
-    private static func collect(_ node: YAMLNode, file: String, refs: inout [ExpressionReference], diags: inout [Diagnostic]) {
+    private static func collect(_ node: YAMLNode, file: String, locals: Set<String>, refs: inout [ExpressionReference],
+                                diags: inout [Diagnostic])
+    {
         switch node {
         case .scalar(let text, let plain, _, let mark):
             guard ExpressionParser.containsExpression(text) else { return }
@@ -69,7 +76,11 @@ public enum Expressions {
                     for (segments, offset) in e.paths {
                         let at = position(of: offset, in: text, plain: plain, mark: mark)
                         do {
-                            refs.append(ExpressionReference(kind: try Expression.checkShape(segments, offset: offset), mark: at))
+                            let kind = try Expression.checkShape(segments, offset: offset)
+                            if case .local(let name, _) = kind, !locals.contains(name) {
+                                throw Expression.unknownName(segments, offset: offset)
+                            }
+                            refs.append(ExpressionReference(kind: kind, mark: at))
                         } catch let error as ExpressionError {
                             diags.append(Diagnostic(file: file, mark: at, message: error.message))
                         } catch {}
@@ -80,9 +91,9 @@ public enum Expressions {
                                         message: "invalid expression: \(error.message)"))
             } catch {}
         case .sequence(let items, _):
-            for item in items { collect(item, file: file, refs: &refs, diags: &diags) }
+            for item in items { collect(item, file: file, locals: locals, refs: &refs, diags: &diags) }
         case .mapping(let pairs, _):
-            for pair in pairs { collect(pair.value, file: file, refs: &refs, diags: &diags) }
+            for pair in pairs { collect(pair.value, file: file, locals: locals, refs: &refs, diags: &diags) }
         }
     }
 

@@ -74,10 +74,13 @@ public struct Step: Sendable {
     public let onFailure: FailurePolicy?
     public let rollback: Rollback
     public let mark: Mark
+    /// Set for a `foreach` group (whose `action` is `foreach`).
+    public let group: ForeachGroup?
 
     public init(id: String, name: String?, action: String, with: YAMLNode?, when: YAMLNode?, timeout: TimeInterval?,
-                retry: RetryPolicy?, onFailure: FailurePolicy?, rollback: Rollback, mark: Mark)
+                retry: RetryPolicy?, onFailure: FailurePolicy?, rollback: Rollback, mark: Mark, group: ForeachGroup? = nil)
     {
+        self.group = group
         self.id = id
         self.name = name
         self.action = action
@@ -97,6 +100,8 @@ public struct Scope: Sendable {
     public var outputs: [String: [String: Value]]
     public var env: [String: String]
     public var runID: String
+    /// Names bound by enclosing `foreach` groups (`as: NAME`), read as `NAME.field[0]…`.
+    public var locals: [String: Value] = [:]
 
     public init(vars: [String: Value] = [:], outputs: [String: [String: Value]] = [:], env: [String: String] = [:], runID: String = "") {
         self.vars = vars

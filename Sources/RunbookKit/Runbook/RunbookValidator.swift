@@ -7,6 +7,9 @@ public struct RunbookValidator: Sendable {
     static let metadataKeys = ["name", "description"]
     static let varKeys = ["default", "description", "type", "required", "secret"]
     static let stepKeys = ["id", "name", "action", "with", "when", "timeout", "retry", "on_failure", "rollback"]
+    /// A step inside a `foreach` body: what a failed item does is the group's `max_failures`.
+    static let bodyStepKeys = ["id", "name", "action", "with", "when", "timeout", "retry", "rollback"]
+    static let foreachKeys = ["id", "name", "foreach", "as", "concurrency", "canary", "max_failures", "when", "steps"]
     static let rollbackStepKeys = ["id", "name", "action", "with", "when", "timeout", "retry"]
     static let retryKeys = ["attempts", "backoff"]
 

@@ -20,10 +20,13 @@ extension ValidationPass {
                 firstMark[id] = idNode.mark
                 stepIndex[id] = i
             }
+            if item["foreach"] != nil { registerBody(item, group: i, allIDs: &firstMark) }
         }
         var steps: [Step] = []
         for (i, item) in items.enumerated() {
-            if let step = checkStep(item, index: i, rollbackOf: nil, allIDs: &firstMark) { steps.append(step) }
+            let step = item["foreach"] != nil ? checkForeach(item, index: i, allIDs: &firstMark)
+                : checkStep(item, index: i, rollbackOf: nil, allIDs: &firstMark)
+            if let step { steps.append(step) }
         }
         return steps
     }
@@ -55,7 +58,8 @@ extension ValidationPass {
             error(node.mark, "step has no id")
         }
         let label = id.isEmpty ? "step" : "step '\(id)'"
-        checkKeys(pairs, allowed: inRollback ? RunbookValidator.rollbackStepKeys : RunbookValidator.stepKeys,
+        checkKeys(pairs, allowed: inRollback ? RunbookValidator.rollbackStepKeys
+                      : currentGroup == nil ? RunbookValidator.stepKeys : RunbookValidator.bodyStepKeys,
                   context: inRollback ? "in a rollback step" : "in \(label)")
 
         // What this step's expressions may read.
@@ -156,7 +160,7 @@ extension ValidationPass {
     // MARK: references
 
     mutating func checkReferences(_ node: YAMLNode, step: String, ownIndex: Int, mayReadOwn: Bool, extra: Set<String>) {
-        let (refs, diags) = Expressions.references(in: node, file: path)
+        let (refs, diags) = Expressions.references(in: node, file: path, locals: locals)
         diagnostics += diags
         for ref in refs {
             switch ref.kind {
@@ -164,6 +168,7 @@ extension ValidationPass {
                 if !declaredVars.contains(name) { error(ref.mark, "undeclared var '\(name)'") }
             case .stepOutput(let target, _):
                 if extra.contains(target) { continue }
+                if checkGroupReference(to: target, from: step, mayReadOwn: mayReadOwn, mark: ref.mark) { continue }
                 guard let i = stepIndex[target] else {
                     error(ref.mark, "step '\(target)' does not exist")
                     continue
@@ -173,7 +178,7 @@ extension ValidationPass {
                 } else if i > ownIndex {
                     error(ref.mark, "step '\(target)' does not come before step '\(step)'")
                 }
-            case .env, .runID:
+            case .env, .runID, .local:
                 break
             }
         }

@@ -12,6 +12,12 @@ struct ValidationPass {
     /// tell "does not exist" from "comes later".
     var stepIndex: [String: Int] = [:]
     var declaredVars: Set<String> = []
+    /// Steps of `foreach` bodies: their group's index and their place in the body.
+    var groupOf: [String: (group: Int, sub: Int)] = [:]
+    /// While a body step is checked: its group (index and id) and its place in the body.
+    var currentGroup: (index: Int, id: String, sub: Int)?
+    /// Names bound by the enclosing `foreach` group (`as:`), readable in expressions.
+    var locals: Set<String> = []
 
     init(path: String, lookup: @escaping (String) -> (any Action.Type)?, known: [String]) {
         self.path = path

@@ -3,7 +3,6 @@ from a real cluster)."""
 
 import copy
 import datetime
-import hmac
 import json
 import logging
 import queue
@@ -18,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from . import protobuf, resources
+from . import access, protobuf, resources
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultError, FaultInjector
 from .labels import LabelSelector, SelectorError
@@ -168,6 +167,7 @@ class APIServer:
         self.store = store
         self.faults = faults
         self.pki = pki
+        self.tokens = None      # serviceaccounts.TokenIssuer, set by the daemon
         self.kubectl = kubectl
         self.patcher = StrategicPatcher(kubectl)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -339,16 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(code, status(code, reason, message, details), headers=headers)
 
     def _user(self) -> str | None:
-        cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
-        if cert:
-            subject = {k: v for rdn in cert.get("subject", ()) for k, v in rdn}
-            if subject.get("commonName") == ADMIN_CN and subject.get("organizationName") == ADMIN_ORG:
-                return ADMIN
-        auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].strip().encode(),
-                                                              self.server_api.pki.viewer_token.encode()):
-            return VIEWER
-        return None
+        return access.authenticate(self, ADMIN_CN, ADMIN_ORG, ADMIN, VIEWER)
 
     def _reset(self):
         """Abort the connection with a TCP RST (SO_LINGER 0), sending nothing."""
@@ -417,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._status(401, "Unauthorized", "Unauthorized")
                 return
             Router(self, method, path, query, body, user).route()
-        except HTTPError as e:
+        except (HTTPError, access.AccessError) as e:
             self._status(e.code, e.reason, e.message, e.details)
         except StoreError as e:
             self._status(e.code, e.reason, e.message, e.details)
@@ -461,6 +452,8 @@ def _discovery_resources(store: Store, group: str, version: str) -> list:
                 s["verbs"] = ["get"]
             elif sub == "finalize":
                 s["verbs"] = ["update"]
+            elif sub == "token":
+                s.update({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]})
             out.append(s)
     return out
 
@@ -483,6 +476,13 @@ def _openapi_gv(store: Store, group: str, version: str) -> dict:
         paths[coll + "/{name}"] = {"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": K8S_VERSION["gitVersion"]},
             "paths": paths, "components": {"schemas": {}}}
+
+
+def _is_resource_path(p: str) -> bool:
+    """True for /api/V/… and /apis/G/V/… (RBAC resource requests); discovery, /version, /openapi
+    and the like are non-resource URLs."""
+    parts = p.strip("/").split("/")
+    return (parts[0] == "api" and len(parts) >= 3) or (parts[0] == "apis" and len(parts) >= 4)
 
 
 def served_versions(store: Store, t: ResourceType) -> list:
@@ -522,15 +522,15 @@ class Router:
         p = self.path
         if p.startswith("/sandbox/"):
             return self.admin()
-        if p == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+        if access.review_target(p):
             return self.access_review()
+        if not self.user.admin and not _is_resource_path(p):
+            access.check_path(self.store, self.user, self.method, p)
         if self.method == "GET":
             if p == "/apis/authorization.k8s.io/v1":
                 return self.h._send(200, {"kind": "APIResourceList", "apiVersion": "v1",
-                                          "groupVersion": "authorization.k8s.io/v1", "resources": [
-                                              {"name": "selfsubjectaccessreviews", "singularName":
-                                               "selfsubjectaccessreview", "namespaced": False,
-                                               "kind": "SelfSubjectAccessReview", "verbs": ["create"]}]})
+                                          "groupVersion": "authorization.k8s.io/v1",
+                                          "resources": access.discovery_resources()})
             if p == "/version":
                 return self.h._send(200, K8S_VERSION)
             if p in ("/healthz", "/readyz", "/livez"):
@@ -607,24 +607,9 @@ class Router:
                 "DELETE": "delete" if self.name else "deletecollection"}[self.method]
 
     def authorize(self):
-        if self.user == ADMIN:
-            return
-        verb = self._verb()
-        if verb in ("get", "list", "watch"):
-            return
-        t = self.t
-        res = t.plural + (f"/{self.sub}" if self.sub else "")
-        who = f'{res} "{self.name}"' if self.name else res
-        if t.group:
-            who = f'{t.plural}.{t.group}' + (f' "{self.name}"' if self.name else "")
-        scope = f'in the namespace "{self.namespace}"' if self.namespace else "at the cluster scope"
-        details = {"kind": t.plural}
-        if self.name:
-            details["name"] = self.name
-        if t.group:
-            details["group"] = t.group
-        raise HTTPError(403, "Forbidden", f'{who} is forbidden: User "{self.user}" cannot {verb} resource "{res}" '
-                                          f'in API group "{t.group}" {scope}', details)
+        access.check(self.store, self.user, access.Attributes(
+            verb=self._verb(), group=self.t.group, resource=self.t.plural, subresource=self.sub or "",
+            namespace=self.namespace or "", name=self.name or ""))
 
     # -- helpers -------------------------------------------------------------------------------
     def _decode(self, content_type: str = "application/json"):
@@ -710,6 +695,11 @@ class Router:
             return self.scale()
         if sub == "finalize":
             raise self._method_not_allowed()
+        if sub == "token":
+            if m != "POST":
+                raise self._method_not_allowed()
+            review = self._decode(self.h.headers.get("Content-Type", "application/json")) if self.body else {}
+            return self.h._send(201, self.api.tokens.token_request(self.store, self.namespace, self.name, review))
         if self.name is None:
             if m == "GET":
                 return self.watch() if self._verb() == "watch" else self.list()
@@ -1139,27 +1129,8 @@ class Router:
 
     # -- SelfSubjectAccessReview (`kubectl auth can-i`) --------------------------------------
     def access_review(self):
-        if self.method != "POST":
-            raise self._method_not_allowed()
-        try:
-            if self.h.headers.get("Content-Type", "").startswith(protobuf.CONTENT_TYPE):
-                review = protobuf.decode(self.body, self.api.kubectl)
-            else:
-                review = json.loads(self.body or b"null")
-            attrs = review["spec"].get("resourceAttributes")
-            if attrs is None and review["spec"].get("nonResourceAttributes") is None:
-                raise KeyError("resourceAttributes")
-        except (ValueError, KeyError, TypeError, AttributeError, protobuf.ProtobufError):
-            raise HTTPError(400, "BadRequest", "the body is not a SelfSubjectAccessReview with spec.resourceAttributes "
-                                              "or spec.nonResourceAttributes")
-        verb = (attrs or review["spec"]["nonResourceAttributes"]).get("verb", "")
-        allowed = self.user == ADMIN or verb in ("get", "list", "watch")
-        review["status"] = {"allowed": allowed}
-        if allowed:
-            review["status"]["reason"] = "the sandbox grants " + ("everything to the admin" if self.user == ADMIN
-                                                                  else "read access to viewer")
-        review.setdefault("metadata", {})["creationTimestamp"] = None
-        self.h._send(201, review)
+        self.h._send(201, access.access_review(self.store, self.user, self.method, self.path, self.body,
+                                               self.h.headers.get("Content-Type", ""), self.api.kubectl))
 
     # -- OpenAPI v3 (just enough for kubectl to know that the server validates fields) ----------
     def openapi_v3(self, p: str):

@@ -14,8 +14,10 @@ import traceback
 
 import yaml
 
-from . import certs, resources
-from .apiserver import APIServer
+from . import certs, rbac, resources
+from .apiserver import VIEWER, APIServer
+from .controllers.tokens import TokenSecretController
+from .serviceaccounts import TokenIssuer
 from .faults import FaultInjector
 from .store import Store, StoreError
 from .validation import validate
@@ -116,6 +118,7 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     api = None
     backends = None
+    tokens = None
 
     def report(msg: str):
         nonlocal ready_fd
@@ -137,6 +140,8 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
         defaults_ns = {"apiVersion": "v1", "kind": "Namespace"}
         for ns in ("default", "kube-system", "kube-public"):
             store.create(defaults_ns | {"metadata": {"name": ns}})
+        for obj in rbac.bootstrap_objects(VIEWER):
+            store.create(obj)
         for path, obj in load_objects(dirs, backends.substitute):
             t = resources.BY_KIND[obj["kind"]]
             try:
@@ -150,6 +155,10 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
             if not t.builtin and store.get("CustomResourceDefinition", None, resources.crd_name(t)) is None:
                 store.create(resources.crd_object(t))
         api = APIServer(store, faults, pki)
+        with open(pki.ca_cert, "rb") as f:
+            api.tokens = TokenIssuer(f.read())
+        tokens = TokenSecretController(store, api.tokens)
+        tokens.start()
         api.start()
         log.info("API server on https://127.0.0.1:%d", api.port)
         backends.start_controllers(store)
@@ -169,6 +178,8 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
         report(f"error: {e}\n")
         return 1
     finally:
+        if tokens is not None:
+            tokens.stop()
         if api is not None:
             api.stop()
         if backends is not None:

@@ -59,6 +59,13 @@ TYPES = [
     ResourceType("ClusterSecretStore", "external-secrets.io", ("v1", "v1beta1"), "clustersecretstores", False,
                  ("css",), ("status",), ("external-secrets",), builtin=False),
     ResourceType("SealedSecret", "bitnami.com", ("v1alpha1",), "sealedsecrets", True, (), ("status",), builtin=False),
+    ResourceType("ServiceAccount", "", ("v1",), "serviceaccounts", True, ("sa",), ("token",), generation=False),
+    ResourceType("Role", "rbac.authorization.k8s.io", ("v1",), "roles", True, (), (), generation=False),
+    ResourceType("ClusterRole", "rbac.authorization.k8s.io", ("v1",), "clusterroles", False, (), (), generation=False),
+    ResourceType("RoleBinding", "rbac.authorization.k8s.io", ("v1",), "rolebindings", True, (), (), generation=False),
+    ResourceType("ClusterRoleBinding", "rbac.authorization.k8s.io", ("v1",), "clusterrolebindings", False, (), (),
+                 generation=False),
+    ResourceType("Lease", "coordination.k8s.io", ("v1",), "leases", True, (), (), generation=False),
     ResourceType("Application", "argoproj.io", ("v1alpha1",), "applications", True, ("app", "apps"), (),
                  builtin=False),
 ]

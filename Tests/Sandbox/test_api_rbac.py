@@ -1,0 +1,182 @@
+"""ServiceAccounts, tokens and RBAC as the real API server evaluates them, with real kubectl as the
+witness (`kubectl create token`, `auth can-i`, forbidden gets), access reviews and Leases."""
+
+import base64
+import json
+import time
+import unittest
+
+from apitestlib import SandboxTestCase
+
+NS = "rb"
+
+
+class RBACTests(SandboxTestCase):
+    @classmethod
+    def _after_up(cls):
+        super()._after_up()
+        cls.ensure_namespace(NS)
+
+    def sa(self, name: str) -> str:
+        """A new ServiceAccount in NS and a token for it (TokenRequest)."""
+        self.kubectl("create", "serviceaccount", name, "-n", NS)
+        return self.kubectl("create", "token", name, "-n", NS).stdout.strip()
+
+    def as_token(self, token, *args, check=False):
+        return self.kubectl("--token", token, *args, context="sandbox-viewer", check=check)
+
+    def can_i(self, token, *args) -> str:
+        return self.as_token(token, "auth", "can-i", *args).stdout.strip()
+
+    def test_forbidden_message_resource_names_and_can_i(self):
+        tok = self.sa("bot")
+        self.kubectl("create", "secret", "generic", "x", "-n", NS, "--from-literal=a=b")
+        p = self.as_token(tok, "get", "secret", "x", "-n", NS)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('Error from server (Forbidden): secrets "x" is forbidden: User "system:serviceaccount:rb:bot" '
+                      'cannot get resource "secrets" in API group "" in the namespace "rb"', p.stderr)
+        self.assertEqual(self.can_i(tok, "get", "secrets/x", "-n", NS), "no")
+        self.kubectl("create", "role", "read-x", "-n", NS, "--verb=get", "--resource=secrets", "--resource-name=x")
+        self.kubectl("create", "rolebinding", "bot-read-x", "-n", NS, "--role=read-x", "--serviceaccount=rb:bot")
+        self.assertEqual(self.can_i(tok, "get", "secrets/x", "-n", NS), "yes")
+        self.assertEqual(self.can_i(tok, "get", "secrets/y", "-n", NS), "no")
+        self.assertEqual(self.can_i(tok, "list", "secrets", "-n", NS), "no")
+        self.assertEqual(self.can_i(tok, "get", "secrets/x", "-n", "default"), "no")
+        obj = json.loads(self.as_token(tok, "get", "secret", "x", "-n", NS, "-o", "json", check=True).stdout)
+        self.assertEqual(obj["metadata"]["name"], "x")
+        p = self.as_token(tok, "get", "secrets", "-n", NS)
+        self.assertIn('secrets is forbidden: User "system:serviceaccount:rb:bot" cannot list resource "secrets" in '
+                      'API group "" in the namespace "rb"', p.stderr)
+        p = self.as_token(tok, "get", "deployments", "-A")
+        self.assertIn('deployments.apps is forbidden: User "system:serviceaccount:rb:bot" cannot list resource '
+                      '"deployments" in API group "apps" at the cluster scope', p.stderr)
+
+    def test_subresources_wildcards_and_cluster_roles(self):
+        tok = self.sa("scaler")
+        self.kubectl("create", "role", "scale-only", "-n", NS, "--verb=get,patch", "--resource=deployments/scale")
+        self.kubectl("create", "rolebinding", "scaler-scale", "-n", NS, "--role=scale-only",
+                     "--serviceaccount=rb:scaler")
+        self.assertEqual(self.can_i(tok, "patch", "deployments", "--subresource=scale", "-n", NS), "yes")
+        self.assertEqual(self.can_i(tok, "patch", "deployments", "-n", NS), "no")
+        self.kubectl("create", "clusterrole", "all-leases", "--verb=*", "--resource=leases.coordination.k8s.io")
+        self.kubectl("create", "clusterrolebinding", "scaler-leases", "--clusterrole=all-leases",
+                     "--serviceaccount=rb:scaler")
+        self.assertEqual(self.can_i(tok, "delete", "leases.coordination.k8s.io", "-n", "default"), "yes")
+        self.assertEqual(self.can_i(tok, "delete", "leases.coordination.k8s.io", "-n", NS), "yes")
+        self.assertEqual(self.can_i(tok, "delete", "configmaps", "-n", NS), "no")
+
+    def test_aggregated_cluster_role(self):
+        tok = self.sa("agg")
+        self.kubectl("apply", "-f", "-", input="""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: team-agg}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels: {team.example/aggregate: "true"}
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: team-part, labels: {team.example/aggregate: "true"}}
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list]
+""")
+        self.kubectl("create", "rolebinding", "agg", "-n", NS, "--clusterrole=team-agg", "--serviceaccount=rb:agg")
+        self.assertEqual(self.can_i(tok, "list", "configmaps", "-n", NS), "yes")
+        self.kubectl("label", "clusterrole", "team-part", "team.example/aggregate-")
+        self.assertEqual(self.can_i(tok, "list", "configmaps", "-n", NS), "no")
+        # the bootstrap `view` role is aggregated too, and does not grant secrets
+        self.kubectl("create", "rolebinding", "agg-view", "-n", NS, "--clusterrole=view", "--serviceaccount=rb:agg")
+        self.assertEqual(self.can_i(tok, "list", "pods", "-n", NS), "yes")
+        self.assertEqual(self.can_i(tok, "list", "secrets", "-n", NS), "no")
+
+    def test_subject_access_review_and_missing_role(self):
+        self.kubectl("create", "serviceaccount", "rev", "-n", NS)
+        self.kubectl("create", "role", "cm-reader", "-n", NS, "--verb=get", "--resource=configmaps")
+        self.kubectl("create", "rolebinding", "rev-cm", "-n", NS, "--role=cm-reader", "--serviceaccount=rb:rev")
+        self.kubectl("create", "rolebinding", "rev-gone", "-n", NS, "--role=gone", "--serviceaccount=rb:rev")
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                  "spec": {"user": "system:serviceaccount:rb:rev",
+                           "groups": ["system:serviceaccounts", "system:serviceaccounts:rb", "system:authenticated"],
+                           "resourceAttributes": {"namespace": NS, "verb": "get", "resource": "configmaps",
+                                                  "name": "any"}}}
+        s, _, body = self.admin.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+        self.assertEqual(s, 201, body)
+        self.assertEqual(body["status"], {"allowed": True, "reason": 'RBAC: allowed by RoleBinding "rev-cm/rb" of Role '
+                                                                    '"cm-reader" to ServiceAccount "rev/rb"'})
+        review["spec"]["resourceAttributes"]["verb"] = "delete"
+        s, _, body = self.admin.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+        self.assertEqual(body["status"], {"allowed": False,
+                                          "reason": 'RBAC: role.rbac.authorization.k8s.io "gone" not found'})
+        s, _, body = self.viewer.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+        self.assertEqual(s, 403)
+        self.assertEqual(body["message"], 'subjectaccessreviews.authorization.k8s.io is forbidden: User "viewer" '
+                                          'cannot create resource "subjectaccessreviews" in API group '
+                                          '"authorization.k8s.io" at the cluster scope')
+        tok = self.kubectl("create", "token", "rev", "-n", NS).stdout.strip()
+        p = self.as_token(tok, "delete", "configmap", "c", "-n", NS)
+        self.assertIn('configmaps "c" is forbidden: User "system:serviceaccount:rb:rev" cannot delete resource '
+                      '"configmaps" in API group "" in the namespace "rb": RBAC: role.rbac.authorization.k8s.io "gone" '
+                      'not found', p.stderr)
+
+    def test_token_secret_and_deleted_service_account(self):
+        self.kubectl("create", "serviceaccount", "legacy", "-n", NS)
+        self.kubectl("apply", "-n", NS, "-f", "-", input="""
+apiVersion: v1
+kind: Secret
+metadata:
+  name: legacy-token
+  annotations: {kubernetes.io/service-account.name: legacy}
+type: kubernetes.io/service-account-token
+""")
+        deadline = time.monotonic() + 10
+        while True:
+            data = self.kget("secret", "legacy-token", "-n", NS).get("data") or {}
+            if "token" in data or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(sorted(data), ["ca.crt", "namespace", "token"])
+        tok = base64.b64decode(data["token"]).decode()
+        self.assertEqual(self.can_i(tok, "create", "selfsubjectaccessreviews.authorization.k8s.io"), "yes")
+        self.assertEqual(self.can_i(tok, "list", "pods", "-n", NS), "no")
+        self.kubectl("delete", "serviceaccount", "legacy", "-n", NS)
+        p = self.as_token(tok, "get", "pods", "-n", NS)
+        self.assertIn("Unauthorized", p.stderr)
+
+    def test_viewer_is_rbac_bound(self):
+        self.assertEqual(self.kubectl("auth", "can-i", "list", "secrets", "-n", NS, context="sandbox-viewer").stdout.strip(),
+                         "yes")
+        binding = self.kget("clusterrolebinding", "sandbox-viewer")
+        self.kubectl("delete", "clusterrolebinding", "sandbox-viewer")
+        try:
+            p = self.kubectl("get", "configmaps", "-n", NS, context="sandbox-viewer", check=False)
+            self.assertIn('configmaps is forbidden: User "viewer" cannot list resource "configmaps" in API group "" in '
+                          'the namespace "rb"', p.stderr)
+        finally:
+            for k in ("resourceVersion", "uid", "creationTimestamp"):
+                binding["metadata"].pop(k, None)
+            self.kubectl("apply", "-f", "-", input=json.dumps(binding))
+        self.kubectl("get", "configmaps", "-n", NS, context="sandbox-viewer")
+
+    def test_leases(self):
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": "lock", "namespace": NS},
+                 "spec": {"holderIdentity": "a", "leaseDurationSeconds": 30,
+                          "renewTime": "2026-01-01T00:00:00.000000Z", "acquireTime": "2026-01-01T00:00:00.000000Z"}}
+        self.kubectl("create", "-f", "-", input=json.dumps(lease))
+        got = self.kget("lease", "lock", "-n", NS)
+        self.assertEqual(got["spec"]["holderIdentity"], "a")
+        stale = dict(got, spec=dict(got["spec"], holderIdentity="b"))
+        s, _, body = self.admin.request("PUT", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/lock", stale)
+        self.assertEqual(s, 200, body)
+        s, _, body = self.admin.request("PUT", f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases/lock",
+                                        dict(stale, spec=dict(got["spec"], holderIdentity="c")))
+        self.assertEqual((s, body["reason"]), (409, "Conflict"))
+        self.assertEqual(self.kget("lease", "lock", "-n", NS)["spec"]["holderIdentity"], "b")
+
+
+if __name__ == "__main__":
+    unittest.main()
