@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from . import access, protobuf, resources
+from . import access, conversion, protobuf, resources
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultError, FaultInjector
 from .labels import LabelSelector, SelectorError
@@ -632,10 +632,21 @@ class Router:
                                                f"{self.t.kind}): couldn't get version/kind; json parse error: {e}")
 
     def _out(self, obj: dict) -> dict:
-        """An object as served under the requested version."""
+        """An object as served under the requested version (custom resources converted as the CRD says)."""
+        try:
+            obj = conversion.read_as(self.store, self.t, obj, self.version)
+        except conversion.ConversionError as e:
+            raise HTTPError(e.code, e.reason, e.message)
         obj["apiVersion"] = self.t.api_version(self.version)
         obj["kind"] = self.t.kind
         return obj
+
+    def _stored(self, obj: dict) -> dict:
+        """A written object converted to the CRD's storage version (built-in kinds: as they are)."""
+        try:
+            return conversion.to_storage(self.store, self.t, obj)
+        except conversion.ConversionError as e:
+            raise HTTPError(e.code, e.reason, e.message)
 
     def _get_existing(self) -> dict:
         obj = self.store.get(self.t.kind, self.namespace, self.name)
@@ -818,7 +829,12 @@ class Router:
                 if fs and not all((str(_field_value(obj, _FIELDS.get(k, (k,)))) == v) == (op == "=")
                                   for k, op, v in fs):
                     continue
-                emit(event, self._out(json.loads(json.dumps(obj))))
+                try:
+                    out = self._out(json.loads(json.dumps(obj)))
+                except HTTPError as e:      # e.g. a conversion webhook that is gone: the watch ends with the error
+                    emit("ERROR", status(e.code, e.reason, e.message))
+                    break
+                emit(event, out)
             self.h.wfile.write(b"0\r\n\r\n")
             self.h.wfile.flush()
         finally:
@@ -841,7 +857,7 @@ class Router:
             obj.pop("status", None)
         validate(self.t, obj)
         self._ns_exists()
-        created = self.store.create(obj, dry_run=self.dry_run)
+        created = self.store.create(self._stored(obj), dry_run=self.dry_run)
         self.h._send(201, self._out(created))
         return created
 
@@ -852,7 +868,7 @@ class Router:
         self._ns_exists()
         if status_only:
             self._get_existing()
-            return self.h._send(200, self._out(self.store.update_status(obj, dry_run=self.dry_run)))
+            return self.h._send(200, self._out(self.store.update_status(self._stored(obj), dry_run=self.dry_run)))
         current = self._get_existing()
         if not self.t.builtin and not obj["metadata"].get("resourceVersion"):
             raise StoreError(422, "Invalid", f'{self.t.kind}.{self.t.group} "{self.name}" is invalid: '
@@ -862,7 +878,7 @@ class Router:
                                   "for an update", "field": "metadata.resourceVersion"}]})
         validate(self.t, obj)
         self._immutable(current, obj)
-        self.h._send(200, self._out(self.store.update(obj, dry_run=self.dry_run)))
+        self.h._send(200, self._out(self.store.update(self._stored(obj), dry_run=self.dry_run)))
 
     def _check_fields(self, obj: dict, apply: bool = False):
         """fieldValidation: Strict → 400 on unknown fields, Warn (default) → Warning headers, Ignore."""
@@ -964,10 +980,10 @@ class Router:
             pinned = pmd.get("resourceVersion") != current["metadata"]["resourceVersion"]
             try:
                 if status_only:
-                    return self.h._send(200, self._out(self.store.update_status(patched, dry_run=self.dry_run)))
+                    return self.h._send(200, self._out(self.store.update_status(self._stored(patched), dry_run=self.dry_run)))
                 validate(self.t, patched)
                 self._immutable(current, patched)
-                updated = self.store.update(patched, dry_run=self.dry_run)
+                updated = self.store.update(self._stored(patched), dry_run=self.dry_run)
                 if is_apply and not self.dry_run:
                     self.api.set_owner(updated["metadata"]["uid"], self.query["fieldManager"], self._applied_fields)
                 return self.h._send(200, self._out(updated))
@@ -991,6 +1007,7 @@ class Router:
             raise HTTPError(403, "Forbidden", f'namespaces "{self.name}" is forbidden: this namespace may not be deleted',
                             {"name": self.name, "kind": "namespaces"})
         pre = opts.get("preconditions") or {}
+        self._out(self._get_existing())    # the server reads (decodes, converts) the object before deleting it
         old = self.store.delete(self.t.kind, self.namespace, self.name, propagation=prop, dry_run=dry,
                                 uid=pre.get("uid"), resource_version=pre.get("resourceVersion"))
         if old is None:
