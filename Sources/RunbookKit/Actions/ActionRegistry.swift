@@ -12,7 +12,10 @@ public enum ActionRegistry {
         SQLQueryAction.self,
     ]
 
+    /// `all` as a catalog, for the validator and the engine.
+    public static let catalog = ActionCatalog(all)
+
     public static func action(named name: String) -> (any Action.Type)? {
-        all.first { $0.spec.name == name }
+        catalog.action(named: name)
     }
 }

@@ -20,11 +20,12 @@ extension Runner {
         state.noRollback = options.noRollback
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
         if options.dryRun { return try await runner.startPlan() }
-        let mutating = runbook.steps.contains { ActionRegistry.action(named: $0.action)?.spec.mutating ?? false }
+        let mutating = runbook.steps.contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
         let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
         defer { lock.release() }
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
+        try refuseOnUnfinishedRun(of: runbook.name, options: options)
         return try await runner.start()
     }
 
@@ -33,7 +34,7 @@ extension Runner {
                               masker: Masker, reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try options.store.load(runID)
-        guard [.paused, .running, .failed, .rollingBack, .rollbackFailed].contains(state.status) else {
+        guard state.activity.isUnfinished else {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
@@ -50,7 +51,7 @@ extension Runner {
                                 reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try options.store.load(runID)
-        guard state.status != .rolledBack else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
+        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
@@ -58,6 +59,18 @@ extension Runner {
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         return try await runner.rollBackRun()
+    }
+
+    /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things
+    /// halfway. Checked with the lock held, so no live process of this state dir is driving one.
+    static func refuseOnUnfinishedRun(of runbook: String, options: EngineOptions) throws {
+        let unfinished = try options.store.unfinishedRuns(of: runbook)
+        guard let newest = unfinished.first else { return }
+        let activity = newest.activity
+        throw StateError.unfinished(runbook: runbook, runID: newest.runID, status: activity.label,
+                                    next: activity.nextSteps(runID: newest.runID, hint: options.stateDirHint)
+                                        ?? ["wait for it to finish (\(activity.label))"],
+                                    others: unfinished.count - 1)
     }
 
     static func confirm(_ question: String, _ options: EngineOptions) throws {
@@ -70,7 +83,8 @@ extension Runner {
     static func prepare(_ state: RunState, cliVars: [String], varsFile: URL?, options: EngineOptions,
                         masker: Masker) throws -> (Runbook, [String: Value], EngineOptions)
     {
-        let runbook = try RunbookLoader.load(URL(fileURLWithPath: state.runbookPath))
+        let runbook = try RunbookLoader.load(URL(fileURLWithPath: state.runbookPath),
+                                             validator: RunbookValidator(actions: options.actions))
         guard runbook.sha256 == state.sha256 else {
             throw EngineError.runbookChanged(runID: state.runID, path: state.runbookPath, recorded: state.sha256, now: runbook.sha256)
         }
@@ -170,7 +184,7 @@ extension Runner {
     func recomputeSecretOutputs() async throws {
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
-            guard let type = ActionRegistry.action(named: step.action), !type.spec.mutating,
+            guard let type = actions.action(named: step.action), !type.spec.mutating,
                   rec.outputsMasked || !type.spec.secretOutputs.isEmpty else { continue }
             reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id,
                                         message: "re-reading \(step.id) to recompute its secret outputs"))

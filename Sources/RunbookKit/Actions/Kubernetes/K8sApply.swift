@@ -38,7 +38,7 @@ public struct K8sApply: Action {
     }
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         var lines: [String] = [], diffs: [String] = []
         for (ref, obj) in try objects(context, client) {
             let live = try await client.get(ref)
@@ -54,7 +54,7 @@ public struct K8sApply: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         var entries = context.journal?["objects"]?.arrayValue ?? []
         var applied: [Value] = [], created: [Value] = [], unchanged = 0
         for (ref, obj) in try objects(context, client) {
@@ -88,7 +88,7 @@ public struct K8sApply: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         for entry in (record["objects"]?.arrayValue ?? []).reversed() {
             guard let ref = ObjectRef(value: entry["ref"]) else { continue }
             if entry["created"] == true {

@@ -8,7 +8,7 @@ public struct K8sDelete: Action {
     public init() {}
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         guard let live = try await client.get(ref) else {
             return Preview(summary: "\(ref) does not exist: nothing to delete", outputs: ["deleted": false])
@@ -19,7 +19,7 @@ public struct K8sDelete: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         var record: Value? = context.journal?["prior"] != nil ? context.journal : nil
         if record == nil {
@@ -36,7 +36,7 @@ public struct K8sDelete: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
         guard let prior = try await PriorState.load(fragment, ref: ref, client: client, isRestored: { $0 != nil })
         else { return context.log("\(ref) was already re-created") }

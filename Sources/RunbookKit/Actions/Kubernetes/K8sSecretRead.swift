@@ -13,7 +13,7 @@ public struct K8sSecretRead: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client, apiVersion: "v1", kind: "Secret")
         let key = try context.string("key")
         let optional = try context.bool("optional", default: false)
