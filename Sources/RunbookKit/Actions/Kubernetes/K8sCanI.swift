@@ -36,7 +36,7 @@ public struct K8sCanI: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         var attributes: Object = ["verb": .string(try context.string("verb")), "resource": .string(try context.string("resource"))]
         for key in ["group", "subresource", "namespace", "name"] {
             if let v = try context.optionalString(key), !v.isEmpty { attributes[key] = .string(v) }
