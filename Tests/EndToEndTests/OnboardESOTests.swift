@@ -3,7 +3,7 @@ import XCTest
 
 /// `runbooks/onboard-eso-aws-ssm.yaml` (seed 002) end to end through the built binary, against
 /// one sandbox (fixture eso-aws). Every test starts with no ClusterSecretStore aws-ssm-store, no
-/// SSM parameters and no ExternalSecret; witnesses are the real kubectl and the aws CLI (moto).
+/// SSM parameters and no ExternalSecret; witnesses are the real kubectl and curl against moto's SSM API.
 final class OnboardESOTests: XCTestCase {
     nonisolated(unsafe) static var sandbox: MigrationHarness?
     nonisolated(unsafe) static var setupError: String?
@@ -49,30 +49,43 @@ final class OnboardESOTests: XCTestCase {
         _ = try? sb.kubectl(["-n", Self.namespace, "delete", "externalsecrets.external-secrets.io", "chat-api-secrets", "--ignore-not-found"])
         _ = try? sb.kubectl(["-n", Self.namespace, "delete", "secret", "chat-api-secrets", "--ignore-not-found"])
         _ = try? sb.kubectl(["delete", "clustersecretstores.external-secrets.io", "aws-ssm-store", "--ignore-not-found"])
-        for p in Self.parameters { _ = try? aws(sb, ["ssm", "delete-parameter", "--name", p]) }
+        _ = try? ssm(sb, "DeleteParameters", ["Names": Self.parameters])
     }
 
     // MARK: helpers
 
-    private func aws(_ sb: MigrationHarness, _ args: [String]) throws -> MigrationHarness.Output {
-        try MigrationHarness.exec("/usr/bin/env", ["aws", "--region", "ap-northeast-2"] + args, env: sb.env, timeout: 60)
+    /// A call to SSM on moto with curl (moto reads the region from the credential scope and does
+    /// not check signatures): the parsed JSON answer.
+    private func ssm(_ sb: MigrationHarness, _ target: String, _ body: [String: Any]) throws -> [String: Any] {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        let out = try MigrationHarness.exec("/usr/bin/env", [
+            "curl", "-sS", "-X", "POST", (sb.env["AWS_ENDPOINT_URL"] ?? "") + "/", "-H", "X-Amz-Target: AmazonSSM.\(target)",
+            "-H", "Content-Type: application/x-amz-json-1.1",
+            "-H", "Authorization: AWS4-HMAC-SHA256 Credential=sandbox/20260101/ap-northeast-2/ssm/aws4_request, SignedHeaders=host, Signature=0",
+            "-d", json,
+        ], env: sb.env, timeout: 60)
+        guard out.status == 0, let doc = (try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [String: Any] else {
+            throw MigrationHarness.HarnessError.failed("SSM \(target): \(out.text)")
+        }
+        return doc
     }
 
-    /// A parameter's value as SSM returns it (nil when absent).
-    private func parameter(_ sb: MigrationHarness, _ name: String) throws -> String? {
-        let out = try aws(sb, ["ssm", "get-parameter", "--with-decryption", "--name", name, "--query", "Parameter.Value", "--output", "text"])
-        if out.status != 0 {
-            guard out.stderr.contains("ParameterNotFound") else { throw MigrationHarness.HarnessError.failed("aws ssm: \(out.stderr)") }
-            return nil
+    /// Both parameters' values as SSM returns them (absent ones missing).
+    private func parameters(_ sb: MigrationHarness) throws -> [String: String] {
+        let doc = try ssm(sb, "GetParameters", ["Names": Self.parameters, "WithDecryption": true])
+        var values: [String: String] = [:]
+        for p in (doc["Parameters"] as? [[String: Any]]) ?? [] {
+            if let n = p["Name"] as? String, let v = p["Value"] as? String { values[n] = v }
         }
-        return out.stdout.trimmingCharacters(in: .newlines)
+        return values
     }
 
     /// What the runbook may touch: the parameters as they read (digests), the ClusterSecretStore,
     /// the ExternalSecret and the Secrets of the namespace.
     private func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
         var w: [String: Any] = [:]
-        for p in Self.parameters { w["ssm " + p] = try parameter(sb, p).map { "sha:" + MigrationHarness.digest($0) } ?? "absent" }
+        let values = try parameters(sb)
+        for p in Self.parameters { w["ssm " + p] = values[p].map { "sha:" + MigrationHarness.digest($0) } ?? "absent" }
         w["store"] = try sb.object("clustersecretstores.external-secrets.io", "aws-ssm-store", namespace: "default")
             .map { MigrationHarness.normalized($0, recreated: recreated) } ?? NSNull()
         for kind in ["externalsecrets.external-secrets.io", "secrets"] {
@@ -112,8 +125,7 @@ final class OnboardESOTests: XCTestCase {
         let first = try run(sb)
         XCTAssertEqual(first.status, 0, first.text)
         let firstID = try XCTUnwrap(sb.runID(from: first))
-        XCTAssertEqual(try parameter(sb, Self.parameters[0]), Self.openAIKey)
-        XCTAssertEqual(try parameter(sb, Self.parameters[1]), Self.databaseURL)
+        XCTAssertEqual(try parameters(sb), [Self.parameters[0]: Self.openAIKey, Self.parameters[1]: Self.databaseURL])
         XCTAssertNotNil(try sb.object("clustersecretstores.external-secrets.io", "aws-ssm-store", namespace: "default"))
         XCTAssertEqual(try sb.secretValue("chat-api-secrets", key: "OPENAI_API_KEY", namespace: Self.namespace), Self.openAIKey)
         XCTAssertEqual(try sb.secretValue("chat-api-secrets", key: "DATABASE_URL", namespace: Self.namespace), Self.databaseURL)
@@ -139,7 +151,7 @@ final class OnboardESOTests: XCTestCase {
         let rb3 = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: changed)), "--yes",
                                   "--var", "openai_api_key=sk-onboard-changed-77aa01", "--var", "database_url=\(Self.databaseURL)"])
         XCTAssertEqual(rb3.status, 0, rb3.text)
-        XCTAssertEqual(try parameter(sb, Self.parameters[0]), Self.openAIKey)
+        XCTAssertEqual(try parameters(sb)[Self.parameters[0]], Self.openAIKey)
         XCTAssertEqual(try sb.secretValue("chat-api-secrets", key: "OPENAI_API_KEY", namespace: Self.namespace), Self.openAIKey)
         assertSameWorld(onboarded, try world(sb), "after rolling back the changed value")
 
@@ -198,7 +210,7 @@ final class OnboardESOTests: XCTestCase {
         let cases: [(step: String, fault: [String])] = [
             ("apply-store", ["--target", "kube", "--method", "PATCH", "--path", "clustersecretstores/aws-ssm-store", "--count", "100", "--action", "500"]),
             ("apply-external-secret", ["--target", "kube", "--method", "PATCH", "--path", "externalsecrets/chat-api-secrets", "--count", "100", "--action", "500"]),
-            ("read-synced-openai-api-key", ["--target", "kube", "--method", "GET", "--path", "secrets/chat-api-secrets", "--count", "100", "--action", "500"]),
+            ("read-synced-openai-api-key", ["--target", "kube", "--method", "GET", "--path", "/api/v1/namespaces/chat/secrets/chat-api-secrets", "--count", "100", "--action", "500"]),
         ]
         try sb.assertEveryFaultRollsBack(cases, reset: { reset(sb) }, world: { try world(sb) }, run: { try run(sb) })
         // SSM refuses the second parameter (a name AWS reserves): the first one is taken back.
