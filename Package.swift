@@ -15,7 +15,9 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ"]),
+        // fork/exec with a process group, PR_SET_PDEATHSIG and default signals: no Swift API does all three.
+        .target(name: "CSpawn"),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CSpawn"]),
         .executableTarget(
             name: "runbook",
             dependencies: [

@@ -13,6 +13,16 @@ extension Runner {
         try emit(ReportEvent(.rollbackStarted, runID: state.runID, message: reason))
         for i in state.steps.indices.reversed() where needsRollback(state.steps[i]) {
             let step = runbook.steps[i]
+            if let signal = StopRequest.shared.requested {
+                // The undo in flight was let finish; stop before the next one. The run stays
+                // rolling-back (shown as interrupted), and `runbook rollback` continues it.
+                state.message = "rollback stopped by \(StopRequest.name(signal)) before undoing step \(step.id)"
+                try persist()
+                var e = ReportEvent(.runFinished, runID: state.runID, status: "paused", message: state.message)
+                e.hint = "continue the rollback: runbook rollback \(state.runID)\(options.stateDirHint)"
+                try emit(e)
+                return .paused
+            }
             if case .auto = step.rollback, state.steps[i].rollbackRecord == nil, state.steps[i].journal == nil {
                 state.steps[i].status = .rolledBack  // nothing was recorded to undo (a read, an assert)
                 try persist()

@@ -37,6 +37,9 @@ public actor Runner {
         case done
         case failed(String)
         case awaitingApproval(String)
+        /// A stop signal arrived and the step was cancelled midway: it stays `running` (with its
+        /// journal), exactly as after a crash, and resume executes it again.
+        case interrupted(String)
     }
 
     /// Runs steps from `start` to the end, applying each step's failure policy.
@@ -44,12 +47,18 @@ public actor Runner {
         var i = start
         while i < runbook.steps.count {
             let step = runbook.steps[i]
+            if let signal = StopRequest.shared.requested {
+                return try await pause(reason: "stopped by \(StopRequest.name(signal)) before step \(step.id)", hint: stoppedHint)
+            }
             switch try await runStep(i) {
             case .done:
                 i += 1
             case .awaitingApproval(let message):
                 return try await pause(reason: "step \(step.id) is waiting for approval: \(message)",
                                        hint: "approve and continue: runbook resume \(state.runID) --yes\(options.stateDirHint)")
+            case .interrupted(let message):
+                return try await pause(reason: "stopped by \(message) during step \(step.id); resume runs it again",
+                                       hint: stoppedHint)
             case .failed(let message):
                 switch policy(for: step) {
                 case .continue:
@@ -76,6 +85,11 @@ public actor Runner {
 
     var resumeHint: String {
         "fix the cause, then continue: runbook resume \(state.runID)\(options.stateDirHint)\n"
+            + "or undo the completed steps: runbook rollback \(state.runID)\(options.stateDirHint)"
+    }
+
+    var stoppedHint: String {
+        "continue: runbook resume \(state.runID)\(options.stateDirHint)\n"
             + "or undo the completed steps: runbook rollback \(state.runID)\(options.stateDirHint)"
     }
 
@@ -119,7 +133,8 @@ public actor Runner {
         try persist()
         try emit(ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: step.action))
         do {
-            let result = try await execute(step, type: type, with: with, journal: state.steps[i].journal, index: i)
+            let journal = state.steps[i].journal
+            let result = try await interruptible { try await self.execute(step, type: type, with: with, journal: journal, index: i) }
             record(result.outputs, of: step, spec: type.spec, index: i)
             state.steps[i].rollbackRecord = result.rollback
             state.steps[i].summary = result.summary.map(masker.mask)
@@ -137,9 +152,25 @@ public actor Runner {
             try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name, status: "waiting",
                                  message: approval.errorDescription))
             return .awaitingApproval(approval.message)
+        } catch where StopRequest.shared.requested != nil {
+            let signal = StopRequest.name(StopRequest.shared.requested ?? SIGINT)
+            state.steps[i].error = error is CancellationError ? "interrupted by \(signal)"
+                : masker.mask("interrupted by \(signal): \(describe(error))")
+            try persist()
+            try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name, status: "interrupted",
+                                 message: state.steps[i].error))
+            return .interrupted(signal)
         } catch {
             return try fail(i, describe(error))
         }
+    }
+
+    /// Runs `operation` as a task that a stop signal cancels (see `StopRequest`).
+    func interruptible<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await operation() }
+        let token = StopRequest.shared.register { task.cancel() }
+        defer { StopRequest.shared.unregister(token) }
+        return try await task.value
     }
 
     func fail(_ i: Int, _ message: String) throws -> StepResult {
