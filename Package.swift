@@ -15,9 +15,10 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // fork/exec with a process group, PR_SET_PDEATHSIG and default signals: no Swift API does all three.
         .target(name: "CSpawn"),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CSpawn"]),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "COpenSSL", "CSpawn"]),
         .executableTarget(
             name: "runbook",
             dependencies: [
@@ -25,7 +26,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["RunbookKit"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RunbookKit", "COpenSSL"], path: "Sources/TestSupport"),
         .testTarget(name: "RunbookKitTests", dependencies: ["RunbookKit", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RunbookKit", "TestSupport"]),
     ],
