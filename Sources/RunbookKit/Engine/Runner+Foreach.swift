@@ -7,6 +7,8 @@ extension Runner {
         case succeeded
         case failed(String)
         case waiting(String)
+        /// A stop signal cancelled one of its steps (see `StepResult.interrupted`).
+        case interrupted(String)
     }
 
     /// Runs (or, on resume, continues) the group at `i`: every item not yet succeeded.
@@ -92,6 +94,10 @@ extension Runner {
             state.steps[i].status = .pending
             try await persist(slot)
             return .awaitingApproval(message)
+        case .interrupted(let signal):
+            // The group stays running; resume continues with the items not yet succeeded.
+            try await persist(slot)
+            return .interrupted(signal)
         case .done, nil:
             let ok = values.count - failedKeys.count
             let summary = "\(ok) of \(values.count) item\(values.count == 1 ? "" : "s") succeeded"
@@ -138,11 +144,16 @@ extension Runner {
                             stop = .failed("\(failed.count) item\(failed.count == 1 ? "" : "s") failed (max_failures \(budget)): "
                                 + keys.joined(separator: ", ") + "; last: \(message)")
                         }
-                    } else if let failure = try await rollBackItem(i, k, clock: clock) {
+                    } else if let failure = try await rollbackItem(i, k, clock: clock) {
                         stop = .failed("item \(state.steps[i].items![k].key) failed and its rollback failed at \(failure.step): \(describe(failure.error))")
                     }
                 case .waiting(let message):
                     if stop == nil { stop = .awaitingApproval(message) }
+                case .interrupted(let signal):
+                    if stop == nil { stop = .interrupted(signal) }
+                }
+                if stop == nil, !queue.isEmpty, let signal = StopRequest.shared.requested {
+                    stop = .interrupted(StopRequest.name(signal))  // no new item starts
                 }
                 while stop == nil, inFlight < concurrency, let next = queue.popFirst() {
                     tg.addTask { (next, try await self.runItem(i, next, clock: clock)) }
@@ -171,6 +182,7 @@ extension Runner {
                 if resumed { try await recomputeSecretOutputs(slot) }
                 continue
             }
+            if let signal = StopRequest.shared.requested { return .interrupted(StopRequest.name(signal)) }
             switch try await runStep(slot) {
             case .done:
                 continue
@@ -188,6 +200,8 @@ extension Runner {
                 state.steps[i].items![k].status = .pending
                 try await persist(itemSlot)
                 return .waiting(message)
+            case .interrupted(let signal):
+                return .interrupted(signal)
             }
         }
         state.steps[i].items![k].status = .succeeded
@@ -200,12 +214,12 @@ extension Runner {
     }
 
     /// Rolls back one item's steps, newest first; returns the failure, if any.
-    func rollBackItem(_ i: Int, _ k: Int, clock: GroupClock?) async throws -> (step: String, error: any Error)? {
+    func rollbackItem(_ i: Int, _ k: Int, clock: GroupClock?) async throws -> (step: String, error: any Error)? {
         let itemSlot = StepSlot(i, item: k)
         for j in state.steps[i].items![k].steps.indices.reversed() {
             let slot = StepSlot(i, item: k, sub: j)
             guard needsRollback(state[slot]) else { continue }
-            if let failure = try await undoSlot(slot) {
+            if let failure = try await rollbackSlot(slot) {
                 state.steps[i].items![k].status = .rollbackFailed
                 try await persist(itemSlot)
                 return failure
@@ -219,7 +233,7 @@ extension Runner {
     }
 
     /// Rolls back every item of group `i` that changed something, newest first.
-    func rollBackGroup(_ i: Int) async throws -> (step: String, error: any Error)? {
+    func rollbackGroup(_ i: Int) async throws -> (step: String, error: any Error)? {
         guard let items = state.steps[i].items else { return nil }
         if groupItems[i] == nil {
             // A new process (`runbook rollback`, a resumed rollback): the items as far as they can
@@ -234,7 +248,7 @@ extension Runner {
             let rec = state.steps[i].items![k]
             guard rec.steps.contains(where: needsRollback) else { continue }
             touched = true
-            if let failure = try await rollBackItem(i, k, clock: nil) { return failure }
+            if let failure = try await rollbackItem(i, k, clock: nil) { return failure }
         }
         if touched || needsRollback(state.steps[i]) {
             state.steps[i].status = .rolledBack
