@@ -18,6 +18,7 @@ extension Runner {
                              context: options.clients.context, status: .running, startedAt: now, who: Identity.userAtHost,
                              steps: runbook.steps.map { StepRecord(id: $0.id, action: $0.action) })
         state.noRollback = options.noRollback
+        state.secretDigests = SecretVarDigests.make(vars.filter { secret.contains($0.key) })
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
         if options.dryRun { return try await runner.startPlan() }
         if changesThings(runbook, options) {
@@ -123,6 +124,11 @@ extension Runner {
         let missing = decls.filter { d in !given.contains { $0.hasPrefix(d.name + "=") } && d.defaultValue == nil }.map(\.name)
         guard missing.isEmpty else { throw EngineError.secretVarMissing(runID: state.runID, names: missing) }
         let secrets = decls.isEmpty ? [:] : try VarResolver.resolve(decls, cli: given, varsFile: nil)
+        // The same secret inputs as the run (a default is an input too): compared by salted digest.
+        if let recorded = state.secretDigests {
+            let differ = recorded.mismatches(secrets)
+            guard differ.isEmpty else { throw EngineError.secretVarsDiffer(runID: state.runID, names: differ) }
+        }
         var vars = state.vars
         for name in secretNames {
             vars[name] = secrets[name]
