@@ -123,7 +123,7 @@ final class EngineTests: XCTestCase {
 
     func testFailingThirdStepRollsBackStepsTwoAndOneNewestFirst() throws {
         let file = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         let r = try runbook(["run", "--yes", file])
         XCTAssertEqual(r.exitCode, 1, r.output)
         XCTAssertEqual(evidence, ["one", "two", "undo-two", "undo-one"])
@@ -149,7 +149,7 @@ final class EngineTests: XCTestCase {
     func testNoRollbackPausesAndResumeCompletesAfterTheFaultIsRemoved() throws {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
-        FileManager.default.createFile(atPath: fault.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: fault.path, contents: nil))
         let r = try runbook(["run", "--yes", file, "--no-rollback"])
         XCTAssertEqual(r.exitCode, 3, r.output)
         let id = try onlyRunID()
@@ -170,7 +170,7 @@ final class EngineTests: XCTestCase {
 
     func testResumeRefusesAChangedRunbook() throws {
         let file = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         XCTAssertEqual(try runbook(["run", "--yes", file, "--no-rollback"]).exitCode, 3)
         try (try String(contentsOfFile: file, encoding: .utf8) + "\n# edited\n").write(toFile: file, atomically: true, encoding: .utf8)
         let r = try runbook(["resume", "--yes", try onlyRunID()])
@@ -289,7 +289,7 @@ final class EngineTests: XCTestCase {
 
         // resume and rollback refuse too, before changing anything (state and events untouched).
         let paused = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         XCTAssertEqual(try runbook(["run", paused, "--yes", "--no-rollback"]).exitCode, 3)
         let id = try XCTUnwrap(runIDs().first { $0.hasPrefix("exec-steps-") })
         let stateBefore = try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/state.json"), encoding: .utf8)
@@ -342,7 +342,7 @@ final class EngineTests: XCTestCase {
 
     func testResumeFromAStepRunsFromThereAndKeepsNoRollback() throws {
         let file = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         XCTAssertEqual(try runbook(["run", "--yes", file, "--no-rollback"]).exitCode, 3)
         let id = try onlyRunID()
         let bad = try runbook(["resume", "--yes", id, "--from", "nope"])
