@@ -84,8 +84,8 @@ public enum RunbookCLI {
             let tmp = FileManager.default.temporaryDirectory
             outFile = tmp.appendingPathComponent("runbook-out-\(UUID().uuidString)")
             errFile = tmp.appendingPathComponent("runbook-err-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: outFile.path, contents: nil)
-            FileManager.default.createFile(atPath: errFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
             process.executableURL = binary
             process.arguments = args
             process.environment = env

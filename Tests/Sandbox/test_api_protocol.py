@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from apitestlib import RawClient, SandboxTestCase, sandbox
+from sandboxlib.harness import RawClient, SandboxTestCase, sandbox
 
 NS = "proto"
 
