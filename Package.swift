@@ -15,7 +15,8 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "COpenSSL"]),
         .executableTarget(
             name: "runbook",
             dependencies: [
@@ -23,7 +24,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["RunbookKit"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RunbookKit", "COpenSSL"], path: "Sources/TestSupport"),
         .testTarget(name: "RunbookKitTests", dependencies: ["RunbookKit", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RunbookKit", "TestSupport"]),
     ],

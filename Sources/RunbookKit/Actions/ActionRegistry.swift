@@ -9,6 +9,8 @@ public enum ActionRegistry {
         SecretPutAction.self,
         SecretGetAction.self,
         SQLQueryAction.self,
+        // sealing and local files
+        SecretSealAction.self, FileWriteAction.self,
     ]
 
     /// `all` as a catalog, for the validator and the engine.

@@ -3,8 +3,18 @@ import Foundation
 /// `k8s.delete`: deletes one object (absent already is fine). Rollback re-creates it from
 /// its prior state.
 public struct K8sDelete: Action {
-    public static let spec = ActionSpec(name: "k8s.delete", required: ["apiVersion", "kind", "name"], optional: ["namespace"],
+    public static let spec = ActionSpec(name: "k8s.delete", required: ["apiVersion", "kind", "name"], optional: ["namespace", "propagation"],
                                         mutating: true, dryRun: .preview)
+
+    /// `propagation`: what happens to the objects it owns — `Background` (default) or `Foreground`
+    /// delete them, `Orphan` keeps them and removes their ownerReference (as `kubectl delete --cascade=orphan`).
+    func propagation(_ context: ActionContext) throws -> String {
+        let p = try context.optionalString("propagation") ?? "Background"
+        guard ["Background", "Foreground", "Orphan"].contains(p) else {
+            throw ActionError.invalidInput("\(context.stepID): with.propagation must be Background, Foreground or Orphan (got \(p))")
+        }
+        return p
+    }
     public init() {}
 
     public func preview(_ context: ActionContext) async throws -> Preview {
@@ -14,7 +24,7 @@ public struct K8sDelete: Action {
             return Preview(summary: "\(ref) does not exist: nothing to delete", outputs: ["deleted": false])
         }
         if ref.kind == "Secret" { K8sGet.registerSecretData(live, masker: context.masker) }
-        try await client.delete(ref, dryRun: true)
+        try await client.delete(ref, dryRun: true, propagation: try propagation(context))
         return Preview(summary: "delete \(ref)", diff: ObjectDiff.render(live: live, result: nil), outputs: ["deleted": true])
     }
 
@@ -31,7 +41,7 @@ public struct K8sDelete: Action {
             record!["uid"] = live.lookup("metadata.uid") ?? .null
             try await context.recordJournal(record!)
         }
-        try await client.delete(ref)
+        try await client.delete(ref, propagation: try propagation(context))
         return ActionResult(outputs: ["deleted": true], rollback: record, summary: "deleted \(ref)")
     }
 
