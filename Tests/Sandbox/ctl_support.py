@@ -1,5 +1,5 @@
 """Kept for older imports: the harness is sandboxlib/harness.py (SandboxCase = SandboxTestCase)."""
 
-from sandboxlib.harness import KUBECTL, SANDBOX, RawClient, Sandbox, SandboxTestCase, sandbox  # noqa: F401
+from sandboxlib.harness import HERE, KUBECTL, SANDBOX, RawClient, Sandbox, SandboxTestCase, sandbox  # noqa: F401
 
 SandboxCase = SandboxTestCase
