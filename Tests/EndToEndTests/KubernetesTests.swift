@@ -5,23 +5,30 @@ import XCTest
 
 /// The k8s.* actions through the built binary against one sandbox, checked with real kubectl.
 final class KubernetesTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
+    var sb: Sandbox!
     var work: URL!
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
 
-    override func setUp() {
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-e2e-\(UUID().uuidString.prefix(8))")
-        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         try? sb.clearFaults()
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
 
     // MARK: helpers
 
@@ -601,6 +608,9 @@ final class KubernetesTests: XCTestCase {
         """), "--yes"])
         XCTAssertEqual(run.code, 0, run.text)
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "flaky")?.lookup("data.v"), "2")
+        // the faults did fire: two 503s on the PATCH and one reset on the GET were retried
+        let fired = try sb.faultHistory().map { "\($0.method ?? "*") \($0.path ?? "*") \($0.action) fired \($0.fired), left \($0.count)" }
+        XCTAssertEqual(fired, ["PATCH configmaps/flaky 503 fired 2, left 0", "GET configmaps/flaky reset fired 1, left 0"])
     }
 
     func testKilledPatchResumesAndRollsBackToTheStateBeforeTheRun() throws {
