@@ -255,6 +255,7 @@ class Backends:
     # -- controllers
     def start_controllers(self, store) -> None:
         """Starts the ESO, Job, workload and Service controllers on `store`."""
+        from .controllers.argocd import ArgoCDController
         from .controllers.eso import ESOController
         from .controllers.jobs import JobController
         from .controllers.services import ServiceController
@@ -266,7 +267,7 @@ class Backends:
         self.eso = ESOController(store, self)
         # a new controller: one more entry here (a Controller subclass of controllers/base.py, given
         # the store and this Backends as its context); one with a pids() method is checked by `down`
-        self.controllers = [self.services, self.workloads, self.eso, self.jobs]
+        self.controllers = [self.services, self.workloads, self.eso, self.jobs, ArgoCDController(store, self)]
         self.sealed_secrets = self._sealed_secrets(store)
         for c in self.controllers:
             c.start()

@@ -3,6 +3,8 @@
 import base64
 import hashlib
 
+from . import eso_defaults
+
 
 def _container(c: dict):
     image = c.get("image", "")
@@ -166,6 +168,7 @@ _BY_KIND = {
     "Deployment": _deployment, "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob,
     "Pod": _pod, "Service": _service, "PersistentVolumeClaim": _pvc, "Secret": _secret,
     "Namespace": _namespace,
+    "ExternalSecret": eso_defaults.external_secret,
 }
 
 
