@@ -48,6 +48,9 @@ final class MigrationHarness: @unchecked Sendable {
     /// The loopback port of a Service (`namespace/name`) in the sandbox.
     func servicePort(_ key: String) -> Int? { sandbox.servicePort(key) }
 
+    /// `DIR/sandbox.json` as it is now.
+    var sandboxInfo: [String: Any] { (try? sandbox.info()) ?? [:] }
+
     // MARK: processes
 
     /// The built `runbook` (TestSupport's `RunbookCLI.binary()`: `RUNBOOK_BINARY` or beside the tests).
