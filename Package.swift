@@ -15,7 +15,9 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ"]),
+        // zlib: run records in the cluster are gzip-compressed, as Helm compresses releases.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CZlib"]),
         .executableTarget(
             name: "runbook",
             dependencies: [

@@ -22,42 +22,37 @@ extension Runner {
         if options.dryRun { return try await runner.startPlan() }
         let mutating = runbook.steps.contains { ActionRegistry.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
-        let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
-        return try await runner.start()
+        let lock = try await takeLock(runbook, runID: state.runID, runner: runner, options: options, reporter: reporter,
+                                      resuming: false)
+        return try await runner.underLock(lock) { try await runner.start() }
     }
 
     /// `runbook resume <run-id> [--from STEP]`.
     public static func resume(runID: String, from: String?, cliVars: [String], varsFile: URL?, options: EngineOptions,
                               masker: Masker, reporter: any Reporter) async throws -> RunOutcome
     {
-        let state = try options.store.load(runID)
+        let state = try await loadRun(runID, options: options, reporter: reporter)
         guard [.paused, .running, .failed, .rollingBack, .rollbackFailed].contains(state.status) else {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Resume run \(runID) of \(runbook.name)?", opts)
-        let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
-        return try await runner.continueRun(from: from)
+        let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
+        return try await runner.underLock(lock) { try await runner.continueRun(from: from) }
     }
 
     /// `runbook rollback <run-id> [--force]`: undo a completed, paused or interrupted run.
     public static func rollback(runID: String, cliVars: [String], varsFile: URL?, options: EngineOptions, masker: Masker,
                                 reporter: any Reporter) async throws -> RunOutcome
     {
-        let state = try options.store.load(runID)
+        let state = try await loadRun(runID, options: options, reporter: reporter)
         guard state.status != .rolledBack else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
-        let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
-        return try await runner.rollBackRun()
+        let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
+        return try await runner.underLock(lock) { try await runner.rollBackRun() }
     }
 
     static func confirm(_ question: String, _ options: EngineOptions) throws {

@@ -13,6 +13,8 @@ public actor Runner {
     var scope: Scope
     /// Held for the whole command (nil for a dry-run, which leaves no trace).
     var lock: RunLock?
+    /// The cluster Lease and run record (nil with the local lock); see `Team/`.
+    var team: TeamSession?
 
     init(runbook: Runbook, state: RunState, vars: [String: Value], options: EngineOptions, masker: Masker,
          reporter: any Reporter)
@@ -185,6 +187,7 @@ public actor Runner {
         guard !options.dryRun else { return }
         state.updatedAt = Date()
         try options.store.save(state, masker: masker)
+        try team?.checkpoint(state, masker: masker)
     }
 
     /// Shows an event and, outside a dry-run, appends it to `events.jsonl`.
@@ -194,9 +197,10 @@ public actor Runner {
         reporter.report(e)
         guard !options.dryRun, e.kind != .stepLog, e.kind != .stepPlanned else { return }
         let message = [e.message, e.hint].compactMap { $0 }.joined(separator: "\n")
-        try options.store.append(AuditEvent(event: e.kind.rawValue, step: e.step, status: e.status,
-                                            message: message.isEmpty ? nil : masker.mask(message)),
-                                 runID: state.runID)
+        let audit = AuditEvent(event: e.kind.rawValue, step: e.step, status: e.status,
+                               message: message.isEmpty ? nil : masker.mask(message))
+        try options.store.append(audit, runID: state.runID)
+        team?.note(audit)
     }
 
     /// Journals are machine data (object references, version ids) that actions keep free of
