@@ -132,6 +132,19 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(s["steps"]?.arrayValue?.map { $0["status"] }, ["rolled-back", "rolled-back", "failed"])
     }
 
+    func testAFailedUndoThatIsNotADriftRefusalGetsNoForceHint() throws {
+        let r = try runbook(["run", try fixture("failing-undo")])
+        XCTAssertEqual(r.exitCode, 3, r.output)
+        let id = try onlyRunID()
+        XCTAssertEqual(try state(id)["status"], "rollback-failed")
+        XCTAssertTrue(r.output.contains("undo target is gone"), r.output)
+        XCTAssertTrue(r.output.contains("runbook rollback \(id)"), r.output)
+        XCTAssertFalse(r.output.contains("--force"), r.output)
+        XCTAssertFalse(r.output.contains("drift"), r.output)
+        let events = try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/events.jsonl"), encoding: .utf8)
+        XCTAssertFalse(events.contains("--force"), events)
+    }
+
     func testNoRollbackPausesAndResumeCompletesAfterTheFaultIsRemoved() throws {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")

@@ -8,7 +8,8 @@ final class KubeErrorTests: XCTestCase {
         let e = KubeError.from(HTTPResponse(status: 422, body: Data(body.utf8)), request: "PUT /apis/apps/v1/namespaces/a/deployments/x")
         XCTAssertEqual(e.errorDescription, #"PUT /apis/apps/v1/namespaces/a/deployments/x: Invalid (422): Deployment.apps "x" is invalid; spec.replicas: Invalid value: -1: must be greater than or equal to 0"#)
         XCTAssertFalse(e.isTransient)
-        guard case .failed = e.actionError else { return XCTFail() }
+        // The engine sees it as a permanent failure: not retried under `retry:`.
+        XCTAssertFalse((e as any RetryableError).isTransient)
     }
 
     func testTransientClassification() {
@@ -20,6 +21,7 @@ final class KubeErrorTests: XCTestCase {
         let forbidden = KubeError.from(HTTPResponse(status: 403, body: Data()), request: "PATCH /x")
         XCTAssertEqual(forbidden.reason, "Forbidden")
         XCTAssertTrue(forbidden.errorDescription!.contains("lacks this permission"))
-        guard case .transient = KubeError.from(HTTPResponse(status: 429), request: "GET /x").actionError else { return XCTFail() }
+        // Throttling is transient for the engine: retried under a step's `retry:`.
+        XCTAssertTrue((KubeError.from(HTTPResponse(status: 429), request: "GET /x") as any RetryableError).isTransient)
     }
 }

@@ -98,7 +98,7 @@ public struct Preview: Sendable {
 
 /// Errors an action throws. The engine retries only `.transient`, and only as the step's
 /// `retry:` allows.
-public enum ActionError: Error, LocalizedError, Sendable {
+public enum ActionError: Error, LocalizedError, Sendable, RetryableError {
     /// A fault worth retrying (5xx, 429, timeouts, resets, conflicts).
     case transient(String)
     /// A permanent failure with the reason for people.
@@ -116,4 +116,7 @@ public enum ActionError: Error, LocalizedError, Sendable {
     }
 
     public var isTransient: Bool { if case .transient = self { return true } else { return false } }
+
+    /// True for a rollback refused over someone else's change (the one `--force` overrides).
+    public var isDrift: Bool { if case .drift = self { return true } else { return false } }
 }

@@ -65,8 +65,7 @@ public struct SQLQueryAction: Action {
 
     private func run(_ context: ActionContext) async throws -> (QueryResult, String) {
         let dsnText = try context.string("dsn")
-        let dsn: PostgresDSN
-        do { dsn = try PostgresDSN(dsnText) } catch let e as SQLError { throw map(e, context) }
+        let dsn = try PostgresDSN(dsnText)
         dsn.secretForms.forEach { context.masker.add($0) }
         if let pw = context.services.options.environment["PGPASSWORD"] { context.masker.add(pw) }
         let query = try context.string("query")
@@ -80,25 +79,15 @@ public struct SQLQueryAction: Action {
         case .array(let items)?: params = items.map(PostgresType.parameter)
         default: throw ActionError.invalidInput("\(context.stepID): with.params must be a list")
         }
-        let result: QueryResult
-        do {
-            let connection = try context.services.postgres(dsn, connectTimeout: timeout)
-            result = try connection.run(query, params: params, readonly: readonly)
-        } catch let e as SQLError {
-            throw map(e, context)
-        }
+        let connection = try context.services.postgres(dsn, connectTimeout: timeout)
+        let result = try connection.run(query, params: params, readonly: readonly)
         if let expectation {
             let failures = expectation.failures(for: result)
-            if !failures.isEmpty { throw ActionError.failed(SQLError.expectationFailed(failures).errorDescription ?? "") }
+            if !failures.isEmpty { throw SQLError.expectationFailed(failures) }
         }
         let summary = result.columns.isEmpty
             ? "\(result.affected.map { "\($0) rows affected" } ?? "done")\(readonly ? " (read-only)" : "")"
             : "\(result.rows.count) row\(result.rows.count == 1 ? "" : "s")\(readonly ? " (read-only)" : "")"
         return (result, summary)
-    }
-
-    private func map(_ error: SQLError, _ context: ActionContext) -> ActionError {
-        let text = context.masker.mask(error.errorDescription ?? "\(error)")
-        return error.isTransient ? .transient(text) : .failed(text)
     }
 }

@@ -23,19 +23,15 @@ public struct SecretGetAction: Action {
     }
 
     private func read(_ context: ActionContext) async throws -> (SecretVersion, String) {
-        do {
-            let ref = try SecretStoreRef(context.with["store"])
-            let name = try context.string("name")
-            if let problem = SecretName.problem(name, provider: ref.provider) {
-                throw ActionError.invalidInput("\(context.stepID): \(problem)")
-            }
-            let version = try context.optionalString("version").flatMap { $0.isEmpty ? nil : $0 }
-            let store = try context.services.secretStore(ref, masker: context.masker)
-            let v = try await store.read(name, version: version)
-            context.masker.add(v.value)
-            return (v, store.label(name))
-        } catch let e as SecretStoreError {
-            throw e.actionError
+        let ref = try SecretStoreRef(context.with["store"])
+        let name = try context.string("name")
+        if let problem = SecretName.problem(name, provider: ref.provider) {
+            throw ActionError.invalidInput("\(context.stepID): \(problem)")
         }
+        let version = try context.optionalString("version").flatMap { $0.isEmpty ? nil : $0 }
+        let store = try context.services.secretStore(ref, masker: context.masker)
+        let v = try await store.read(name, version: version)
+        context.masker.add(v.value)
+        return (v, store.label(name))
     }
 }

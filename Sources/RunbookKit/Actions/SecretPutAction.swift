@@ -51,16 +51,12 @@ public struct SecretPutAction: Action {
     }
 
     func target(_ context: ActionContext) throws -> Target {
-        do {
-            let ref = try SecretStoreRef(context.with["store"])
-            let name = try context.string("name")
-            if let problem = SecretName.problem(name, provider: ref.provider) {
-                throw ActionError.invalidInput("\(context.stepID): \(problem)")
-            }
-            return Target(ref: ref, name: name, store: try context.services.secretStore(ref, masker: context.masker))
-        } catch let e as SecretStoreError {
-            throw e.actionError
+        let ref = try SecretStoreRef(context.with["store"])
+        let name = try context.string("name")
+        if let problem = SecretName.problem(name, provider: ref.provider) {
+            throw ActionError.invalidInput("\(context.stepID): \(problem)")
         }
+        return Target(ref: ref, name: name, store: try context.services.secretStore(ref, masker: context.masker))
     }
 
     func currentState(_ t: Target, _ context: ActionContext) async throws -> SecretCurrent {
@@ -73,22 +69,18 @@ public struct SecretPutAction: Action {
         let t = try target(context)
         let value = try context.string("value")
         context.masker.add(value)
-        do {
-            switch try await currentState(t, context) {
-            case .absent:
-                return Preview(summary: "create \(t.store.label(t.name))", outputs: ["created": true, "changed": true])
-            case .unreadable(let latest):
-                return Preview(summary: "add version to \(t.store.label(t.name)) (latest version \(latest ?? "none") is not readable)",
-                               outputs: ["created": false, "changed": true])
-            case .present(let v) where v.value == value:
-                return Preview(summary: "unchanged: \(t.store.label(t.name)) version \(v.version) already holds this value",
-                               outputs: ["version": .string(v.version), "created": false, "changed": false])
-            case .present(let v):
-                return Preview(summary: "add version to \(t.store.label(t.name)) (current version \(v.version))",
-                               outputs: ["created": false, "changed": true])
-            }
-        } catch let e as SecretStoreError {
-            throw e.actionError
+        switch try await currentState(t, context) {
+        case .absent:
+            return Preview(summary: "create \(t.store.label(t.name))", outputs: ["created": true, "changed": true])
+        case .unreadable(let latest):
+            return Preview(summary: "add version to \(t.store.label(t.name)) (latest version \(latest ?? "none") is not readable)",
+                           outputs: ["created": false, "changed": true])
+        case .present(let v) where v.value == value:
+            return Preview(summary: "unchanged: \(t.store.label(t.name)) version \(v.version) already holds this value",
+                           outputs: ["version": .string(v.version), "created": false, "changed": false])
+        case .present(let v):
+            return Preview(summary: "add version to \(t.store.label(t.name)) (current version \(v.version))",
+                           outputs: ["created": false, "changed": true])
         }
     }
 
@@ -97,41 +89,37 @@ public struct SecretPutAction: Action {
         let value = try context.string("value")
         context.masker.add(value)
         let token = RequestToken.make(runID: context.runID, stepID: context.stepID, name: t.name, value: value)
-        do {
-            let now = try await currentState(t, context)
-            let earlier = Record(context.journal)
-            if case .present(let v) = now, v.value == value {
-                // Resume: an interrupted attempt already wrote this version.
-                if let earlier, earlier.created || earlier.previousVersion != v.version {
-                    var record = earlier
-                    record.addedVersion = v.version
-                    return result(t, version: v.version, record: record)
-                }
-                return ActionResult(outputs: ["version": .string(v.version), "created": false, "changed": false],
-                                    summary: "unchanged (\(t.store.label(t.name)) version \(v.version))")
+        let now = try await currentState(t, context)
+        let earlier = Record(context.journal)
+        if case .present(let v) = now, v.value == value {
+            // Resume: an interrupted attempt already wrote this version.
+            if let earlier, earlier.created || earlier.previousVersion != v.version {
+                var record = earlier
+                record.addedVersion = v.version
+                return result(t, version: v.version, record: record)
             }
-            var record: Record
-            if let earlier {
-                record = earlier  // keep the original prior state across a resume
-            } else {
-                switch now {
-                case .absent: record = Record(created: true, previousVersion: nil, previousReadable: false)
-                case .unreadable(let latest): record = Record(created: false, previousVersion: latest, previousReadable: false)
-                case .present(let v): record = Record(created: false, previousVersion: v.version, previousReadable: true)
-                }
-                try await context.recordJournal(record.value)  // write-ahead: before the store changes
-            }
-            let version: String
-            if case .absent = now {
-                version = try await t.store.create(t.name, value: value, requestToken: token)
-            } else {
-                version = try await t.store.addVersion(t.name, value: value, requestToken: token)
-            }
-            record.addedVersion = version
-            return result(t, version: version, record: record)
-        } catch let e as SecretStoreError {
-            throw e.actionError
+            return ActionResult(outputs: ["version": .string(v.version), "created": false, "changed": false],
+                                summary: "unchanged (\(t.store.label(t.name)) version \(v.version))")
         }
+        var record: Record
+        if let earlier {
+            record = earlier  // keep the original prior state across a resume
+        } else {
+            switch now {
+            case .absent: record = Record(created: true, previousVersion: nil, previousReadable: false)
+            case .unreadable(let latest): record = Record(created: false, previousVersion: latest, previousReadable: false)
+            case .present(let v): record = Record(created: false, previousVersion: v.version, previousReadable: true)
+            }
+            try await context.recordJournal(record.value)  // write-ahead: before the store changes
+        }
+        let version: String
+        if case .absent = now {
+            version = try await t.store.create(t.name, value: value, requestToken: token)
+        } else {
+            version = try await t.store.addVersion(t.name, value: value, requestToken: token)
+        }
+        record.addedVersion = version
+        return result(t, version: version, record: record)
     }
 
     private func result(_ t: Target, version: String, record: Record) -> ActionResult {
@@ -144,35 +132,31 @@ public struct SecretPutAction: Action {
     public func rollback(_ context: ActionContext, record raw: Value) async throws {
         guard let record = Record(raw) else { return }
         let t = try target(context)
-        do {
-            let now = try await currentState(t, context)
-            // The version this step made; after an interrupted execute only the journal exists.
-            let added = record.addedVersion ?? (now.version != record.previousVersion ? now.version : nil)
-            if record.created {
-                if now == .absent { return }
-                if let added, try await !holdsOwnValue(t, now, added: added, context), !context.force {
-                    throw ActionError.drift("\(t.store.label(t.name)) now reads version \(now.version ?? "none"), not version \(added) that this step created")
-                }
-                try await t.store.delete(t.name)
-                context.log("deleted \(t.store.label(t.name))")
-            } else if record.previousReadable, let previous = record.previousVersion {
-                let prior = try await t.store.read(t.name, version: previous)
-                context.masker.add(prior.value)
-                if case .present(let v) = now, let added, v.value != prior.value,
-                   try await !holdsOwnValue(t, now, added: added, context), !context.force
-                {
-                    throw ActionError.drift("\(t.store.label(t.name)) now reads version \(v.version), not version \(added) that this step added")
-                }
-                try await t.store.restore(t.name, previous: previous, added: added)
-                context.log("\(t.store.label(t.name)) reads version \(previous)'s value again")
-            } else if let added {
-                if try await !holdsOwnValue(t, now, added: added, context), !context.force {
-                    throw ActionError.drift("\(t.store.label(t.name)) now reads version \(now.version ?? "none"), not version \(added) that this step added")
-                }
-                try await t.store.retire(t.name, version: added)
+        let now = try await currentState(t, context)
+        // The version this step made; after an interrupted execute only the journal exists.
+        let added = record.addedVersion ?? (now.version != record.previousVersion ? now.version : nil)
+        if record.created {
+            if now == .absent { return }
+            if let added, try await !holdsOwnValue(t, now, added: added, context), !context.force {
+                throw ActionError.drift("\(t.store.label(t.name)) now reads version \(now.version ?? "none"), not version \(added) that this step created")
             }
-        } catch let e as SecretStoreError {
-            throw e.actionError
+            try await t.store.delete(t.name)
+            context.log("deleted \(t.store.label(t.name))")
+        } else if record.previousReadable, let previous = record.previousVersion {
+            let prior = try await t.store.read(t.name, version: previous)
+            context.masker.add(prior.value)
+            if case .present(let v) = now, let added, v.value != prior.value,
+               try await !holdsOwnValue(t, now, added: added, context), !context.force
+            {
+                throw ActionError.drift("\(t.store.label(t.name)) now reads version \(v.version), not version \(added) that this step added")
+            }
+            try await t.store.restore(t.name, previous: previous, added: added)
+            context.log("\(t.store.label(t.name)) reads version \(previous)'s value again")
+        } else if let added {
+            if try await !holdsOwnValue(t, now, added: added, context), !context.force {
+                throw ActionError.drift("\(t.store.label(t.name)) now reads version \(now.version ?? "none"), not version \(added) that this step added")
+            }
+            try await t.store.retire(t.name, version: added)
         }
     }
 

@@ -34,10 +34,3 @@ public enum EngineError: Error, LocalizedError, Sendable {
         }
     }
 }
-
-/// An error that may be retried under a step's `retry:` policy. Areas make their errors conform.
-public protocol RetryableError: Error {
-    var isTransient: Bool { get }
-}
-
-extension ActionError: RetryableError {}

@@ -40,7 +40,7 @@ extension Runner {
                                      status: "rollback-failed", duration: Date().timeIntervalSince(started), message: message))
                 var e = ReportEvent(.runFinished, runID: state.runID, status: "rollback-failed", message: state.message)
                 e.hint = "fix the cause, then continue the rollback: runbook rollback \(state.runID)\(options.stateDirHint)"
-                    + (error is ActionError ? " (add --force to override a drift refusal)" : "")
+                    + ((error as? ActionError)?.isDrift == true ? " (add --force to override a drift refusal)" : "")
                 try emit(e)
                 return .rollbackFailed
             }

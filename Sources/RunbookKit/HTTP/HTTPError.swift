@@ -1,7 +1,7 @@
 import Foundation
 
 /// Failures below HTTP: the request never produced a response.
-public enum HTTPError: Error, LocalizedError, Sendable {
+public enum HTTPError: Error, LocalizedError, Sendable, RetryableError {
     /// libcurl failed (`code` is the CURLcode). `transient` marks faults worth retrying:
     /// connection refused or reset, timeouts, an empty reply.
     case transport(code: Int, message: String, transient: Bool)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Failures talking to the Kubernetes API, with the server's own reason.
-public enum KubeError: Error, LocalizedError, Sendable {
+public enum KubeError: Error, LocalizedError, Sendable, RetryableError {
     /// The kubeconfig (or in-cluster set-up) cannot be used.
     case config(String)
     /// The API answered with a `Status` failure.
@@ -12,6 +12,8 @@ public enum KubeError: Error, LocalizedError, Sendable {
     case credentialPlugin(String)
     /// The connection failed.
     case transport(HTTPError, request: String)
+    /// An object (from a manifest or `with:`) lacks what names it.
+    case invalidObject(String)
 
     public var errorDescription: String? {
         switch self {
@@ -25,6 +27,7 @@ public enum KubeError: Error, LocalizedError, Sendable {
             return "the server has no resource for kind \(k) in \(v) (is the CRD installed, the apiVersion right?)"
         case .credentialPlugin(let m): return "exec credential plugin: \(m)"
         case .transport(let e, let request): return "\(request): \(e.errorDescription ?? "\(e)")"
+        case .invalidObject(let m): return m
         }
     }
 
@@ -41,12 +44,6 @@ public enum KubeError: Error, LocalizedError, Sendable {
         case .transport(let e, _): return e.isTransient
         default: return false
         }
-    }
-
-    /// The engine's view: transient faults may be retried by the step's `retry:`.
-    public var actionError: ActionError {
-        let m = errorDescription ?? "\(self)"
-        return isTransient ? .transient(m) : .failed(m)
     }
 
     /// Builds the error from a failed response, reading a `Status` body when there is one.
@@ -68,10 +65,4 @@ public enum KubeError: Error, LocalizedError, Sendable {
         if message.isEmpty { message = "HTTP \(response.status)" }
         return .status(code: response.status, reason: reason, message: message, causes: causes, request: request)
     }
-}
-
-/// Runs a Kubernetes call inside an action, turning `KubeError` into `ActionError`.
-@discardableResult
-func kube<T>(_ body: () async throws -> T) async throws -> T {
-    do { return try await body() } catch let e as KubeError { throw e.actionError }
 }

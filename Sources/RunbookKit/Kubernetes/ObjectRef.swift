@@ -16,7 +16,7 @@ public struct ObjectRef: Sendable, Hashable, CustomStringConvertible {
     public init(object: Value, defaultNamespace: String? = nil) throws {
         guard let v = object["apiVersion"]?.stringValue, let k = object["kind"]?.stringValue,
               let n = object.lookup("metadata.name")?.stringValue, !n.isEmpty
-        else { throw ActionError.invalidInput("an object needs apiVersion, kind and metadata.name") }
+        else { throw KubeError.invalidObject("an object needs apiVersion, kind and metadata.name") }
         self.init(apiVersion: v, kind: k, namespace: object.lookup("metadata.namespace")?.stringValue ?? defaultNamespace, name: n)
     }
 

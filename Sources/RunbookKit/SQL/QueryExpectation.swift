@@ -18,15 +18,15 @@ public struct QueryExpectation: Sendable, Equatable {
 
     /// Reads `expect:` after evaluation; throws a sentence naming the bad key.
     public init(_ value: Value) throws {
-        guard case .object(let o) = value else { throw ActionError.invalidInput("with.expect must be a mapping") }
+        guard case .object(let o) = value else { throw SQLError.invalidExpectation("with.expect must be a mapping") }
         for key in o.keys where !Self.keys.contains(key) {
-            throw ActionError.invalidInput("with.expect.\(key) is not known (use \(Self.keys.joined(separator: ", ")))")
+            throw SQLError.invalidExpectation("with.expect.\(key) is not known (use \(Self.keys.joined(separator: ", ")))")
         }
         func count(_ key: String) throws -> Int? {
             guard let v = o[key], !v.isNull else { return nil }
             if let i = v.intValue, i >= 0 { return i }
             if let s = v.stringValue, let i = Int(s), i >= 0 { return i }
-            throw ActionError.invalidInput("with.expect.\(key) must be a whole number of rows")
+            throw SQLError.invalidExpectation("with.expect.\(key) must be a whole number of rows")
         }
         self.init(rows: try count("rows"), minRows: try count("min_rows"), maxRows: try count("max_rows"),
                   equals: o["equals"])

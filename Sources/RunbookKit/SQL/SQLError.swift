@@ -1,7 +1,7 @@
 import Foundation
 
 /// Failures of `sql.query`, with messages that never contain the connection password.
-public enum SQLError: Error, LocalizedError, Sendable {
+public enum SQLError: Error, LocalizedError, Sendable, RetryableError {
     /// The DSN could not be parsed by libpq.
     case invalidDSN(String)
     /// The server could not be reached or refused the login.
@@ -10,6 +10,8 @@ public enum SQLError: Error, LocalizedError, Sendable {
     case queryFailed(reason: String, sqlState: String?)
     /// An `expect:` condition did not hold.
     case expectationFailed([String])
+    /// `with.expect` is not a usable expectation.
+    case invalidExpectation(String)
 
     public var errorDescription: String? {
         switch self {
@@ -22,6 +24,8 @@ public enum SQLError: Error, LocalizedError, Sendable {
             return "the query failed: \(reason)\(code)"
         case .expectationFailed(let lines):
             return "the query result did not meet its expectation:\n" + lines.joined(separator: "\n")
+        case .invalidExpectation(let reason):
+            return reason
         }
     }
 

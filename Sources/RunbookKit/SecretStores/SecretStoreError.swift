@@ -1,7 +1,7 @@
 import Foundation
 
 /// Failures talking to a secret store, with the provider's own reason.
-public enum SecretStoreError: Error, LocalizedError, Sendable {
+public enum SecretStoreError: Error, LocalizedError, Sendable, RetryableError {
     case permissionDenied(store: String, reason: String)
     case notFound(what: String, reason: String)
     /// 429 / throttling exceptions, still failing after the retries.
@@ -42,13 +42,12 @@ public enum SecretStoreError: Error, LocalizedError, Sendable {
         }
     }
 
-    /// The `ActionError` the engine sees: throttling and outages are transient.
-    public var actionError: ActionError {
-        let text = errorDescription ?? "\(self)"
+    /// Throttling and outages (still failing after the client's own retries) may be retried by
+    /// the step's `retry:`.
+    public var isTransient: Bool {
         switch self {
-        case .throttled, .unavailable: return .transient(text)
-        case .invalidInput: return .invalidInput(text)
-        default: return .failed(text)
+        case .throttled, .unavailable: return true
+        default: return false
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 extension ActionContext {
     /// The run's Kubernetes client.
     func kubeClient() throws -> KubeClient {
-        do { return try services.kubernetes() } catch let e as KubeError { throw ActionError.failed(e.errorDescription ?? "\(e)") }
+        try services.kubernetes()
     }
 
     /// `apiVersion`, `kind`, `namespace` (default: the context's), `name` from `with`.

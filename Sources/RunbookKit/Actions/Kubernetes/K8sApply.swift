@@ -41,10 +41,8 @@ public struct K8sApply: Action {
         let client = try context.kubeClient()
         var lines: [String] = [], diffs: [String] = []
         for (ref, obj) in try objects(context, client) {
-            let live = try await kube { try await client.get(ref) }
-            let result = try await kube {
-                try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, dryRun: true, query: K8sApply.applyQuery)
-            }
+            let live = try await client.get(ref)
+            let result = try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, dryRun: true, query: K8sApply.applyQuery)
             if let live, ref.kind == "Secret" { K8sGet.registerSecretData(live, masker: context.masker) }
             if ref.kind == "Secret" { K8sGet.registerSecretData(obj, masker: context.masker) }
             let diff = ObjectDiff.render(live: live, result: result)
@@ -63,12 +61,10 @@ public struct K8sApply: Action {
             var index = entries.firstIndex { ObjectRef(value: $0["ref"]) == ref }
             if index == nil {
                 // Write-ahead: what this object was before we touch it.
-                let live = try await kube { try await client.get(ref) }
+                let live = try await client.get(ref)
                 // An object the apply would leave as it is (a second run) keeps no prior state.
                 if let live {
-                    let dry = try await kube {
-                        try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, dryRun: true, query: K8sApply.applyQuery)
-                    }
+                    let dry = try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, dryRun: true, query: K8sApply.applyQuery)
                     if ObjectFingerprint.of(dry) == ObjectFingerprint.of(live) {
                         applied.append(.string(ref.description))
                         unchanged += 1
@@ -76,14 +72,12 @@ public struct K8sApply: Action {
                     }
                 }
                 var entry: Value = ["ref": ref.value, "created": .bool(live == nil)]
-                if let live { entry["prior"] = try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) } }
+                if let live { entry["prior"] = try await PriorState.save(live, ref: ref, context: context, client: client) }
                 entries.append(entry)
                 index = entries.count - 1
                 try await context.recordJournal(["objects": .array(entries)])
             }
-            let result = try await kube {
-                try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, query: K8sApply.applyQuery)
-            }
+            let result = try await client.patch(ref, contentType: K8sApply.applyType, patch: obj, query: K8sApply.applyQuery)
             PriorState.noteAfter(result, in: &entries[index!])
             applied.append(.string(ref.description))
             if entries[index!]["created"] == true { created.append(.string(ref.description)) }
@@ -99,19 +93,17 @@ public struct K8sApply: Action {
             guard let ref = ObjectRef(value: entry["ref"]) else { continue }
             if entry["created"] == true {
                 // Only when it exists: the step may have failed before creating it.
-                if try await kube({ try await client.get(ref) }) != nil {
-                    try await kube { try await client.delete(ref) }
+                if try await client.get(ref) != nil {
+                    try await client.delete(ref)
                     context.log("deleted \(ref)")
                 }
             } else if let fragment = entry["prior"] {
-                try await kube {
-                    guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
-                                                                isRestored: PriorState.restoredFromChange(entry))
-                    else { return context.log("\(ref) was already restored") }
-                    let done = try await PriorState.restore(prior, ref: ref, record: entry, force: context.force, client: client)
-                    context.log(done)
-                    try await PriorState.discard(fragment, client: client)
-                }
+                guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
+                                                            isRestored: PriorState.restoredFromChange(entry))
+                else { context.log("\(ref) was already restored"); continue }
+                let done = try await PriorState.restore(prior, ref: ref, record: entry, force: context.force, client: client)
+                context.log(done)
+                try await PriorState.discard(fragment, client: client)
             }
         }
     }

@@ -15,7 +15,7 @@ public struct K8sGet: Action {
         let client = try context.kubeClient()
         let ref = try context.objectRef(client)
         let optional = try context.bool("optional", default: false)
-        guard let object = try await kube({ try await client.get(ref) }) else {
+        guard let object = try await client.get(ref) else {
             if optional { return ActionResult(outputs: ["object": .null, "exists": false], summary: "\(ref) does not exist") }
             throw ActionError.failed("\(ref) not found (set optional: true to continue without it)")
         }

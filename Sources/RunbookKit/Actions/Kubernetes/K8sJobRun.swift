@@ -28,7 +28,7 @@ public struct K8sJobRun: Action {
         let ns = try context.optionalString("namespace") ?? client.defaultNamespace
         if let cron = try context.optionalString("from_cronjob") {
             let ref = ObjectRef(apiVersion: "batch/v1", kind: "CronJob", namespace: ns, name: cron)
-            guard let cj = try await kube({ try await client.get(ref) }) else { throw ActionError.failed("\(ref) not found") }
+            guard let cj = try await client.get(ref) else { throw ActionError.failed("\(ref) not found") }
             let suffix = String(context.runID.suffix(4)).lowercased()
             let name = try context.optionalString("name") ?? "\(String(cron.prefix(52)))-\(suffix)"
             let template = cj.lookup("spec.jobTemplate") ?? .object(Object())
@@ -57,7 +57,7 @@ public struct K8sJobRun: Action {
         let client = try context.kubeClient()
         let job = try await job(context, client)
         let ref = try ObjectRef(object: job)
-        _ = try await kube { try await client.create(job, dryRun: true) }
+        _ = try await client.create(job, dryRun: true)
         let image = job.lookup("spec.template.spec.containers.0.image")?.stringValue ?? "?"
         let from = try context.optionalString("from_cronjob").map { " from CronJob \($0)" } ?? ""
         return Preview(summary: "run Job \(ref.namespace ?? "")/\(ref.name)\(from) (image \(image)) and wait for it",
@@ -71,25 +71,25 @@ public struct K8sJobRun: Action {
         let ns = ref.namespace ?? client.defaultNamespace
         let record: Value = ["ref": ref.value]
         let keep = try context.bool("keep", default: false)
-        if context.journal?["succeeded"] == true, try await kube({ try await client.get(ref) }) == nil {
+        if context.journal?["succeeded"] == true, try await client.get(ref) == nil {
             // An earlier attempt saw the Job succeed and deleted it, then the process died.
             return ActionResult(outputs: ["job": .string(ref.name), "succeeded": true,
                                           "logs": "(not kept: the Job had succeeded and was deleted before the run was interrupted)"],
                                 rollback: record, summary: "Job \(ns)/\(ref.name) had already succeeded")
         }
         try await context.recordJournal(record)
-        if let live = try await kube({ try await client.get(ref) }) {
+        if let live = try await client.get(ref) {
             guard live.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == context.runID else { throw ActionError.failed("Job \(ns)/\(ref.name) already exists and was not started by this run; choose another name") }
             context.log("Job \(ns)/\(ref.name) already exists (an earlier attempt): waiting for it")
         } else {
-            do { _ = try await client.create(job) } catch let e as KubeError where e.isAlreadyExists {} catch let e as KubeError { throw e.actionError }
+            do { _ = try await client.create(job) } catch let e as KubeError where e.isAlreadyExists {}
             context.log("created Job \(ns)/\(ref.name)")
         }
         let lines = try context.int("log_lines") ?? 50
         var poller = Poller(timeout: try context.duration("timeout") ?? 600, stepDeadline: context.deadline)
         var last: Value = .null
         repeat {
-            guard let live = try await kube({ try await client.get(ref) }) else {
+            guard let live = try await client.get(ref) else {
                 throw ActionError.failed("Job \(ns)/\(ref.name) disappeared while waiting for it")
             }
             let conds = live.lookup("status.conditions")?.arrayValue ?? []
@@ -120,7 +120,7 @@ public struct K8sJobRun: Action {
     }
 
     func pods(_ client: KubeClient, ns: String, job: String) async throws -> [Value] {
-        try await kube { try await client.list(apiVersion: "v1", kind: "Pod", namespace: ns, labelSelector: "job-name=\(job)") }
+        try await client.list(apiVersion: "v1", kind: "Pod", namespace: ns, labelSelector: "job-name=\(job)")
     }
 
     /// A Pod of the Job that the kubelet cannot start, described with the kubelet's message.
@@ -150,10 +150,10 @@ public struct K8sJobRun: Action {
     func deleteJob(_ client: KubeClient, ref: ObjectRef) async throws {
         let ns = ref.namespace ?? client.defaultNamespace
         let pods = try await pods(client, ns: ns, job: ref.name)
-        try await kube { try await client.delete(ref, propagation: "Background") }
+        try await client.delete(ref, propagation: "Background")
         for pod in pods {
             guard let n = pod.lookup("metadata.name")?.stringValue else { continue }
-            try await kube { try await client.delete(ObjectRef(apiVersion: "v1", kind: "Pod", namespace: ns, name: n)) }
+            try await client.delete(ObjectRef(apiVersion: "v1", kind: "Pod", namespace: ns, name: n))
         }
     }
 

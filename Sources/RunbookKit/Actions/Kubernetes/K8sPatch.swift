@@ -47,11 +47,11 @@ public struct K8sPatch: Action {
         let client = try context.kubeClient()
         let ref = try context.objectRef(client)
         let (ct, patch) = try body(context)
-        guard let live = try await kube({ try await client.get(ref) }) else {
+        guard let live = try await client.get(ref) else {
             throw ActionError.failed("\(ref) not found: nothing to patch")
         }
         if ref.kind == "Secret" { K8sGet.registerSecretData(live, masker: context.masker) }
-        let result = try await kube { try await client.patch(ref, contentType: ct, patch: patch, dryRun: true) }
+        let result = try await client.patch(ref, contentType: ct, patch: patch, dryRun: true)
         let diff = ObjectDiff.render(live: live, result: result)
         return Preview(summary: diff.isEmpty ? "patch \(ref): unchanged" : "patch \(ref)", diff: diff.isEmpty ? nil : diff)
     }
@@ -64,19 +64,19 @@ public struct K8sPatch: Action {
         if let j = context.journal, j["prior"] != nil {
             record = j  // resume: keep the state from before the first attempt
         } else {
-            guard let live = try await kube({ try await client.get(ref) }) else {
+            guard let live = try await client.get(ref) else {
                 throw ActionError.failed("\(ref) not found: nothing to patch")
             }
             // A patch that changes nothing (a second run) keeps no prior state and writes nothing.
-            let dry = try await kube { try await client.patch(ref, contentType: ct, patch: patch, dryRun: true) }
+            let dry = try await client.patch(ref, contentType: ct, patch: patch, dryRun: true)
             if ObjectFingerprint.of(dry) == ObjectFingerprint.of(live) {
                 return ActionResult(outputs: ["resourceVersion": live.resourceVersion.map(Value.string) ?? .null],
                                     summary: "\(ref) unchanged")
             }
-            record = ["ref": ref.value, "prior": try await kube { try await PriorState.save(live, ref: ref, context: context, client: client) }]
+            record = ["ref": ref.value, "prior": try await PriorState.save(live, ref: ref, context: context, client: client)]
             try await context.recordJournal(record)
         }
-        let result = try await kube { try await client.patch(ref, contentType: ct, patch: patch) }
+        let result = try await client.patch(ref, contentType: ct, patch: patch)
         PriorState.noteAfter(result, in: &record)
         return ActionResult(outputs: ["resourceVersion": result.resourceVersion.map(Value.string) ?? .null], rollback: record,
                             summary: "patched \(ref)")
@@ -85,12 +85,10 @@ public struct K8sPatch: Action {
     public func rollback(_ context: ActionContext, record: Value) async throws {
         let client = try context.kubeClient()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
-        try await kube {
-            guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
-                                                        isRestored: PriorState.restoredFromChange(record))
-            else { return context.log("\(ref) was already restored") }
-            context.log(try await PriorState.restore(prior, ref: ref, record: record, force: context.force, client: client))
-            try await PriorState.discard(fragment, client: client)
-        }
+        guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
+                                                    isRestored: PriorState.restoredFromChange(record))
+        else { return context.log("\(ref) was already restored") }
+        context.log(try await PriorState.restore(prior, ref: ref, record: record, force: context.force, client: client))
+        try await PriorState.discard(fragment, client: client)
     }
 }

@@ -24,10 +24,8 @@ public struct K8sScale: Action {
         let client = try context.kubeClient()
         let ref = try context.objectRef(client)
         let want = try replicas(context)
-        let old = try await kube { try await current(client, ref) }
-        _ = try await kube {
-            try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(want)]], dryRun: true, subresource: "scale")
-        }
+        let old = try await current(client, ref)
+        _ = try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(want)]], dryRun: true, subresource: "scale")
         return Preview(summary: old == want ? "scale \(ref): already \(want)" : "scale \(ref): \(old) → \(want)",
                        diff: old == want ? nil : "- spec.replicas: \(old)\n+ spec.replicas: \(want)", outputs: ["previous": .int(old)])
     }
@@ -40,12 +38,10 @@ public struct K8sScale: Action {
         if let p = context.journal?["previous"]?.intValue {
             previous = p
         } else {
-            previous = try await kube { try await current(client, ref) }
+            previous = try await current(client, ref)
             try await context.recordJournal(["ref": ref.value, "previous": .int(previous), "set": .int(want)])
         }
-        _ = try await kube {
-            try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(want)]], subresource: "scale")
-        }
+        _ = try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(want)]], subresource: "scale")
         return ActionResult(outputs: ["previous": .int(previous)],
                             rollback: ["ref": ref.value, "previous": .int(previous), "set": .int(want)],
                             summary: "scaled \(ref) from \(previous) to \(want)")
@@ -54,7 +50,7 @@ public struct K8sScale: Action {
     public func rollback(_ context: ActionContext, record: Value) async throws {
         let client = try context.kubeClient()
         guard let ref = ObjectRef(value: record["ref"]), let previous = record["previous"]?.intValue else { return }
-        let now = try await kube { try await current(client, ref) }
+        let now = try await current(client, ref)
         if now == previous { return context.log("\(ref) already has \(previous) replicas") }
         // Someone (a person, an autoscaler) set another count after this step: not ours to undo.
         if let set = record["set"]?.intValue, now != set {
@@ -63,9 +59,7 @@ public struct K8sScale: Action {
             }
             context.log("\(ref) was scaled to \(now) after this step; scaling back to \(previous) anyway (--force)")
         }
-        _ = try await kube {
-            try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(previous)]], subresource: "scale")
-        }
+        _ = try await client.patch(ref, contentType: K8sScale.mergeType, patch: ["spec": ["replicas": .int(previous)]], subresource: "scale")
         context.log("scaled \(ref) back to \(previous)")
     }
 }

@@ -17,7 +17,7 @@ public struct K8sSecretRead: Action {
         let ref = try context.objectRef(client, apiVersion: "v1", kind: "Secret")
         let key = try context.string("key")
         let optional = try context.bool("optional", default: false)
-        let secret = try await kube { try await client.get(ref) }
+        let secret = try await client.get(ref)
         if let secret { K8sGet.registerSecretData(secret, masker: context.masker) }
         guard let secret else {
             if optional { return ActionResult(outputs: ["value": "", "found": false], summary: "\(ref) does not exist") }

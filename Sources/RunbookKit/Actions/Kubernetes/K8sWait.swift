@@ -46,7 +46,7 @@ public struct K8sWait: Action {
         var poller = Poller(timeout: try context.duration("timeout") ?? 300, stepDeadline: context.deadline)
         var observed: Value = .null
         repeat {
-            let object = try await kube { try await client.get(ref) }
+            let object = try await client.get(ref)
             let (outcome, seen) = try check(context, object)
             observed = seen
             switch outcome {
