@@ -63,7 +63,7 @@ public final class ClusterLease: @unchecked Sendable {
                 let lease: Value = [
                     "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                     "metadata": ["name": .string(name), "namespace": .string(namespace),
-                                 "labels": [.init(key: RunRecords.runbookLabel, value: .string(KubeName.labelValue(runbook) ?? name))]],
+                                 "labels": .object(Object([.init(key: RunRecords.runbookLabel, value: .string(KubeName.labelValue(runbook) ?? name))]))],
                     "spec": spec(holder: holder, acquired: now, transitions: 0),
                 ]
                 var c = try await client.raw("POST", collection, body: lease.jsonData())

@@ -89,16 +89,17 @@ public final class RunRecords: @unchecked Sendable {
         if let v = KubeName.labelValue(state.runID) { labels[RunRecords.runIDLabel] = .string(v) }
         labels[RunRecords.statusLabel] = .string(state.status.rawValue)
         let tail = events.suffix(RunRecords.eventTail).joined(separator: "\n")
+        // Each value: base64(gzip(bytes)), then base64 again as every Secret `data` value.
         let data: Object = [
-            "state": .string(try RunRecords.pack(stateJSON)),
-            "events": .string(try RunRecords.pack(Data((tail.isEmpty ? "" : tail + "\n").utf8))),
+            "state": .string(Data(try RunRecords.pack(stateJSON).utf8).base64EncodedString()),
+            "events": .string(Data(try RunRecords.pack(Data((tail.isEmpty ? "" : tail + "\n").utf8)).utf8).base64EncodedString()),
         ]
         return [
             "apiVersion": "v1", "kind": "Secret", "type": .string(RunRecords.type),
             "metadata": ["name": .string(RunRecords.secretName(state.runID)), "namespace": .string(namespace),
                          "labels": .object(labels),
-                         "annotations": [.init(key: RunRecords.runIDAnnotation, value: .string(state.runID))]],
-            "data": .object(data.mapValues { .string(Data($0.stringValue!.utf8).base64EncodedString()) }),
+                         "annotations": .object(Object([.init(key: RunRecords.runIDAnnotation, value: .string(state.runID))]))],
+            "data": .object(data),
         ]
     }
 
