@@ -19,8 +19,8 @@ struct StatusCommand: AsyncParsableCommand {
                 run = last
             }
             switch output.output {
-            case .text: Console.out(StatusFormatter.text(run))
-            case .json: Console.out(run.toValue().jsonString(pretty: true))
+            case .text: Console.out(StatusFormatter.text(run, stateDirHint: state.hint))
+            case .json: Console.out(StatusFormatter.json(run).jsonString(pretty: true))
             }
             return 0
         }

@@ -54,6 +54,7 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     private func resetToFixture(_ sb: MigrationHarness) {
+        sb.forgetUnfinishedRuns()
         try? sb.fault(["--clear"])
         let ns = Self.namespace
         if (try? sb.object("statefulset", "postgres", namespace: ns)) != nil {

@@ -207,6 +207,16 @@ final class MigrationHarness: @unchecked Sendable {
         return names.max { stamp($0) < stamp($1) }
     }
 
+    /// Forgets every unfinished run left by an earlier test that failed midway, so that its
+    /// failure stays with it instead of blocking the next test's runs (exit 4).
+    func forgetUnfinishedRuns() {
+        guard let out = try? runbook(["history", "--output", "json"]),
+              let doc = (try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [String: Any] else { return }
+        for run in (doc["runs"] as? [[String: Any]]) ?? [] where run["unfinished"] as? Bool == true {
+            if let id = run["run_id"] as? String { _ = try? runbook(["forget", id, "--reason", "test reset", "--yes"]) }
+        }
+    }
+
     /// Every run id in the state dir.
     func runIDs() -> Set<String> {
         Set((try? FileManager.default.contentsOfDirectory(atPath: stateDir.appendingPathComponent("runs").path)) ?? [])

@@ -48,6 +48,7 @@ final class MigrationTests: XCTestCase {
     }
 
     private func resetToFixture(_ sb: MigrationHarness) {
+        sb.forgetUnfinishedRuns()
         try? sb.fault(["--clear"])
         for o in (try? sb.objects("jobs", namespace: Self.namespace)) ?? [] {
             if let n = (o["metadata"] as? [String: Any])?["name"] as? String { _ = try? sb.kubectl(["-n", Self.namespace, "delete", "job", n, "--wait=false"]) }

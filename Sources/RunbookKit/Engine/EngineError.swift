@@ -10,6 +10,10 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case unknownStep(String)
     case notConfirmed
     case timedOut(step: String, after: TimeInterval)
+    case nothingToForget(runID: String, status: String)
+    case forgetNeedsReason
+    /// No terminal to ask and no `--yes`: a command that would change something refuses.
+    case needsYes(command: String)
 
     public var errorDescription: String? {
         switch self {
@@ -31,6 +35,13 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "not confirmed; nothing was changed"
         case .timedOut(let step, let after):
             return "step \(step) timed out after \(Int(after))s"
+        case .nothingToForget(let id, let status):
+            return "run \(id) is \(status): only an unfinished run (interrupted, paused, failed, rollback-failed) can be forgotten"
+        case .needsYes(let command):
+            return "\(command) would change things and there is no terminal to confirm on; nothing was changed: "
+                + "pass --yes to run without a terminal"
+        case .forgetNeedsReason:
+            return "say what was cleaned up by hand: runbook forget RUN-ID --reason TEXT"
         }
     }
 }

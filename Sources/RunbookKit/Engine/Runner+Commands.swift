@@ -24,7 +24,10 @@ extension Runner {
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
         let lock = try await takeLock(runbook, runID: state.runID, runner: runner, options: options, reporter: reporter,
                                       resuming: false)
-        return try await runner.underLock(lock) { try await runner.start() }
+        return try await runner.underLock(lock) {
+            try refuseOnUnfinishedRun(of: runbook.name, options: options)
+            return try await runner.start()
+        }
     }
 
     /// `runbook resume <run-id> [--from STEP]`.
@@ -32,7 +35,7 @@ extension Runner {
                               masker: Masker, reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try await loadRun(runID, options: options, reporter: reporter)
-        guard [.paused, .running, .failed, .rollingBack, .rollbackFailed].contains(state.status) else {
+        guard state.activity.isUnfinished else {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
@@ -47,12 +50,24 @@ extension Runner {
                                 reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try await loadRun(runID, options: options, reporter: reporter)
-        guard state.status != .rolledBack else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
+        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
         return try await runner.underLock(lock) { try await runner.rollBackRun() }
+    }
+
+    /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things
+    /// halfway. Checked with the lock held, so no live process of this state dir is driving one.
+    static func refuseOnUnfinishedRun(of runbook: String, options: EngineOptions) throws {
+        let unfinished = try options.store.unfinishedRuns(of: runbook)
+        guard let newest = unfinished.first else { return }
+        let activity = newest.activity
+        throw StateError.unfinished(runbook: runbook, runID: newest.runID, status: activity.label,
+                                    next: activity.nextSteps(runID: newest.runID, hint: options.stateDirHint)
+                                        ?? ["wait for it to finish (\(activity.label))"],
+                                    others: unfinished.count - 1)
     }
 
     static func confirm(_ question: String, _ options: EngineOptions) throws {

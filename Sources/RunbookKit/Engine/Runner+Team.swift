@@ -104,4 +104,14 @@ extension Runner {
         case (nil, nil): throw localError!
         }
     }
+
+    /// Writes a checkpoint made outside a run (`forget`) to the run's record in the cluster, when
+    /// the run has one.
+    static func mirrorToCluster(_ state: RunState, event: AuditEvent, options: EngineOptions, masker: Masker) async throws {
+        guard options.lockMode != .local, let client = try? Services(options: options.clients).kubernetes() else { return }
+        let records = RunRecords(client: client, namespace: options.runsNamespace)
+        guard let rec = try await records.load(state.runID) else { return }
+        let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
+        try records.write(state, stateJSON: json, events: rec.events + [event.toValue().jsonString()])
+    }
 }

@@ -20,6 +20,9 @@ public actor Runner {
          reporter: any Reporter)
     {
         self.runbook = runbook
+        var state = state
+        // This process drives the run from now on (see RunActivity); a dry-run writes nothing.
+        state.process = .current
         self.state = state
         self.options = options
         self.masker = masker

@@ -9,13 +9,13 @@ public enum ErrorReport {
         case is RunbookError: return 2
         case let e as StateError:
             switch e {
-            case .locked: return 4
+            case .locked, .unfinished: return 4
             case .runNotFound, .noRuns: return 2
             case .io, .corrupt, .newerVersion: return 3
             }
         case let e as EngineError:
             switch e {
-            case .notConfirmed, .timedOut: return 3
+            case .notConfirmed, .timedOut, .needsYes: return 3
             default: return 2
             }
         case let e as TeamError: return e.exitCode

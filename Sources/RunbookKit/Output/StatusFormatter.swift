@@ -2,9 +2,14 @@ import Foundation
 
 /// `runbook status` and `runbook history`: text for people, one JSON document for programs.
 public enum StatusFormatter {
-    public static func text(_ s: RunState) -> String {
+    public static func text(_ s: RunState, stateDirHint: String = "") -> String {
+        let activity = s.activity
+        var message = s.message
+        if activity.kind == .interrupted, let p = s.process {
+            message = "its process (\(p.description)) is gone; it was \(s.status.rawValue)"
+        }
         var out = ["run \(s.runID)", "  runbook: \(s.runbookName) (\(s.runbookPath))",
-                   "  status:  \(s.status.rawValue)\(s.message.map { " — \($0)" } ?? "")",
+                   "  status:  \(activity.label)\(message.map { " — \($0)" } ?? "")",
                    "  started: \(Timestamp.format(s.startedAt)) by \(s.who)", "  updated: \(Timestamp.format(s.updatedAt))"]
         if let r = s.rollback {
             out.append("  rollback: \(r.reason) (by \(r.by), \(r.finishedAt == nil ? "not finished" : "finished"))")
@@ -18,12 +23,11 @@ public enum StatusFormatter {
             if let e = st.error { line += ": \(e)" } else if let sum = st.summary { line += ": \(sum)" }
             out.append(line)
         }
-        switch s.status {
-        case .paused, .running, .failed:
-            out.append("  next: runbook resume \(s.runID)  or  runbook rollback \(s.runID)")
-        case .rollbackFailed, .rollingBack:
-            out.append("  next: runbook rollback \(s.runID)")
-        default: break
+        if let f = s.forgotten {
+            out.append("  forgotten: by \(f.by) at \(Timestamp.format(f.at)) (was \(f.previousStatus)): \(f.reason)")
+        }
+        if let next = activity.nextSteps(runID: s.runID, hint: stateDirHint) {
+            out.append("  next: " + next.joined(separator: "\n    or: "))
         }
         return out.joined(separator: "\n")
     }
@@ -32,7 +36,10 @@ public enum StatusFormatter {
         guard !runs.isEmpty else { return "no runs yet" }
         let w = runs.map(\.runID.count).max() ?? 0
         return runs.map {
-            "\($0.runID.padding(toLength: w, withPad: " ", startingAt: 0))  \($0.status.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0))  \(Timestamp.format($0.startedAt))  \($0.who)"
+            let label = $0.activity.label
+            var line = "\($0.runID.padding(toLength: w, withPad: " ", startingAt: 0))  \(label.padding(toLength: max(15, label.count), withPad: " ", startingAt: 0))  \(Timestamp.format($0.startedAt))  \($0.who)"
+            if let f = $0.forgotten { line += "  (forgotten by \(f.by): \(f.reason))" }
+            return line
         }.joined(separator: "\n")
     }
 
@@ -40,9 +47,30 @@ public enum StatusFormatter {
         .object(["runs": .array(runs.map { s in
             var done = 0
             for st in s.steps where st.status == .succeeded { done += 1 }
-            return .object(["run_id": .string(s.runID), "runbook": .string(s.runbookName), "status": .string(s.status.rawValue),
-                            "started_at": .string(Timestamp.format(s.startedAt)), "updated_at": .string(Timestamp.format(s.updatedAt)),
-                            "who": .string(s.who), "steps": .int(s.steps.count), "succeeded": .int(done)])
+            var o: Object = ["run_id": .string(s.runID), "runbook": .string(s.runbookName),
+                             "status": .string(s.activity.word), "unfinished": .bool(s.activity.isUnfinished),
+                             "started_at": .string(Timestamp.format(s.startedAt)),
+                             "updated_at": .string(Timestamp.format(s.updatedAt)),
+                             "who": .string(s.who), "steps": .int(s.steps.count), "succeeded": .int(done)]
+            if let p = s.process { o["process"] = p.toValue() }
+            if let f = s.forgotten { o["forgotten_reason"] = .string(f.reason); o["forgotten_by"] = .string(f.by) }
+            return .object(o)
         })])
+    }
+}
+
+extension StatusFormatter {
+    /// `status --output json`: the checkpoint, with `status` as it is now (`interrupted` when the
+    /// process is gone; the recorded one is kept as `recorded_status`) and `unfinished`.
+    public static func json(_ s: RunState) -> Value {
+        var v = s.toValue()
+        guard case .object(var o) = v else { return v }
+        let activity = s.activity
+        o["status"] = .string(activity.word)
+        o["recorded_status"] = .string(s.status.rawValue)
+        o["unfinished"] = .bool(activity.isUnfinished)
+        if activity.kind == .live { o["live"] = .bool(true) }
+        v = .object(o)
+        return v
     }
 }

@@ -7,6 +7,7 @@ extension RunState {
         var s = self
         s.message = message.map(masker.mask)
         s.rollback?.reason = masker.mask(rollback?.reason ?? "")
+        s.forgotten?.reason = masker.mask(forgotten?.reason ?? "")
         for i in s.steps.indices {
             s.steps[i].summary = s.steps[i].summary.map(masker.mask)
             s.steps[i].error = s.steps[i].error.map(masker.mask)
@@ -38,6 +39,11 @@ extension RunState {
                              "by": .string(rollback.by)]
             if let f = rollback.finishedAt { r["finished_at"] = .string(Timestamp.format(f)) }
             o["rollback"] = .object(r)
+        }
+        if let process { o["process"] = process.toValue() }
+        if let forgotten {
+            o["forgotten"] = ["reason": .string(forgotten.reason), "by": .string(forgotten.by),
+                              "at": .string(Timestamp.format(forgotten.at)), "previous_status": .string(forgotten.previousStatus)]
         }
         return .object(o)
     }
@@ -77,6 +83,12 @@ extension RunState {
                                      by: r["by"]?.stringValue ?? "")
             p.finishedAt = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
             rollback = p
+        }
+        process = RunProcess(value: v["process"])
+        if let f = v["forgotten"], !f.isNull {
+            forgotten = Forgotten(reason: f["reason"]?.stringValue ?? "", by: f["by"]?.stringValue ?? "",
+                                  at: f["at"]?.stringValue.flatMap(Timestamp.parse) ?? updatedAt,
+                                  previousStatus: f["previous_status"]?.stringValue ?? "")
         }
     }
 }

@@ -13,6 +13,8 @@ public struct RunState: Sendable, Equatable {
         case rollingBack = "rolling-back"
         case rolledBack = "rolled-back"
         case rollbackFailed = "rollback-failed"
+        /// A person cleaned up by hand and said so with `runbook forget` (see `forgotten`).
+        case forgotten
     }
 
     public var version: Int = RunState.currentVersion
@@ -39,6 +41,10 @@ public struct RunState: Sendable, Equatable {
     public var steps: [StepRecord]
     /// Set once a rollback began: why and by whom.
     public var rollback: RollbackProgress?
+    /// The process that drives the run now (or drove it last): see `RunActivity`.
+    public var process: RunProcess?
+    /// Set by `runbook forget`: who declared the run cleaned up by hand, when and why.
+    public var forgotten: Forgotten?
 
     public init(runID: String, runbookName: String, runbookPath: String, sha256: String, vars: [String: Value],
                 secretVars: [String], kubeconfig: String?, context: String?, status: Status, startedAt: Date,
@@ -120,5 +126,21 @@ public struct RollbackProgress: Sendable, Equatable {
         self.reason = reason
         self.startedAt = startedAt
         self.by = by
+    }
+}
+
+/// `runbook forget`: a person cleaned up an unfinished run by hand.
+public struct Forgotten: Sendable, Equatable {
+    public var reason: String
+    public var by: String
+    public var at: Date
+    /// The status the run had before it was forgotten.
+    public var previousStatus: String
+
+    public init(reason: String, by: String, at: Date, previousStatus: String) {
+        self.reason = reason
+        self.by = by
+        self.at = at
+        self.previousStatus = previousStatus
     }
 }

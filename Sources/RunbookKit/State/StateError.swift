@@ -9,6 +9,9 @@ public enum StateError: Error, LocalizedError, Sendable {
     case noRuns(stateDir: String)
     /// Another process holds the lock; `holder` describes it (run id, pid, user@host, since).
     case locked(runbook: String, holder: String)
+    /// An unfinished run of the runbook (interrupted, paused, failed, rollback-failed) must be
+    /// resumed, rolled back or forgotten before a new run starts; `next` lists those commands.
+    case unfinished(runbook: String, runID: String, status: String, next: [String], others: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -24,6 +27,11 @@ public enum StateError: Error, LocalizedError, Sendable {
             return "no runs in \(dir)/runs yet"
         case .locked(let runbook, let holder):
             return "another run of \(runbook) holds the lock: \(holder); wait for it to finish (a lock held by a dead process is released automatically)"
+        case .unfinished(let runbook, let id, let status, let next, let others):
+            let more = others > 0 ? " (and \(others) more unfinished run\(others == 1 ? "" : "s"), see `runbook history`)" : ""
+            return "run \(id) of \(runbook) is \(status) and unfinished\(more); it may have changed things halfway, "
+                + "so no new run starts on top of it. Finish it first, one of:\n"
+                + next.map { "  \($0)" }.joined(separator: "\n")
         }
     }
 }

@@ -56,7 +56,7 @@ public struct RunCatalog: Sendable {
         let runs = try await all(warn: warn)
         var removed: [String] = []
         for name in Set(runs.map(\.runbookName)).sorted() {
-            let finished = runs.filter { $0.runbookName == name && !TeamSession.unfinished.contains($0.status) }
+            let finished = runs.filter { $0.runbookName == name && !TeamSession.isUnfinished($0) }
             for run in finished.dropLast(keep) {
                 if let records { try await records.delete(run.runID) }
                 let dir = options.store.runDirectory(run.runID)

@@ -16,8 +16,8 @@ public final class TeamSession: @unchecked Sendable {
         self.events = events
     }
 
-    /// Statuses of a run that must be resumed, rolled back or forgotten before another run starts.
-    public static let unfinished: Set<RunState.Status> = [.running, .paused, .failed, .rollingBack, .rollbackFailed]
+    /// A run that must be resumed, rolled back or forgotten before another run starts.
+    public static func isUnfinished(_ s: RunState) -> Bool { ![.succeeded, .rolledBack, .forgotten].contains(s.status) }
 
     /// Takes the runbook's Lease for `runID`. A new run (`resuming == false`) then refuses when an
     /// unfinished run of the runbook is recorded in the cluster.
@@ -28,7 +28,7 @@ public final class TeamSession: @unchecked Sendable {
         let lease = try await ClusterLease.acquire(client: client, namespace: namespace, runbook: runbook, runID: runID) { expired in
             if expired.runID == runID { return true }
             guard let rec = try await records.load(expired.runID) else { return true }
-            if unfinished.contains(rec.state.status) {
+            if isUnfinished(rec.state) {
                 throw TeamError.holderUnfinished(runbook: runbook, runID: rec.state.runID, status: rec.state.status.rawValue,
                                                  who: rec.state.who)
             }
@@ -36,7 +36,7 @@ public final class TeamSession: @unchecked Sendable {
         }
         do {
             if !resuming {
-                if let other = try await records.all(runbook: runbook).first(where: { unfinished.contains($0.status) && $0.runID != runID }) {
+                if let other = try await records.all(runbook: runbook).first(where: { isUnfinished($0) && $0.runID != runID }) {
                     throw TeamError.unfinishedRun(runbook: runbook, runID: other.runID, status: other.status.rawValue, who: other.who)
                 }
             } else if let rec = try await records.load(runID) {
