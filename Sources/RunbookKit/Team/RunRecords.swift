@@ -53,7 +53,8 @@ public final class RunRecords: @unchecked Sendable {
             do {
                 r = try client.rawBlocking(method, target, body: object.jsonData())
             } catch let e as KubeError {
-                guard attempt < 4 else { throw TeamError.recordWriteFailed(runID: state.runID, reason: e.errorDescription ?? "\(e)") }
+                // transport faults were already retried by the client
+                guard attempt < 2 else { throw TeamError.recordWriteFailed(runID: state.runID, reason: e.errorDescription ?? "\(e)") }
                 Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
                 continue
             }
@@ -75,7 +76,8 @@ public final class RunRecords: @unchecked Sendable {
             case 401, 403:
                 throw TeamError.forbidden(what: "the run record \(namespace)/\(name)", reason: e.errorDescription ?? "")
             default:
-                guard e.isTransient, attempt < 4 else {
+                // 429/502/503/504 were already retried by the client; 500 and the like get a few more tries here.
+                guard e.isTransient, !r.isRetryable, attempt < 4 else {
                     throw TeamError.recordWriteFailed(runID: state.runID, reason: e.errorDescription ?? "\(e)")
                 }
                 Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
