@@ -195,10 +195,10 @@ final class TeamRunTests: XCTestCase {
         XCTAssertTrue(try exists("configmap", "team-undo-cm"))
         let idA = try XCTUnwrap(runID(try XCTUnwrap(sb.kubectlJSON(["lease", "team-undo", "-n", runsNS]))
             .lookup("spec.holderIdentity")?.stringValue ?? ""))
-        // while the Lease is fresh, even a rollback of the same run waits: its process might live
-        let early = try cli(["rollback", idA, "--yes"], dir: "B")
-        XCTAssertEqual(early.exitCode, 4, early.output)
-        try expireLease("team-undo")
+        // the Lease is still fresh, but the holder's process is known to be gone (same host): no wait
+        let blocked = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(blocked.exitCode, 4, blocked.output)
+        XCTAssertTrue(blocked.stderr.contains("held by run \(idA)") && blocked.stderr.contains("interrupted"), blocked.output)
         let r = try cli(["rollback", idA, "--yes"], dir: "B")
         XCTAssertEqual(r.exitCode, 0, r.output)
         XCTAssertFalse(try exists("configmap", "team-undo-cm"))

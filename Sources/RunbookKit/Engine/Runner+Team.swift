@@ -32,7 +32,7 @@ extension Runner {
         }
         let client = try runner.services.kubernetes()
         let session = try await TeamSession.begin(runbook: runbook.name, runID: runID, client: client,
-                                                  namespace: options.runsNamespace, resuming: resuming)
+                                                  namespace: options.runsNamespace, resuming: resuming, local: options.store)
         await runner.setTeam(session)
         return .cluster(session)
     }

@@ -40,9 +40,11 @@ public final class ClusterLease: @unchecked Sendable {
         }
     }
 
-    /// What the holder of an expired Lease left behind, for the take-over decision.
+    /// The holder of a Lease that is not ours, for the take-over decision: `expired` when it stopped
+    /// renewing; otherwise only a holder whose process is known to be gone may be taken over.
     public struct ExpiredHolder: Sendable {
         public let identity: String
+        public let expired: Bool
         public var runID: String { String(identity.split(separator: " ").first ?? "") }
     }
 
@@ -82,11 +84,9 @@ public final class ClusterLease: @unchecked Sendable {
             let renewed = (spec["renewTime"]?.stringValue).flatMap(ClusterLease.parseMicroTime) ?? .distantPast
             let ttl = Double(spec["leaseDurationSeconds"]?.intValue ?? duration)
             if !owner.isEmpty, owner != holder {
-                if now.timeIntervalSince(renewed) < ttl {
-                    throw TeamError.leaseHeld(runbook: runbook, holder: owner, renewed: "\(max(0, Int(now.timeIntervalSince(renewed)))) s ago")
-                }
-                guard try await mayTakeOver(ExpiredHolder(identity: owner)) else {
-                    throw TeamError.leaseHeld(runbook: runbook, holder: owner, renewed: "\(Int(now.timeIntervalSince(renewed))) s ago")
+                let age = max(0, Int(now.timeIntervalSince(renewed)))
+                guard try await mayTakeOver(ExpiredHolder(identity: owner, expired: now.timeIntervalSince(renewed) >= ttl)) else {
+                    throw TeamError.leaseHeld(runbook: runbook, holder: owner, renewed: "\(age) s ago")
                 }
             }
             let transitions = (spec["leaseTransitions"]?.intValue ?? 0) + (owner == holder ? 0 : 1)

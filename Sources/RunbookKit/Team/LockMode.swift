@@ -13,10 +13,11 @@ public enum LockMode: String, Sendable, CaseIterable {
         return defaultNamespace
     }
 
-    /// The mode for a runbook: the flag, else `cluster` when any step is a `k8s.*` action.
+    /// The mode for a runbook: the flag, else `cluster` when it has a `k8s.*` step and changes
+    /// something (a read-only runbook has nothing to protect, and a read-only user cannot take a Lease).
     public static func resolve(flag: LockMode?, runbook: Runbook) -> LockMode {
         if let flag { return flag }
-        return runbook.usesCluster ? .cluster : .local
+        return runbook.usesCluster && runbook.isMutating ? .cluster : .local
     }
 }
 
@@ -24,6 +25,11 @@ extension Runbook {
     /// True when a step (or a rollback step) talks to Kubernetes.
     public var usesCluster: Bool {
         allSteps.contains { $0.action.hasPrefix("k8s.") }
+    }
+
+    /// True when a step changes something.
+    public var isMutating: Bool {
+        allSteps.contains { ActionRegistry.action(named: $0.action)?.spec.mutating ?? false }
     }
 }
 

@@ -22,15 +22,17 @@ public final class TeamSession: @unchecked Sendable {
     /// Takes the runbook's Lease for `runID`. A new run (`resuming == false`) then refuses when an
     /// unfinished run of the runbook is recorded in the cluster.
     public static func begin(runbook: String, runID: String, client: KubeClient, namespace: String, resuming: Bool,
-                             events: [String] = []) async throws -> TeamSession
+                             local: StateStore? = nil, events: [String] = []) async throws -> TeamSession
     {
         let records = RunRecords(client: client, namespace: namespace)
-        let lease = try await ClusterLease.acquire(client: client, namespace: namespace, runbook: runbook, runID: runID) { expired in
-            if expired.runID == runID { return true }
-            guard let rec = try await records.load(expired.runID) else { return true }
-            if isUnfinished(rec.state) {
-                throw TeamError.holderUnfinished(runbook: runbook, runID: rec.state.runID, status: rec.state.status.rawValue,
-                                                 who: rec.state.who)
+        let lease = try await ClusterLease.acquire(client: client, namespace: namespace, runbook: runbook, runID: runID) { holder in
+            let rec = try await records.load(holder.runID)?.state ?? (try? local?.load(holder.runID))
+            // A Lease still being renewed is taken over only from a holder known to be dead: its run's
+            // process (pid, host, start time) is gone from this very host.
+            if !holder.expired, rec?.process == nil || rec?.activity.kind != .interrupted { return false }
+            if holder.runID == runID { return true }
+            if let rec, isUnfinished(rec) {
+                throw TeamError.holderUnfinished(runbook: runbook, runID: rec.runID, status: rec.activity.label, who: rec.who)
             }
             return true
         }
