@@ -17,7 +17,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // zlib: run records in the cluster are gzip-compressed, as Helm compresses releases.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CZlib"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CZlib", "COpenSSL"]),
         .executableTarget(
             name: "runbook",
             dependencies: [
@@ -25,7 +26,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["RunbookKit"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["RunbookKit", "COpenSSL"], path: "Sources/TestSupport"),
         .testTarget(name: "RunbookKitTests", dependencies: ["RunbookKit", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["RunbookKit", "TestSupport"]),
     ],

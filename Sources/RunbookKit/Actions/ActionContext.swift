@@ -11,8 +11,16 @@ public struct ActionContext: Sendable {
     /// `--force` on `runbook rollback`.
     public let force: Bool
     public let dryRun: Bool
-    /// Shared, lazily created clients (Kubernetes, HTTP, secret stores) for the whole run.
-    public let services: Services
+    /// The run's Kubernetes client (resolved on first use).
+    public let kubernetes: KubeClients
+    /// The run's secret stores, by `store:` reference.
+    public let secretStores: SecretStores
+    /// The run's PostgreSQL connections, by DSN.
+    public let postgres: PostgresConnections
+    /// Who may answer an approval: `--yes`, a TTY, or nobody (the run pauses).
+    public let interaction: Interaction
+    /// The process environment clients read credentials from.
+    public let environment: [String: String]
     /// Every secret that must never be printed or stored; add to it when you read one.
     public let masker: Masker
     /// What an earlier, interrupted attempt of this step recorded (see `recordJournal`).
@@ -26,7 +34,7 @@ public struct ActionContext: Sendable {
     let logSink: @Sendable (String) -> Void
 
     public init(with: Value, stepID: String, runID: String, runbookDirectory: URL, force: Bool, dryRun: Bool,
-                services: Services, masker: Masker, journal: Value?, deadline: Date?,
+                clients: RunClients, masker: Masker, journal: Value?, deadline: Date?,
                 journalSink: @escaping @Sendable (Value) async throws -> Void,
                 logSink: @escaping @Sendable (String) -> Void)
     {
@@ -36,7 +44,11 @@ public struct ActionContext: Sendable {
         self.runbookDirectory = runbookDirectory
         self.force = force
         self.dryRun = dryRun
-        self.services = services
+        kubernetes = clients.kubernetes
+        secretStores = clients.secretStores
+        postgres = clients.postgres
+        interaction = clients.interaction
+        environment = clients.environment
         self.masker = masker
         self.journal = journal
         self.deadline = deadline

@@ -9,9 +9,14 @@ public enum ActionRegistry {
         SecretPutAction.self,
         SecretGetAction.self,
         SQLQueryAction.self,
+        // sealing and local files
+        SecretSealAction.self, FileWriteAction.self,
     ]
 
+    /// `all` as a catalog, for the validator and the engine.
+    public static let catalog = ActionCatalog(all)
+
     public static func action(named name: String) -> (any Action.Type)? {
-        all.first { $0.spec.name == name }
+        catalog.action(named: name)
     }
 }

@@ -12,7 +12,7 @@ public struct ApproveAction: Action {
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let message = try context.string("message")
-        let interaction = context.services.interaction()
+        let interaction = context.interaction
         if interaction.yes { return ActionResult(outputs: ["approved": true], summary: "approved by --yes") }
         guard interaction.tty else { throw ApprovalRequired(message: message) }
         guard Terminal.ask(context.masker.mask("\(context.stepID): \(message)\nApprove?")) else {

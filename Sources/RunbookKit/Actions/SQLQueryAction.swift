@@ -67,7 +67,7 @@ public struct SQLQueryAction: Action {
         let dsnText = try context.string("dsn")
         let dsn = try PostgresDSN(dsnText)
         dsn.secretForms.forEach { context.masker.add($0) }
-        if let pw = context.services.options.environment["PGPASSWORD"] { context.masker.add(pw) }
+        if let pw = context.environment["PGPASSWORD"] { context.masker.add(pw) }
         let query = try context.string("query")
         let readonly = try context.bool("readonly", default: true)
         let timeout = try context.duration("connect_timeout").map { Int($0.rounded(.up)) }
@@ -79,7 +79,7 @@ public struct SQLQueryAction: Action {
         case .array(let items)?: params = items.map(PostgresType.parameter)
         default: throw ActionError.invalidInput("\(context.stepID): with.params must be a list")
         }
-        let connection = try context.services.postgres(dsn, connectTimeout: timeout)
+        let connection = try context.postgres.connection(dsn, connectTimeout: timeout)
         let result = try connection.run(query, params: params, readonly: readonly)
         if let expectation {
             let failures = expectation.failures(for: result)

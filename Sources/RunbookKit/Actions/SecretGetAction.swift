@@ -29,7 +29,7 @@ public struct SecretGetAction: Action {
             throw ActionError.invalidInput("\(context.stepID): \(problem)")
         }
         let version = try context.optionalString("version").flatMap { $0.isEmpty ? nil : $0 }
-        let store = try context.services.secretStore(ref, masker: context.masker)
+        let store = try context.secretStores.store(ref)
         let v = try await store.read(name, version: version)
         context.masker.add(v.value)
         return (v, store.label(name))

@@ -56,7 +56,7 @@ public struct SecretPutAction: Action {
         if let problem = SecretName.problem(name, provider: ref.provider) {
             throw ActionError.invalidInput("\(context.stepID): \(problem)")
         }
-        return Target(ref: ref, name: name, store: try context.services.secretStore(ref, masker: context.masker))
+        return Target(ref: ref, name: name, store: try context.secretStores.store(ref))
     }
 
     func currentState(_ t: Target, _ context: ActionContext) async throws -> SecretCurrent {

@@ -16,10 +16,14 @@ public struct EngineOptions: Sendable {
     public var terminal: Terminal
     public var environment: [String: String]
     public var clients: ClientOptions
+    /// The actions steps may name; the runner looks every step's action up here.
+    public var actions: ActionCatalog
 
     public init(store: StateStore, stateDirHint: String = "", terminal: Terminal = .standard,
-                environment: [String: String] = ProcessInfo.processInfo.environment, clients: ClientOptions)
+                environment: [String: String] = ProcessInfo.processInfo.environment, clients: ClientOptions,
+                actions: ActionCatalog = ActionRegistry.catalog)
     {
+        self.actions = actions
         self.store = store
         self.stateDirHint = stateDirHint
         self.terminal = terminal

@@ -98,6 +98,13 @@ public final class Masker: @unchecked Sendable {
         }
     }
 
+    /// Every registered form (secrets and their base64 forms), longest first.
+    var registered: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return needles
+    }
+
     public var isEmpty: Bool {
         lock.lock()
         defer { lock.unlock() }

@@ -20,7 +20,7 @@ extension Runner {
         state.noRollback = options.noRollback
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
         if options.dryRun { return try await runner.startPlan() }
-        let mutating = runbook.steps.contains { ActionRegistry.action(named: $0.action)?.spec.mutating ?? false }
+        let mutating = runbook.steps.contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
         let lock = try await takeLock(runbook, runID: state.runID, runner: runner, options: options, reporter: reporter,
                                       resuming: false)
@@ -80,7 +80,8 @@ extension Runner {
     static func prepare(_ state: RunState, cliVars: [String], varsFile: URL?, options: EngineOptions,
                         masker: Masker) throws -> (Runbook, [String: Value], EngineOptions)
     {
-        let runbook = try RunbookLoader.load(URL(fileURLWithPath: state.runbookPath))
+        let runbook = try RunbookLoader.load(URL(fileURLWithPath: state.runbookPath),
+                                             validator: RunbookValidator(actions: options.actions))
         guard runbook.sha256 == state.sha256 else {
             throw EngineError.runbookChanged(runID: state.runID, path: state.runbookPath, recorded: state.sha256, now: runbook.sha256)
         }
@@ -180,7 +181,7 @@ extension Runner {
     func recomputeSecretOutputs() async throws {
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
-            guard let type = ActionRegistry.action(named: step.action), !type.spec.mutating,
+            guard let type = actions.action(named: step.action), !type.spec.mutating,
                   rec.outputsMasked || !type.spec.secretOutputs.isEmpty else { continue }
             reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id,
                                         message: "re-reading \(step.id) to recompute its secret outputs"))

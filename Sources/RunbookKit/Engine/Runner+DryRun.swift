@@ -7,7 +7,7 @@ extension Runner {
     func plan() async throws -> RunOutcome {
         var failures = 0
         for step in runbook.steps {
-            guard let type = ActionRegistry.action(named: step.action) else { continue }
+            guard let type = actions.action(named: step.action) else { continue }
             var event = ReportEvent(.stepPlanned, runID: state.runID, step: step.id, name: step.name, action: step.action)
             do {
                 if let when = step.when {

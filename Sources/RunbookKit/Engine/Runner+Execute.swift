@@ -34,7 +34,7 @@ extension Runner {
         let masker = self.masker
         var ctx = ActionContext(
             with: with, stepID: step.id, runID: runID, runbookDirectory: runbook.directory, force: options.force,
-            dryRun: options.dryRun, services: services, masker: masker, journal: journal,
+            dryRun: options.dryRun, clients: clients, masker: masker, journal: journal,
             deadline: step.timeout.map { Date().addingTimeInterval($0) },
             journalSink: { [self] entry in
                 if let index { try await self.journal(entry, index: index) }

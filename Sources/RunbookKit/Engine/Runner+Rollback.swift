@@ -75,7 +75,7 @@ extension Runner {
             // A step that failed midway is compensated by its action from its write-ahead journal,
             // even when it has an explicit list: that list is written for the completed step, and
             // its expressions may need outputs the failed step never produced.
-            guard let type = ActionRegistry.action(named: step.action) else { return "nothing to undo" }
+            guard let type = actions.action(named: step.action) else { return "nothing to undo" }
             guard let record = state.steps[i].rollbackRecord ?? state.steps[i].journal else { return "nothing to undo" }
             let with = try evaluateWith(step)
             let ctx = context(for: step, with: with, journal: state.steps[i].journal, index: nil)
@@ -89,7 +89,7 @@ extension Runner {
     private func undo(_ i: Int, with list: [Step]) async throws -> String {
         let step = runbook.steps[i]
         for rs in list where !state.steps[i].rollbackStepsDone.contains(rs.id) {
-            guard let type = ActionRegistry.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
+            guard let type = actions.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
             if let when = rs.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state.steps[i].rollbackStepsDone.append(rs.id)
                 try persist()

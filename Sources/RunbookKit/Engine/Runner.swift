@@ -8,7 +8,10 @@ public actor Runner {
     let options: EngineOptions
     let masker: Masker
     let reporter: any Reporter
-    let services: Services
+    /// The actions this command may run (`EngineOptions.actions`).
+    let actions: ActionCatalog
+    /// Clients shared by every step of the command, made once.
+    let clients: RunClients
     var state: RunState
     var scope: Scope
     /// Held for the whole command (nil for a dry-run, which leaves no trace).
@@ -27,9 +30,10 @@ public actor Runner {
         self.options = options
         self.masker = masker
         self.reporter = reporter
-        services = Services(options: options.clients)
+        actions = options.actions
+        clients = RunClients(options: options.clients, interaction: Interaction(yes: options.yes, tty: options.terminal.stdinIsTTY),
+                             masker: masker)
         scope = Scope(vars: vars, outputs: [:], env: options.environment, runID: state.runID)
-        services.setInteraction(Interaction(yes: options.yes, tty: options.terminal.stdinIsTTY))
         for rec in state.steps where !rec.outputs.isEmpty { scope.outputs[rec.id] = rec.outputs }
     }
 
@@ -94,7 +98,7 @@ public actor Runner {
     /// Runs one step for real: `when`, `with`, write-ahead checkpoint, execute, checkpoint.
     func runStep(_ i: Int) async throws -> StepResult {
         let step = runbook.steps[i]
-        guard let type = ActionRegistry.action(named: step.action) else {
+        guard let type = actions.action(named: step.action) else {
             return try fail(i, "unknown action \(step.action)")
         }
         do {

@@ -13,27 +13,22 @@ public struct RunbookValidator: Sendable {
     static let rollbackStepKeys = ["id", "name", "action", "with", "when", "timeout", "retry"]
     static let retryKeys = ["attempts", "backoff"]
 
-    private let lookup: @Sendable (String) -> (any Action.Type)?
-    private let known: @Sendable () -> [String]
+    private let actions: ActionCatalog
 
     /// Validates against the actions of `ActionRegistry`.
-    public init() {
-        lookup = { ActionRegistry.action(named: $0) }
-        known = { ActionRegistry.all.map { $0.spec.name } }
-    }
+    public init() { actions = ActionRegistry.catalog }
+
+    /// Validates against the given actions only (the engine passes its own; tests theirs).
+    public init(actions: ActionCatalog) { self.actions = actions }
 
     /// Validates against the given action types only (for tests and tools).
-    public init(actions: [any Action.Type]) {
-        let list = actions.map { ($0.spec.name, $0) }
-        lookup = { name in list.first { $0.0 == name }?.1 }
-        known = { list.map(\.0) }
-    }
+    public init(actions: [any Action.Type]) { self.actions = ActionCatalog(actions) }
 
     /// Checks the documents of one file. `file` is the runbook's URL (its base name must equal
     /// `metadata.name`); diagnostics name it as `displayPath`.
     /// Throws `RunbookError.invalid` with every diagnostic, sorted by position.
     public func validate(_ documents: [YAMLNode], file: URL, displayPath: String, sha256: String) throws -> Runbook {
-        var pass = ValidationPass(path: displayPath, lookup: lookup, known: known())
+        var pass = ValidationPass(path: displayPath, lookup: actions.action(named:), known: actions.names)
         let baseName = file.deletingPathExtension().lastPathComponent
         let runbook = pass.run(documents, file: file, baseName: baseName, sha256: sha256)
         let sorted = pass.diagnostics.enumerated().sorted {

@@ -264,9 +264,27 @@ class Backends:
         self.services = ServiceController(store, self, self.workloads, self.service_ports)
         self.jobs = JobController(store, self)
         self.eso = ESOController(store, self)
+        # a new controller: one more entry here (a Controller subclass of controllers/base.py, given
+        # the store and this Backends as its context); one with a pids() method is checked by `down`
         self.controllers = [self.services, self.workloads, self.eso, self.jobs]
+        self.sealed_secrets = self._sealed_secrets(store)
         for c in self.controllers:
             c.start()
+
+    def _sealed_secrets(self, store):
+        """The SealedSecrets controller, when a fixture has `sealed-secrets.yaml` ({keyBits: N})."""
+        conf = None
+        for d in self.fixture_dirs:
+            path = os.path.join(d, "sealed-secrets.yaml")
+            if os.path.exists(path):
+                with open(path) as f:
+                    conf = yaml.safe_load(f) or {}
+        if conf is None:
+            return None
+        from .controllers.sealedsecrets import SealedSecretsController
+        ctl = SealedSecretsController(store, self, self.services, int(conf.get("keyBits", 4096)))
+        self.controllers.append(ctl)
+        return ctl
 
     def wait_ready(self, timeout: float) -> None:
         """Waits until Deployments/StatefulSets are ready and every ExternalSecret has a Ready
@@ -299,8 +317,8 @@ class Backends:
             pids += self.pg.pids()
         if self.moto and self.moto.poll() is None:
             pids.append(self.moto.pid)
-        for c in (self.workloads, self.jobs):
-            if c is not None:
+        for c in self.controllers:
+            if hasattr(c, "pids"):
                 pids += c.pids()
         ports = {"postgres": self.pg.port if self.pg else None, "moto": self.moto_port,
                  "gcp": self.gcp.port if self.gcp else None}

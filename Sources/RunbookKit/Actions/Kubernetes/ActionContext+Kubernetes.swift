@@ -1,11 +1,6 @@
 import Foundation
 
 extension ActionContext {
-    /// The run's Kubernetes client.
-    func kubeClient() throws -> KubeClient {
-        try services.kubernetes()
-    }
-
     /// `apiVersion`, `kind`, `namespace` (default: the context's), `name` from `with`.
     func objectRef(_ client: KubeClient, apiVersion: String? = nil, kind: String? = nil) throws -> ObjectRef {
         ObjectRef(apiVersion: try apiVersion ?? string("apiVersion"), kind: try kind ?? string("kind"),

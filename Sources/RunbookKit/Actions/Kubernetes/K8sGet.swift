@@ -12,7 +12,7 @@ public struct K8sGet: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         let optional = try context.bool("optional", default: false)
         guard let object = try await client.get(ref) else {

@@ -54,7 +54,7 @@ public struct K8sJobRun: Action {
     }
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let job = try await job(context, client)
         let ref = try ObjectRef(object: job)
         _ = try await client.create(job, dryRun: true)
@@ -65,7 +65,7 @@ public struct K8sJobRun: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let job = try await job(context, client)
         let ref = try ObjectRef(object: job)
         let ns = ref.namespace ?? client.defaultNamespace
@@ -158,7 +158,7 @@ public struct K8sJobRun: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]) else { return }
         try await deleteJob(client, ref: ref)
         context.log("deleted Job \(ref.namespace ?? "")/\(ref.name) and its Pods")

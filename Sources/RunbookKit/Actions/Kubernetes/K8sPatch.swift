@@ -44,7 +44,7 @@ public struct K8sPatch: Action {
     }
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         let (ct, patch) = try body(context)
         guard let live = try await client.get(ref) else {
@@ -57,7 +57,7 @@ public struct K8sPatch: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         let (ct, patch) = try body(context)
         var record: Value
@@ -83,7 +83,7 @@ public struct K8sPatch: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
         guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
                                                     isRestored: PriorState.restoredFromChange(record))

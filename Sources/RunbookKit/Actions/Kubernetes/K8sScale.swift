@@ -21,7 +21,7 @@ public struct K8sScale: Action {
     }
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         let want = try replicas(context)
         let old = try await current(client, ref)
@@ -31,7 +31,7 @@ public struct K8sScale: Action {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         let want = try replicas(context)
         let previous: Int
@@ -48,7 +48,7 @@ public struct K8sScale: Action {
     }
 
     public func rollback(_ context: ActionContext, record: Value) async throws {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]), let previous = record["previous"]?.intValue else { return }
         let now = try await current(client, ref)
         if now == previous { return context.log("\(ref) already has \(previous) replicas") }

@@ -2,9 +2,11 @@ import Foundation
 
 /// `k8s.secret.read`: one key of a Secret. Outputs `value` (secret) and `found`; with
 /// `optional: true` a missing Secret or key gives `found: false` instead of an error.
+/// Without `key` it reads every key (see `K8sSecretRead+Whole.swift`); with `labelSelector`
+/// instead of `name`, every matching Secret as one restorable manifest.
 public struct K8sSecretRead: Action {
-    public static let spec = ActionSpec(name: "k8s.secret.read", required: ["name", "key"], optional: ["namespace", "optional"],
-                                        secretOutputs: ["value"], mutating: false, dryRun: .execute)
+    public static let spec = ActionSpec(name: "k8s.secret.read", required: [], optional: ["name", "labelSelector", "namespace", "key", "optional"],
+                                        secretOutputs: ["value", "data", "manifest"], mutating: false, dryRun: .execute)
     public init() {}
 
     public func preview(_ context: ActionContext) async throws -> Preview {
@@ -12,17 +14,30 @@ public struct K8sSecretRead: Action {
         return Preview(summary: r.summary ?? "read", outputs: r.outputs)
     }
 
+    public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
+        if (with["name"] == nil) == (with["labelSelector"] == nil) {
+            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.secret.read needs exactly one of name or labelSelector"))
+        }
+        if with["labelSelector"] != nil, let key = with["key"] {
+            diagnostics.append(Diagnostic(file: file, mark: key.mark, message: "k8s.secret.read: key goes with name, not with labelSelector"))
+        }
+    }
+
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
+        if let selector = try context.optionalString("labelSelector") { return try await selected(context, client, selector) }
         let ref = try context.objectRef(client, apiVersion: "v1", kind: "Secret")
-        let key = try context.string("key")
+        let key = try context.optionalString("key")
         let optional = try context.bool("optional", default: false)
         let secret = try await client.get(ref)
         if let secret { K8sGet.registerSecretData(secret, masker: context.masker) }
         guard let secret else {
-            if optional { return ActionResult(outputs: ["value": "", "found": false], summary: "\(ref) does not exist") }
+            let none: [String: Value] = key == nil ? ["data": .object(Object()), "keys": [], "digest": "", "found": false]
+                : ["value": "", "found": false]
+            if optional { return ActionResult(outputs: none, summary: "\(ref) does not exist") }
             throw ActionError.failed("\(ref) not found (set optional: true to continue without it)")
         }
+        guard let key else { return try all(secret, ref) }
         guard let b64 = secret["data"]?[key]?.stringValue else {
             if optional { return ActionResult(outputs: ["value": "", "found": false], summary: "\(ref) has no key \(key)") }
             let keys = (secret["data"]?.objectValue?.keys ?? []).joined(separator: ", ")

@@ -34,14 +34,14 @@ public struct K8sWait: Action {
     }
 
     public func preview(_ context: ActionContext) async throws -> Preview {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         let timeout = try context.duration("timeout") ?? 300
         return Preview(summary: "wait up to \(Int(timeout))s for \(describe(context, ref))")
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let client = try context.kubeClient()
+        let client = try context.kubernetes.client()
         let ref = try context.objectRef(client)
         var poller = Poller(timeout: try context.duration("timeout") ?? 300, stepDeadline: context.deadline)
         var observed: Value = .null

@@ -5,7 +5,7 @@ import socket
 import threading
 
 from .base import Controller
-from .workloads import is_ready
+from .replicas import is_ready
 
 
 def _matches(selector: dict, labels: dict) -> bool:
@@ -94,6 +94,7 @@ class ServiceController(Controller):
         self.workloads = workloads
         self.preallocated = preallocated
         self.listeners: dict[tuple, _Listener] = {}  # (ns, name, index) -> listener
+        self.static: dict[tuple, int] = {}  # (ns, name) -> port of an in-process backend (operators)
         self.lock = threading.Lock()
 
     def keys_for(self, event, obj):
@@ -132,8 +133,15 @@ class ServiceController(Controller):
                 with self.lock:
                     self.listeners.pop(k, None)
 
+    def register_static(self, ns: str, name: str, port: int) -> None:
+        """Routes Service ns/name (every port) to an in-process server of the sandbox, such as an
+        operator's HTTP endpoint that has no Pod of its own."""
+        self.static[(ns, name)] = port
+
     def backend(self, ns: str, name: str, index: int) -> int | None:
         """Host port of a ready backend for the Service's port `index`, or None."""
+        if (ns, name) in self.static and self.store.get("Service", ns, name) is not None:
+            return self.static[(ns, name)]
         svc = self.store.get("Service", ns, name)
         if svc is None:
             return None

@@ -17,14 +17,3 @@ public struct ApprovalRequired: Error, LocalizedError, Sendable {
     public init(message: String) { self.message = message }
     public var errorDescription: String? { "waiting for approval: \(message)" }
 }
-
-extension Services {
-    /// The run's answer policy (set by the engine at start).
-    public func interaction() -> Interaction {
-        (try? shared("engine.interaction") { Interaction(yes: false, tty: false) }) ?? Interaction(yes: false, tty: false)
-    }
-
-    func setInteraction(_ i: Interaction) {
-        _ = try? shared("engine.interaction") { i }
-    }
-}
