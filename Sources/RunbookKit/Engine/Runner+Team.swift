@@ -30,7 +30,7 @@ extension Runner {
             }
             return .local(lock)
         }
-        let client = try runner.services.kubernetes()
+        let client = try runner.clients.kubernetes.client()
         let session = try await TeamSession.begin(runbook: runbook.name, runID: runID, client: client,
                                                   namespace: options.runsNamespace, resuming: resuming, local: options.store)
         await runner.setTeam(session)
@@ -78,7 +78,7 @@ extension Runner {
         var local: RunState?
         var localError: (any Error)?
         do { local = try options.store.load(runID) } catch { localError = error }
-        guard options.lockMode != .local, let client = try? Services(options: options.clients).kubernetes() else {
+        guard options.lockMode != .local, let client = try? KubeClients(options: options.clients).client() else {
             if let local { return local }
             throw localError!
         }
@@ -108,7 +108,7 @@ extension Runner {
     /// Writes a checkpoint made outside a run (`forget`) to the run's record in the cluster, when
     /// the run has one.
     static func mirrorToCluster(_ state: RunState, event: AuditEvent, options: EngineOptions, masker: Masker) async throws {
-        guard options.lockMode != .local, let client = try? Services(options: options.clients).kubernetes() else { return }
+        guard options.lockMode != .local, let client = try? KubeClients(options: options.clients).client() else { return }
         let records = RunRecords(client: client, namespace: options.runsNamespace)
         guard let rec = try await records.load(state.runID) else { return }
         let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
