@@ -277,7 +277,7 @@ final class TeamRunTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("Not_A_Namespace does not exist and cannot be created"), bad.output)
         XCTAssertFalse(try exists("configmap", "team-bad-cm"))
 
-        // a user who may not touch Leases: Forbidden, with the API's own message
+        // a user who may not touch Leases (nor anything else)
         _ = try kubectl("-n", "seedtest", "create", "serviceaccount", "team-nobody")
         let token = try kubectl("-n", "seedtest", "create", "token", "team-nobody").trimmingCharacters(in: .whitespacesAndNewlines)
         let kc = work.appendingPathComponent("nobody.kubeconfig").path
@@ -290,8 +290,13 @@ final class TeamRunTests: XCTestCase {
         }
         let forbidden = try cli(["run", path, "--yes"], dir: "A", kubeconfig: kc)
         XCTAssertEqual(forbidden.exitCode, 3, forbidden.output)
-        XCTAssertTrue(forbidden.stderr.contains(#"leases.coordination.k8s.io "team-bad" is forbidden: User "system:serviceaccount:seedtest:team-nobody""#),
-                      forbidden.output)
+        // the preflight asks before the Lease is touched, and names each missing permission
+        for p in ["create leases.coordination.k8s.io in namespace runbook-system",
+                  "update leases.coordination.k8s.io/team-bad in namespace runbook-system",
+                  "create secrets in namespace runbook-system", "patch configmaps/team-bad-cm in namespace seedtest"]
+        {
+            XCTAssertTrue(forbidden.stderr.contains(p), "\(p) not named: \(forbidden.output)")
+        }
         XCTAssertFalse(try exists("configmap", "team-bad-cm"))
 
         // a record that another process changed: this process stops owning the run (exit 4)

@@ -19,6 +19,8 @@ extension Runner {
                              steps: runbook.steps.map { StepRecord(id: $0.id, action: $0.action) })
         state.noRollback = options.noRollback
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
+        // Least privilege: every permission the run needs, checked before anything changes.
+        try await runner.preflight(lock: LockMode.resolve(flag: options.lockMode, runbook: runbook))
         if options.dryRun { return try await runner.startPlan() }
         let mutating = runbook.steps.contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
