@@ -18,7 +18,9 @@ let package = Package(
         // zlib: run records in the cluster are gzip-compressed, as Helm compresses releases.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CZlib", "COpenSSL"]),
+        // fork/exec with a process group, PR_SET_PDEATHSIG and default signals: no Swift API does all three.
+        .target(name: "CSpawn"),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CZlib", "COpenSSL", "CSpawn"]),
         .executableTarget(
             name: "runbook",
             dependencies: [

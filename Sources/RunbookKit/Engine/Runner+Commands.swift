@@ -22,8 +22,10 @@ extension Runner {
         // Least privilege: every permission the run needs, checked before anything changes.
         try await runner.preflight(lock: LockMode.resolve(flag: options.lockMode, runbook: runbook))
         if options.dryRun { return try await runner.startPlan() }
-        let mutating = runbook.steps.contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
+        let mutating = (runbook.steps + runbook.steps.flatMap { $0.group?.steps ?? [] })
+            .contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
+        StopRequest.shared.install { reporter.note($0) }
         let lock = try await takeLock(runbook, runID: state.runID, runner: runner, options: options, reporter: reporter,
                                       resuming: false)
         return try await runner.underLock(lock) {
@@ -42,6 +44,7 @@ extension Runner {
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Resume run \(runID) of \(runbook.name)?", opts)
+        StopRequest.shared.install { reporter.note($0) }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
         return try await runner.underLock(lock) { try await runner.continueRun(from: from) }
@@ -52,12 +55,13 @@ extension Runner {
                                 reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try await loadRun(runID, options: options, reporter: reporter)
-        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
+        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollback(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
+        StopRequest.shared.install { reporter.note($0) }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
-        return try await runner.underLock(lock) { try await runner.rollBackRun() }
+        return try await runner.underLock(lock) { try await runner.rollbackOnRequest() }
     }
 
     /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things
@@ -129,20 +133,30 @@ extension Runner {
 
     func start() async throws -> RunOutcome {
         try options.store.create(state, masker: masker)
+        try openCheckpoints()
         var e = ReportEvent(.runStarted, runID: state.runID, message: "started by \(state.who)")
         e.runbook = runbook.name
         try emit(e)
-        return try await runSteps(from: 0)
+        let outcome = try await runSteps(from: 0)
+        try closeCheckpoints()
+        return outcome
     }
 
     func continueRun(from: String?) async throws -> RunOutcome {
+        try openCheckpoints()
+        let outcome = try await continueSteps(from: from)
+        try closeCheckpoints()
+        return outcome
+    }
+
+    private func continueSteps(from: String?) async throws -> RunOutcome {
         var e = ReportEvent(.runStarted, runID: state.runID, message: "resumed by \(Identity.userAtHost)")
         e.runbook = runbook.name
         try emit(e)
         try await recomputeSecretOutputs()
         if state.status == .rollingBack || state.status == .rollbackFailed {
             let reason = state.rollback?.reason ?? "resumed rollback"
-            return try await rollBack(reason: reason, afterFailure: !reason.hasPrefix(Runner.requestedPrefix))
+            return try await rollbackSteps(reason: reason, afterFailure: state.rollback?.cause != .requested)
         }
         var start = state.steps.firstIndex { !isDone($0) } ?? state.steps.count
         if let from {
@@ -155,16 +169,17 @@ extension Runner {
         }
         state.status = .running
         state.message = nil
-        try persist()
+        try await persist()
         return try await runSteps(from: start)
     }
 
-    static let requestedPrefix = "requested with runbook rollback"
-
-    func rollBackRun() async throws -> RunOutcome {
+    /// `runbook rollback`: every completed step, newest first; exit 0 when all are undone.
+    func rollbackOnRequest() async throws -> RunOutcome {
+        try openCheckpoints()
         try await recomputeSecretOutputs()
-        let reason = state.rollback?.reason ?? "\(Runner.requestedPrefix) by \(Identity.userAtHost)"
-        let outcome = try await rollBack(reason: reason, afterFailure: false)
+        let reason = state.rollback?.reason ?? "\(RollbackProgress.requestedReason) by \(Identity.userAtHost)"
+        let outcome = try await rollbackSteps(reason: reason, afterFailure: false)
+        try closeCheckpoints()
         return outcome == .rolledBack ? .completed : outcome
     }
 
@@ -183,13 +198,14 @@ extension Runner {
     func recomputeSecretOutputs() async throws {
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
+            guard step.group == nil else { continue }  // items re-read theirs when they run again
             guard let type = actions.action(named: step.action), !type.spec.mutating,
                   rec.outputsMasked || !type.spec.secretOutputs.isEmpty else { continue }
             reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id,
                                         message: "re-reading \(step.id) to recompute its secret outputs"))
-            let with = try evaluateWith(step)
-            let result = try await execute(step, type: type, with: with, journal: nil, index: nil)
-            record(result.outputs, of: step, spec: type.spec, index: nil)
+            let with = try evaluateWith(step, scope: scope)
+            let result = try await execute(step, type: type, with: with, journal: nil, slot: nil)
+            record(result.outputs, of: step, spec: type.spec, slot: nil, store: false)
         }
     }
 }

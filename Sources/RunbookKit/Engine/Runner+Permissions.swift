@@ -10,7 +10,7 @@ extension Runner {
         var all = Set<Permission>()
         for step in runbook.allSteps {
             guard let type = actions.action(named: step.action) else { continue }
-            let ctx = context(for: step, with: lenientEvaluate(step.with), journal: nil, index: nil)
+            let ctx = context(for: step, with: lenientEvaluate(step.with), journal: nil, slot: nil)
             all.formUnion(try await type.permissions(ctx))
         }
         if lock == .cluster { all.formUnion(Runner.teamPermissions(runbook: runbook.name, namespace: options.runsNamespace)) }
@@ -39,7 +39,7 @@ extension Runner {
         guard let node else { return .object(Object()) }
         switch node {
         case .scalar(let text, _, _, _):
-            return (try? dryEvaluate(node)) ?? .string("\(Runner.unknownPrefix)\(text)>")
+            return (try? dryEvaluate(node)) ?? UnknownOutput.placeholder(text)
         case .sequence(let items, _):
             return .array(items.map { lenientEvaluate($0) })
         case .mapping(let pairs, _):

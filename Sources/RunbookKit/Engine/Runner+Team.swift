@@ -55,7 +55,7 @@ extension Runner {
                 team?.disableRecords()
                 state.status = .paused
                 state.message = describe(e)
-                try persist()
+                try await persist()
                 var ev = ReportEvent(.runFinished, runID: state.runID, status: "paused", message: describe(e))
                 ev.hint = resumeHint
                 try emit(ev)
@@ -112,6 +112,6 @@ extension Runner {
         let records = RunRecords(client: client, namespace: options.runsNamespace)
         guard let rec = try await records.load(state.runID) else { return }
         let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
-        try records.write(state, stateJSON: json, events: rec.events + [event.toValue().jsonString()])
+        try await records.write(state, stateJSON: json, events: rec.events + [event.toValue().jsonString()])
     }
 }

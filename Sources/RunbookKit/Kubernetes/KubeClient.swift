@@ -35,15 +35,35 @@ public final class KubeClient: @unchecked Sendable {
     // MARK: - Raw requests
 
     /// Sends a request to `path` (with query) and returns the response whatever its status.
+    /// `headers` are sent besides the credentials; `retry` replaces the client's policy for
+    /// transient faults; `timeout` bounds each attempt.
     public func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
-                    accept: String = "application/json") async throws -> HTTPResponse
+                    accept: String = "application/json", headers extra: [(String, String)] = [],
+                    retry: RetryBackoff? = nil, timeout: TimeInterval = 30) async throws -> HTTPResponse
     {
         var refreshed = false
         while true {
-            let (request, tls) = try prepare(method, path, body: body, contentType: contentType, accept: accept, refresh: refreshed)
+            var tls = connection.tls
+            var headers: [(String, String)] = [("Accept", accept), ("User-Agent", "runbook")]
+            if body != nil { headers.append(("Content-Type", contentType)) }
+            headers += extra
+            switch connection.credential {
+            case .none: break
+            case .token(let t): headers.append(("Authorization", "Bearer \(t)"))
+            case .tokenFile(let f):
+                guard let t = try? String(contentsOfFile: f, encoding: .utf8) else { throw KubeError.config("cannot read token file \(f)") }
+                headers.append(("Authorization", "Bearer \(t.trimmingCharacters(in: .whitespacesAndNewlines))"))
+            case .basic(let u, let p):
+                headers.append(("Authorization", "Basic \(Data("\(u):\(p)".utf8).base64EncodedString())"))
+            case .exec:
+                let c = try exec!.credential(refresh: refreshed)
+                if let t = c.token { headers.append(("Authorization", "Bearer \(t)")) }
+                if let cert = c.clientCertPEM, let key = c.clientKeyPEM { tls.clientCertPEM = cert; tls.clientKeyPEM = key }
+            }
+            let request = HTTPRequest(method: method, url: connection.server + path, headers: headers, body: body, timeout: timeout)
             let response: HTTPResponse
             do {
-                response = try await httpClient(tls).send(request, retry: retry)
+                response = try await httpClient(tls).send(request, retry: retry ?? self.retry)
             } catch let e as HTTPError {
                 throw KubeError.transport(e, request: "\(method) \(HTTPClient.redact(path))")
             }
@@ -51,51 +71,6 @@ public final class KubeClient: @unchecked Sendable {
             if response.status == 401, exec != nil, !refreshed { refreshed = true; continue }
             return response
         }
-    }
-
-    /// `raw` without suspending: for the engine's synchronous checkpoint seam (the run record
-    /// written beside `state.json`). Transient faults are retried with the same backoff, sleeping
-    /// the calling thread.
-    public func rawBlocking(_ method: String, _ path: String, body: Data? = nil) throws -> HTTPResponse {
-        var attempt = 1
-        while true {
-            let (request, tls) = try prepare(method, path, body: body, contentType: "application/json", accept: "application/json",
-                                             refresh: false)
-            do {
-                let r = try httpClient(tls).send(request)
-                if !r.isRetryable || attempt >= retry.attempts { return r }
-                Thread.sleep(forTimeInterval: retry.delay(retry: attempt, retryAfter: r.retryAfter))
-            } catch let e as HTTPError {
-                guard e.isTransient, attempt < retry.attempts else {
-                    throw KubeError.transport(e, request: "\(method) \(HTTPClient.redact(path))")
-                }
-                Thread.sleep(forTimeInterval: retry.delay(retry: attempt, retryAfter: nil))
-            }
-            attempt += 1
-        }
-    }
-
-    /// The request with this connection's credentials, and the TLS identity to send it with.
-    private func prepare(_ method: String, _ path: String, body: Data?, contentType: String, accept: String,
-                         refresh: Bool) throws -> (HTTPRequest, TLSConfig)
-    {
-        var tls = connection.tls
-        var headers: [(String, String)] = [("Accept", accept), ("User-Agent", "runbook")]
-        if body != nil { headers.append(("Content-Type", contentType)) }
-        switch connection.credential {
-        case .none: break
-        case .token(let t): headers.append(("Authorization", "Bearer \(t)"))
-        case .tokenFile(let f):
-            guard let t = try? String(contentsOfFile: f, encoding: .utf8) else { throw KubeError.config("cannot read token file \(f)") }
-            headers.append(("Authorization", "Bearer \(t.trimmingCharacters(in: .whitespacesAndNewlines))"))
-        case .basic(let u, let p):
-            headers.append(("Authorization", "Basic \(Data("\(u):\(p)".utf8).base64EncodedString())"))
-        case .exec:
-            let c = try exec!.credential(refresh: refresh)
-            if let t = c.token { headers.append(("Authorization", "Bearer \(t)")) }
-            if let cert = c.clientCertPEM, let key = c.clientKeyPEM { tls.clientCertPEM = cert; tls.clientKeyPEM = key }
-        }
-        return (HTTPRequest(method: method, url: connection.server + path, headers: headers, body: body, timeout: 30), tls)
     }
 
     /// Sends a request and decodes the JSON answer; a failure status becomes `KubeError.status`.

@@ -35,11 +35,11 @@ public final class RunRecords: @unchecked Sendable {
     /// Remembers the resourceVersion of a record read elsewhere, so that this process may update it.
     public func adopt(runID: String, resourceVersion: String) { lock.withLock { versions[runID] = resourceVersion } }
 
-    // MARK: writing (synchronous: called at the engine's checkpoint seam)
+    // MARK: writing (at the engine's checkpoint seam)
 
     /// Writes the record of `state` (the masked checkpoint, as in `state.json`) with the events tail.
     /// Transient faults are retried; a conflict means another process owns the run.
-    public func write(_ state: RunState, stateJSON: Data, events: [String]) throws {
+    public func write(_ state: RunState, stateJSON: Data, events: [String]) async throws {
         let name = RunRecords.secretName(state.runID)
         let known = lock.withLock { versions[state.runID] }
         var object = try secret(state, stateJSON: stateJSON, events: events)
@@ -51,11 +51,11 @@ public final class RunRecords: @unchecked Sendable {
             attempt += 1
             let r: HTTPResponse
             do {
-                r = try client.rawBlocking(method, target, body: object.jsonData())
+                r = try await client.raw(method, target, body: object.jsonData())
             } catch let e as KubeError {
                 // transport faults were already retried by the client
                 guard attempt < 2 else { throw TeamError.recordWriteFailed(runID: state.runID, reason: e.errorDescription ?? "\(e)") }
-                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                try await Task.sleep(nanoseconds: 200_000_000 * UInt64(attempt))
                 continue
             }
             if (200..<300).contains(r.status), let v = try? Value.parseJSON(r.body),
@@ -80,7 +80,7 @@ public final class RunRecords: @unchecked Sendable {
                 guard e.isTransient, !r.isRetryable, attempt < 4 else {
                     throw TeamError.recordWriteFailed(runID: state.runID, reason: e.errorDescription ?? "\(e)")
                 }
-                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+                try await Task.sleep(nanoseconds: 200_000_000 * UInt64(attempt))
             }
         }
     }

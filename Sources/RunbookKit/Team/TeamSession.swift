@@ -51,14 +51,14 @@ public final class TeamSession: @unchecked Sendable {
         return TeamSession(lease: lease, records: records, events: events)
     }
 
-    /// Mirrors a checkpoint into the cluster (synchronously: the next step must not start before
-    /// the team's record has it).
-    public func checkpoint(_ state: RunState, masker: Masker) throws {
+    /// Mirrors a checkpoint into the cluster (the next step must not start before the team's
+    /// record has it).
+    public func checkpoint(_ state: RunState, masker: Masker) async throws {
         let (enabled, tail) = lock.withLock { (recordsEnabled, events) }
         guard enabled else { return }
         if let lost = lease.lost { throw TeamError.leaseLost(runbook: lease.runbook, reason: lost) }
         let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
-        try records.write(state, stateJSON: json, events: tail)
+        try await records.write(state, stateJSON: json, events: tail)
     }
 
     /// Adds an event (already masked) to the tail kept in the record.
