@@ -59,6 +59,7 @@ extension Runner {
                 var ev = ReportEvent(.runFinished, runID: state.runID, status: "paused", message: describe(e))
                 ev.hint = resumeHint
                 try emit(ev)
+                try closeCheckpoints()
             } catch {
                 await lock.release()
                 throw error
