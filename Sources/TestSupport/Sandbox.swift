@@ -29,13 +29,15 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Starts a sandbox with the given fixtures in a fresh temporary directory. When it does not
-    /// start, throws `Failure.command` with the sandbox's output and the end of its daemon.log,
-    /// having stopped whatever it had started.
-    public static func up(fixtures: [String]) throws -> Sandbox {
+    /// Starts a sandbox with the given fixtures (and vars of fixtures that generate their
+    /// objects, e.g. many-cronjobs' `cronjobs`/`namespaces`) in a fresh temporary directory. When
+    /// it does not start, throws `Failure.command` with the sandbox's output and the end of its
+    /// daemon.log, having stopped whatever it had started.
+    public static func up(fixtures: [String], fixtureVars: [String: String] = [:]) throws -> Sandbox {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString.prefix(8))")
         var args = ["up", "--dir", dir.path]
         for f in fixtures { args += ["--fixture", f] }
+        for (k, v) in fixtureVars.sorted(by: { $0.key < $1.key }) { args += ["--fixture-var", "\(k)=\(v)"] }
         let r = try exec(script, args, timeout: 300)
         guard r.status == 0 else {
             let log = (try? String(contentsOf: dir.appendingPathComponent("daemon.log"), encoding: .utf8)) ?? ""

@@ -381,8 +381,10 @@ final class KubernetesTests: XCTestCase {
         let read = try cli(["run", runbook("viewer-read"), "--yes"], context: "sandbox-viewer")
         XCTAssertEqual(read.code, 0, read.text)
         let write = try cli(["run", runbook("viewer-write"), "--yes"], context: "sandbox-viewer")
-        XCTAssertEqual(write.code, 1, write.text)
-        XCTAssertTrue(write.text.contains("Forbidden (403)"), write.text)
+        // the preflight (SelfSubjectAccessReviews) refuses before anything changes, naming what is missing
+        XCTAssertEqual(write.code, 3, write.text)
+        XCTAssertTrue(write.text.contains("patch configmaps/viewer-made in namespace seedtest"), write.text)
+        XCTAssertTrue(write.text.contains("create leases.coordination.k8s.io in namespace runbook-system"), write.text)
         XCTAssertNil(try get("-n", "seedtest", "configmap", "viewer-made"))
     }
 

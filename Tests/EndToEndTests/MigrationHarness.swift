@@ -29,9 +29,10 @@ final class MigrationHarness: @unchecked Sendable {
     private(set) var transcripts: [String] = []
     private let lock = NSLock()
 
-    /// Starts a sandbox with the given fixtures in a fresh directory (failing with its output).
-    init(fixtures: [String]) throws {
-        sandbox = try Sandbox.up(fixtures: fixtures)
+    /// Starts a sandbox with the given fixtures (and fixture vars) in a fresh directory (failing
+    /// with its output).
+    init(fixtures: [String], fixtureVars: [String: String] = [:]) throws {
+        sandbox = try Sandbox.up(fixtures: fixtures, fixtureVars: fixtureVars)
         var merged = ProcessInfo.processInfo.environment.merging(sandbox.env) { $1 }
         merged["RUNBOOK_STATE_DIR"] = sandbox.dir.appendingPathComponent("state").path
         merged["NO_COLOR"] = "1"
