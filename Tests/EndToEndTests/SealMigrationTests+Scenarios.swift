@@ -2,6 +2,15 @@ import Foundation
 import XCTest
 
 extension SealMigrationTests {
+    /// The id of the run started since `known` (the output shows it masked: the secret user
+    /// `observer` is part of the runbook's name), and `known` updated.
+    func newRun(_ sb: MigrationHarness, after known: inout Set<String>) throws -> String {
+        let now = sb.runIDs()
+        let id = try XCTUnwrap(now.subtracting(known).first, "no new run")
+        known = now
+        return id
+    }
+
     func testPlanWritesNoFileAndChangesNothing() throws {
         let sb = try harness()
         let before = try world(sb)
@@ -9,7 +18,7 @@ extension SealMigrationTests {
         XCTAssertEqual(out.status, 0, out.text)
         XCTAssertTrue(out.text.contains("sealedsecrets.bitnami.com/managed"), "the plan shows the annotation patch:\n\(out.text)")
         XCTAssertTrue(out.text.contains("create SealedSecret"), "the plan shows the SealedSecret:\n\(out.text)")
-        XCTAssertTrue(out.text.contains("observer-sealed-secrets.yaml"), "the plan names the manifest file:\n\(out.text)")
+        XCTAssertTrue(out.text.contains("sealed-secrets.yaml"), "the plan names the manifest file:\n\(out.text)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: manifest.path), "a plan writes no file")
         assertSame(before, try world(sb), "after plan")
     }
@@ -17,9 +26,10 @@ extension SealMigrationTests {
     func testSealAdoptRepeatAndRollBack() throws {
         let sb = try harness()
         let before = try world(sb)
+        var known = sb.runIDs()
         let first = try run(sb)
         XCTAssertEqual(first.status, 0, first.text)
-        let firstID = try XCTUnwrap(sb.runID(from: first))
+        let firstID = try newRun(sb, after: &known)
 
         // The controller decrypted what runbook sealed (Synced, the Secret is its own now) and
         // the committed manifest opens with the controller's key to the Secret's very data.
@@ -48,7 +58,7 @@ extension SealMigrationTests {
         XCTAssertEqual(second.status, 0, second.text)
         XCTAssertEqual(try Data(contentsOf: manifest), fileBytes, "a second run leaves the manifest as it is")
         assertSame(afterFirst, try world(sb), "after the second run")
-        let secondID = try XCTUnwrap(sb.runID(from: second))
+        let secondID = try newRun(sb, after: &known)
         XCTAssertEqual(try sb.runbook(["rollback", secondID, "--yes"]).status, 0)
         assertSame(afterFirst, try world(sb), "after rolling back the second run")
 
@@ -63,10 +73,11 @@ extension SealMigrationTests {
         let sb = try harness()
         let old = "# placeholder committed before the migration\n"
         try Data(old.utf8).write(to: manifest)
+        var known = sb.runIDs()
         let out = try run(sb)
         XCTAssertEqual(out.status, 0, out.text)
         XCTAssertNotEqual(try String(contentsOf: manifest, encoding: .utf8), old)
-        let rb = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: out)), "--yes"])
+        let rb = try sb.runbook(["rollback", try newRun(sb, after: &known), "--yes"])
         XCTAssertEqual(rb.status, 0, rb.text)
         XCTAssertEqual(try String(contentsOf: manifest, encoding: .utf8), old)
         try assertHandMadeWithFixtureData(sb)
@@ -127,10 +138,11 @@ extension SealMigrationTests {
     func testKillAtEachStepThenResume() throws {
         let sb = try harness()
         let start = try world(sb)
+        var known = sb.runIDs()
         let reference = try run(sb)
         XCTAssertEqual(reference.status, 0, reference.text)
         let done = try world(sb)
-        XCTAssertEqual(try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: reference)), "--yes"]).status, 0)
+        XCTAssertEqual(try sb.runbook(["rollback", try newRun(sb, after: &known), "--yes"]).status, 0)
         for step in ["backup-sealing-key", "seal", "write-manifest", "mark-managed", "apply-sealed", "wait-synced", "verify-unchanged"] {
             assertSame(start, try world(sb), "before killing at \(step)")
             let known = sb.runIDs()
