@@ -44,8 +44,9 @@ final class EngineTests: XCTestCase {
         return try XCTUnwrap(ids.first)
     }
 
+    /// The run's checkpoint as a reader sees it: `state.json` with the journal's newer records folded in.
     func state(_ id: String) throws -> Value {
-        try Value.parseJSON(Data(contentsOf: stateDir.appendingPathComponent("runs/\(id)/state.json")))
+        try StateStore(root: stateDir).load(id).toValue()
     }
 
     func mode(_ url: URL) throws -> Int {

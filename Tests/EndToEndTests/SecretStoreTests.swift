@@ -441,7 +441,10 @@ final class SecretStoreTests: XCTestCase {
         var runID: String?
         while Date() < deadline, runID == nil {
             for id in (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [] {
-                let text = (try? String(contentsOf: state.appendingPathComponent("runs/\(id)/state.json"), encoding: .utf8)) ?? ""
+                // The write-ahead record is in the checkpoint journal until state.json is compacted.
+                let text = ["state.json", "journal.jsonl"].map {
+                    (try? String(contentsOf: state.appendingPathComponent("runs/\(id)/\($0)"), encoding: .utf8)) ?? ""
+                }.joined()
                 if text.contains("previousVersion") { runID = id }
             }
             if runID == nil { usleep(20_000) }

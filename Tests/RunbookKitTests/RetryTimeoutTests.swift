@@ -55,7 +55,7 @@ final class RetryTimeoutTests: XCTestCase {
         Self.mode = "transient-until-3"
         let s = step(retry: RetryPolicy(attempts: 3, backoff: 0.2))
         let started = Date()
-        let result = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, index: 0)
+        let result = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, slot: StepSlot(0))
         XCTAssertEqual(result.outputs["n"], 3)
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.6 - 0.05, "0.2s then 0.4s of backoff")
     }
@@ -64,7 +64,7 @@ final class RetryTimeoutTests: XCTestCase {
         Self.mode = "transient-until-3"
         let s = step(retry: RetryPolicy(attempts: 2, backoff: 0.1))
         do {
-            _ = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, index: 0)
+            _ = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, slot: StepSlot(0))
             XCTFail("succeeded after 2 attempts")
         } catch {
             XCTAssertEqual(Self.counter.calls, 2)
@@ -75,7 +75,7 @@ final class RetryTimeoutTests: XCTestCase {
         Self.mode = "permanent"
         let s = step(retry: RetryPolicy(attempts: 5, backoff: 0.1))
         do {
-            _ = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, index: 0)
+            _ = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, slot: StepSlot(0))
             XCTFail("a permanent error succeeded")
         } catch {
             XCTAssertEqual(Self.counter.calls, 1)
@@ -88,7 +88,7 @@ final class RetryTimeoutTests: XCTestCase {
         let s = step(retry: nil, timeout: 0.3)
         let started = Date()
         do {
-            _ = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, index: 0)
+            _ = try await makeRunner(s).execute(s, type: FlakyAction.self, with: .object(Object()), journal: nil, slot: StepSlot(0))
             XCTFail("no timeout")
         } catch {
             guard case EngineError.timedOut(let id, let after) = error else { return XCTFail("\(error)") }

@@ -10,6 +10,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case unknownStep(String)
     case notConfirmed
     case timedOut(step: String, after: TimeInterval)
+    /// A `foreach:` value that is not a list.
+    case notAList(step: String, got: String)
     case nothingToForget(runID: String, status: String)
     case forgetNeedsReason
     /// No terminal to ask and no `--yes`: a command that would change something refuses.
@@ -35,6 +37,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "not confirmed; nothing was changed"
         case .timedOut(let step, let after):
             return "step \(step) timed out after \(Int(after))s"
+        case .notAList(let step, let got):
+            return "foreach of step \(step) must give a list, not \(got)"
         case .nothingToForget(let id, let status):
             return "run \(id) is \(status): only an unfinished run (interrupted, paused, failed, rollback-failed) can be forgotten"
         case .needsYes(let command):

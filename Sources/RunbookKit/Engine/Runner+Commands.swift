@@ -20,7 +20,8 @@ extension Runner {
         state.noRollback = options.noRollback
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
         if options.dryRun { return try await runner.startPlan() }
-        let mutating = runbook.steps.contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
+        let mutating = (runbook.steps + runbook.steps.flatMap { $0.group?.steps ?? [] })
+            .contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
         let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
         defer { lock.release() }
@@ -130,13 +131,23 @@ extension Runner {
 
     func start() async throws -> RunOutcome {
         try options.store.create(state, masker: masker)
+        try openCheckpoints()
         var e = ReportEvent(.runStarted, runID: state.runID, message: "started by \(state.who)")
         e.runbook = runbook.name
         try emit(e)
-        return try await runSteps(from: 0)
+        let outcome = try await runSteps(from: 0)
+        try closeCheckpoints()
+        return outcome
     }
 
     func continueRun(from: String?) async throws -> RunOutcome {
+        try openCheckpoints()
+        let outcome = try await continueSteps(from: from)
+        try closeCheckpoints()
+        return outcome
+    }
+
+    private func continueSteps(from: String?) async throws -> RunOutcome {
         var e = ReportEvent(.runStarted, runID: state.runID, message: "resumed by \(Identity.userAtHost)")
         e.runbook = runbook.name
         try emit(e)
@@ -156,16 +167,18 @@ extension Runner {
         }
         state.status = .running
         state.message = nil
-        try persist()
+        try await persist()
         return try await runSteps(from: start)
     }
 
     static let requestedPrefix = "requested with runbook rollback"
 
     func rollBackRun() async throws -> RunOutcome {
+        try openCheckpoints()
         try await recomputeSecretOutputs()
         let reason = state.rollback?.reason ?? "\(Runner.requestedPrefix) by \(Identity.userAtHost)"
         let outcome = try await rollBack(reason: reason, afterFailure: false)
+        try closeCheckpoints()
         return outcome == .rolledBack ? .completed : outcome
     }
 
@@ -184,13 +197,14 @@ extension Runner {
     func recomputeSecretOutputs() async throws {
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
+            guard step.group == nil else { continue }  // items re-read theirs when they run again
             guard let type = actions.action(named: step.action), !type.spec.mutating,
                   rec.outputsMasked || !type.spec.secretOutputs.isEmpty else { continue }
             reporter.report(ReportEvent(.stepLog, runID: state.runID, step: step.id,
                                         message: "re-reading \(step.id) to recompute its secret outputs"))
-            let with = try evaluateWith(step)
-            let result = try await execute(step, type: type, with: with, journal: nil, index: nil)
-            record(result.outputs, of: step, spec: type.spec, index: nil)
+            let with = try evaluateWith(step, scope: scope)
+            let result = try await execute(step, type: type, with: with, journal: nil, slot: nil)
+            record(result.outputs, of: step, spec: type.spec, slot: nil, store: false)
         }
     }
 }

@@ -23,11 +23,11 @@ extension Runner {
                 }
                 let with = try dryEvaluate(step.with)
                 let unknown = Runner.containsUnknown(with)
-                let ctx = context(for: step, with: with, journal: nil, index: nil)
+                let ctx = context(for: step, with: with, journal: nil, slot: nil)
                 let action = type.init()
                 if type.spec.dryRun == .execute && !unknown {
                     let result = try await Runner.withTimeout(step.timeout, step: step.id) { try await action.execute(ctx) }
-                    record(result.outputs, of: step, spec: type.spec, index: nil)
+                    record(result.outputs, of: step, spec: type.spec, slot: nil, store: false)
                     event.status = "succeeded"
                     event.message = "executed (read only)" + (result.summary.map { ": \($0)" } ?? "")
                 } else if type.spec.dryRun == .execute {

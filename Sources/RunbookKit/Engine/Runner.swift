@@ -16,6 +16,14 @@ public actor Runner {
     var scope: Scope
     /// Held for the whole command (nil for a dry-run, which leaves no trace).
     var lock: RunLock?
+    /// The run's checkpoint journal while a command writes (nil for a dry-run).
+    var checkpoints: CheckpointJournal?
+    /// The items of the `foreach` groups evaluated so far, by the group's index.
+    var groupItems: [Int: [Value]] = [:]
+    /// Size of `state.json` at the last compaction (the journal may grow to a multiple of it).
+    var lastCompactedSize = 0
+    /// Each item's step outputs (what `steps.ID` means inside the body), by group, then item.
+    var itemOutputs: [Int: [Int: [String: [String: Value]]]] = [:]
 
     init(runbook: Runbook, state: RunState, vars: [String: Value], options: EngineOptions, masker: Masker,
          reporter: any Reporter)
@@ -48,7 +56,13 @@ public actor Runner {
         var i = start
         while i < runbook.steps.count {
             let step = runbook.steps[i]
-            switch try await runStep(i) {
+            // A resume past a group whose failed items are retried: later steps already done stay done.
+            if i > start, [.succeeded, .skipped].contains(state.steps[i].status) {
+                i += 1
+                continue
+            }
+            let result = step.group == nil ? try await runStep(StepSlot(i)) : try await runGroup(i)
+            switch result {
             case .done:
                 i += 1
             case .awaitingApproval(let message):
@@ -66,9 +80,20 @@ public actor Runner {
                 }
             }
         }
+        if let failed = failedItemsSummary() {
+            // Items failed within their group's budget, each rolled back alone: the run ends failed.
+            state.status = .failed
+            state.message = masker.mask(failed)
+            try await persist()
+            var e = ReportEvent(.runFinished, runID: state.runID, status: "failed", message: failed)
+            e.hint = "fix the cause, then retry the failed items: runbook resume \(state.runID)\(options.stateDirHint)\n"
+                + "or undo everything: runbook rollback \(state.runID)\(options.stateDirHint)"
+            try emit(e)
+            return .rolledBack
+        }
         state.status = .succeeded
         state.message = nil
-        try persist()
+        try await persist()
         try emit(ReportEvent(.runFinished, runID: state.runID, status: "succeeded"))
         return .completed
     }
@@ -86,81 +111,101 @@ public actor Runner {
     func pause(reason: String, hint: String) async throws -> RunOutcome {
         state.status = .paused
         state.message = masker.mask(reason)
-        try persist()
+        try await persist()
         var e = ReportEvent(.runFinished, runID: state.runID, status: "paused", message: reason)
         e.hint = hint
         try emit(e)
         return .paused
     }
 
-    /// Runs one step for real: `when`, `with`, write-ahead checkpoint, execute, checkpoint.
-    func runStep(_ i: Int) async throws -> StepResult {
-        let step = runbook.steps[i]
+    /// Runs one step for real (a main step, or one step of one item of a `foreach` group):
+    /// `when`, `with`, write-ahead checkpoint, execute, checkpoint.
+    func runStep(_ slot: StepSlot) async throws -> StepResult {
+        let step = self.step(at: slot)
+        let label = eventStep(step, slot)
         guard let type = actions.action(named: step.action) else {
-            return try fail(i, "unknown action \(step.action)")
+            return try await fail(slot, "unknown action \(step.action)")
         }
+        let scope = self.scope(for: slot)
         do {
             if let when = step.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
-                state.steps[i].status = .skipped
-                state.steps[i].summary = "when: condition is false"
-                try persist()
-                try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name,
-                                     status: "skipped", message: "when: condition is false"))
+                state[slot].status = .skipped
+                state[slot].summary = "when: condition is false"
+                try await persist(slot)
+                try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name,
+                                               status: "skipped", message: "when: condition is false"), slot))
                 return .done
             }
         } catch {
-            return try fail(i, "when: \(describe(error))")
+            return try await fail(slot, "when: \(describe(error))")
         }
         let with: Value
-        do { with = try evaluateWith(step) } catch { return try fail(i, "with: \(describe(error))") }
+        do { with = try evaluateWith(step, scope: scope) } catch { return try await fail(slot, "with: \(describe(error))") }
 
         // Write-ahead: the checkpoint says `running` before anything changes.
-        state.steps[i].status = .running
-        state.steps[i].completed = false
-        state.steps[i].startedAt = Date()
-        state.steps[i].finishedAt = nil
-        state.steps[i].error = nil
-        try persist()
-        try emit(ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: step.action))
+        state[slot].status = .running
+        state[slot].completed = false
+        state[slot].startedAt = Date()
+        state[slot].finishedAt = nil
+        state[slot].error = nil
+        try await persist(slot)
+        try emit(itemEvent(ReportEvent(.stepStarted, runID: state.runID, step: label, name: step.name, action: step.action), slot))
         do {
-            let result = try await execute(step, type: type, with: with, journal: state.steps[i].journal, index: i)
-            record(result.outputs, of: step, spec: type.spec, index: i)
-            state.steps[i].rollbackRecord = result.rollback
-            state.steps[i].summary = result.summary.map(masker.mask)
-            state.steps[i].status = .succeeded
-            state.steps[i].completed = true
-            state.steps[i].finishedAt = Date()
-            try persist()
-            try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name, status: "succeeded",
-                                 duration: state.steps[i].duration, message: result.summary))
+            let result = try await execute(step, type: type, with: with, journal: state[slot].journal, slot: slot)
+            record(result.outputs, of: step, spec: type.spec, slot: slot, store: true)
+            state[slot].rollbackRecord = result.rollback
+            state[slot].summary = result.summary.map(masker.mask)
+            state[slot].status = .succeeded
+            state[slot].completed = true
+            state[slot].finishedAt = Date()
+            try await persist(slot)
+            try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name, status: "succeeded",
+                                           duration: state[slot].duration, message: result.summary), slot))
             return .done
         } catch let approval as ApprovalRequired {
-            state.steps[i].status = .pending
-            state.steps[i].error = masker.mask(approval.message)
-            try persist()
-            try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name, status: "waiting",
-                                 message: approval.errorDescription))
+            state[slot].status = .pending
+            state[slot].error = masker.mask(approval.message)
+            try await persist(slot)
+            try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name, status: "waiting",
+                                           message: approval.errorDescription), slot))
             return .awaitingApproval(approval.message)
         } catch {
-            return try fail(i, describe(error))
+            return try await fail(slot, describe(error))
         }
     }
 
-    func fail(_ i: Int, _ message: String) throws -> StepResult {
-        let step = runbook.steps[i]
-        state.steps[i].status = .failed
-        state.steps[i].error = masker.mask(message)
-        state.steps[i].finishedAt = Date()
-        try persist()
-        try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name, status: "failed",
-                             duration: state.steps[i].duration, message: message))
+    func fail(_ slot: StepSlot, _ message: String) async throws -> StepResult {
+        let step = self.step(at: slot)
+        state[slot].status = .failed
+        state[slot].error = masker.mask(message)
+        state[slot].finishedAt = Date()
+        try await persist(slot)
+        try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: eventStep(step, slot), name: step.name,
+                                       status: "failed", duration: state[slot].duration, message: message), slot))
         return .failed(message)
     }
 
-    /// Keeps all outputs in the scope; registers secret ones in the masker and stores only the others.
-    /// A stored output that holds a secret is stored masked and the step is marked, so that a resume
-    /// reads it again instead of using the masked copy.
-    func record(_ outputs: [String: Value], of step: Step, spec: ActionSpec, index: Int?) {
+    /// The step definition at a slot.
+    func step(at slot: StepSlot) -> Step {
+        let top = runbook.steps[slot.top]
+        guard let sub = slot.sub, let group = top.group else { return top }
+        return group.steps[sub]
+    }
+
+    /// What the expressions of the step at `slot` see: inside a group, the item under its `as:`
+    /// name and the same item's step outputs.
+    func scope(for slot: StepSlot) -> Scope {
+        guard let item = slot.item, let group = runbook.steps[slot.top].group else { return scope }
+        var s = scope
+        s.locals[group.name] = groupItems[slot.top]?[item] ?? .null
+        for (id, outputs) in itemOutputs[slot.top]?[item] ?? [:] { s.outputs[id] = outputs }
+        return s
+    }
+
+    /// Keeps all outputs in the scope; registers secret ones in the masker and, with `store`,
+    /// stores only the others. A stored output that holds a secret is stored masked and the step
+    /// is marked, so that a resume reads it again instead of using the masked copy.
+    func record(_ outputs: [String: Value], of step: Step, spec: ActionSpec, slot: StepSlot?, store: Bool) {
         var kept: [String: Value] = [:]
         var withheld = false
         for (k, v) in outputs {
@@ -173,25 +218,65 @@ public actor Runner {
                 kept[k] = masked
             }
         }
-        scope.outputs[step.id] = outputs
-        if let index {
-            state.steps[index].outputs = kept
-            state.steps[index].outputsMasked = withheld
+        if let slot, let item = slot.item {
+            itemOutputs[slot.top, default: [:]][item, default: [:]][step.id] = outputs
+        } else {
+            scope.outputs[step.id] = outputs
+        }
+        if store, let slot {
+            state[slot].outputs = kept
+            state[slot].outputsMasked = withheld
         }
     }
 
-    func evaluateWith(_ step: Step) throws -> Value {
+    func evaluateWith(_ step: Step, scope: Scope) throws -> Value {
         guard let node = step.with else { return .object(Object()) }
         return try Expressions.evaluate(node, scope: scope, file: runbook.file.path)
     }
 
     // MARK: checkpoint and events
 
-    /// Writes `state.json` (masked, atomic, fsync'd). A dry-run writes nothing.
-    func persist() throws {
+    /// THE checkpoint (the one seam every checkpoint goes through): records what changed — the
+    /// run's status and the step record at `slot` (with `allItems`, a group's whole item list) —
+    /// durably before returning. With the journal open this appends one line to `journal.jsonl`
+    /// and waits for its group-committed fsync; `state.json` is compacted from it when the
+    /// journal outgrows it and when the command ends. A dry-run writes nothing.
+    func persist(_ slot: StepSlot? = nil, allItems: Bool = false) async throws {
         guard !options.dryRun else { return }
         state.updatedAt = Date()
-        try options.store.save(state, masker: masker)
+        guard let journal = checkpoints else {
+            try options.store.save(state, masker: masker)
+            return
+        }
+        let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
+        if journal.size > max(Runner.compactionFloor, 4 * lastCompactedSize) {
+            try compact()
+        }
+        try await journal.waitDurable(seq)
+    }
+
+    static let compactionFloor = 8 << 20
+
+    /// Folds the journal into `state.json` (atomic, fsync'd), then empties the journal.
+    func compact() throws {
+        guard let journal = checkpoints else { return }
+        state.journalSeq = journal.seq
+        lastCompactedSize = try options.store.save(state, masker: masker)
+        try journal.compacted()
+    }
+
+    /// Opens the run's journal (after `state.json` exists).
+    func openCheckpoints() throws {
+        guard !options.dryRun, checkpoints == nil else { return }
+        checkpoints = try CheckpointJournal(store: options.store, runID: state.runID, seq: state.journalSeq)
+    }
+
+    /// Compacts and closes the journal at the end of a command: `state.json` alone holds the run.
+    func closeCheckpoints() throws {
+        guard let journal = checkpoints else { return }
+        try compact()
+        try journal.close(remove: true)
+        checkpoints = nil
     }
 
     /// Shows an event and, outside a dry-run, appends it to `events.jsonl`.
@@ -201,18 +286,22 @@ public actor Runner {
         reporter.report(e)
         guard !options.dryRun, e.kind != .stepLog, e.kind != .stepPlanned else { return }
         let message = [e.message, e.hint].compactMap { $0 }.joined(separator: "\n")
-        try options.store.append(AuditEvent(event: e.kind.rawValue, step: e.step, status: e.status,
-                                            message: message.isEmpty ? nil : masker.mask(message)),
-                                 runID: state.runID)
+        let audit = AuditEvent(event: e.kind.rawValue, step: e.step, status: e.status,
+                               message: message.isEmpty ? nil : masker.mask(message))
+        if let checkpoints {
+            try checkpoints.appendEvent(Data((audit.toValue().jsonString() + "\n").utf8))
+        } else {
+            try options.store.append(audit, runID: state.runID)
+        }
     }
 
     /// Journals are machine data (object references, version ids) that actions keep free of
     /// secrets by contract; masking them by substring would corrupt them (a secret `observer`
     /// inside the namespace `observer-prod`), so they are stored as given.
-    func journal(_ entry: Value, index: Int) throws {
+    func journal(_ entry: Value, slot: StepSlot) async throws {
         guard !options.dryRun else { return }
-        state.steps[index].journal = entry
-        try persist()
+        state[slot].journal = entry
+        try await persist(slot)
     }
 
     nonisolated func describe(_ error: any Error) -> String {

@@ -12,6 +12,23 @@ public struct ReportEvent: Sendable {
         case rollbackStepStarted = "rollback.step.started"
         case rollbackStepFinished = "rollback.step.finished"
         case runFinished = "run.finished"
+        /// An item of a `foreach` group started or finished (with `item`, `itemKey`, `progress`).
+        case itemStarted = "item.started"
+        case itemFinished = "item.finished"
+    }
+
+    /// Where a `foreach` group stands: items finished, failed, in total, and finished per second.
+    public struct Progress: Sendable, Equatable {
+        public var done: Int
+        public var failed: Int
+        public var total: Int
+        public var rate: Double
+        public init(done: Int, failed: Int, total: Int, rate: Double) {
+            self.done = done
+            self.failed = failed
+            self.total = total
+            self.rate = rate
+        }
     }
 
     public var kind: Kind
@@ -31,6 +48,11 @@ public struct ReportEvent: Sendable {
     public var hint: String?
     public var dryRun: Bool = false
     public var attempt: Int?
+    /// For events of a `foreach` group's item: the group's id, the item's index and key.
+    public var group: String?
+    public var item: Int?
+    public var itemKey: String?
+    public var progress: Progress?
 
     public init(_ kind: Kind, runID: String, step: String? = nil, name: String? = nil, action: String? = nil,
                 status: String? = nil, duration: TimeInterval? = nil, message: String? = nil)
@@ -52,6 +74,7 @@ public struct ReportEvent: Sendable {
         e.diff = diff.map(m.mask)
         e.hint = hint.map(m.mask)
         e.name = name.map(m.mask)
+        e.itemKey = itemKey.map(m.mask)
         return e
     }
 
@@ -64,6 +87,13 @@ public struct ReportEvent: Sendable {
         if let action { o["action"] = .string(action) }
         if let status { o["status"] = .string(status) }
         if let attempt { o["attempt"] = .int(attempt) }
+        if let group { o["group"] = .string(group) }
+        if let item { o["item"] = .int(item) }
+        if let itemKey { o["item_key"] = .string(itemKey) }
+        if let p = progress {
+            o["progress"] = ["done": .int(p.done), "failed": .int(p.failed), "total": .int(p.total),
+                             "rate": .double((p.rate * 100).rounded() / 100)]
+        }
         if let duration { o["duration_ms"] = .int(Int((duration * 1000).rounded())) }
         if let message { o["message"] = .string(message) }
         if let diff { o["diff"] = .string(diff) }

@@ -14,7 +14,7 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 
     public func makeReporter(masker: Masker, terminal: Terminal = .standard) -> any Reporter {
         switch self {
-        case .text: return TextReporter(masker: masker, colour: terminal.colourOnStdout)
+        case .text: return TextReporter(masker: masker, colour: terminal.colourOnStdout, progressLine: terminal.stdoutIsTTY)
         case .json: return JSONReporter(masker: masker)
         }
     }

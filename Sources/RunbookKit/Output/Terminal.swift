@@ -39,6 +39,8 @@ public struct Terminal: Sendable {
 public enum Console {
     public static func out(_ line: String) { write(STDOUT_FILENO, line + "\n") }
     public static func err(_ line: String) { write(STDERR_FILENO, line + "\n") }
+    /// Rewrites the current stdout line (a progress line on a terminal): no newline.
+    public static func status(_ line: String) { write(STDOUT_FILENO, "\r\u{1B}[K" + line) }
 
     private static func write(_ fd: Int32, _ s: String) {
         let data = Array(s.utf8)

@@ -1,23 +1,38 @@
 import Foundation
 
 /// Human output: one line per step start and end (symbol, id, name, duration), failure reasons
-/// with what to do next, and the plan with diffs for a dry-run.
+/// with what to do next, and the plan with diffs for a dry-run. Inside a `foreach` group it
+/// stays readable at a thousand items: one line per finished item, or on a terminal one
+/// progress line (counts and rate) rewritten in place, with a line of its own for each failure.
 public struct TextReporter: Reporter {
     let masker: Masker
     let colour: Bool
+    let progressLine: Bool
+    private let line = ProgressState()
 
-    public init(masker: Masker, colour: Bool) {
+    public init(masker: Masker, colour: Bool, progressLine: Bool = false) {
         self.masker = masker
         self.colour = colour
+        self.progressLine = progressLine
     }
 
     public func report(_ e: ReportEvent) {
-        for line in lines(for: e.masked(by: masker)) { Console.out(masker.mask(line)) }
+        let e = e.masked(by: masker)
+        if progressLine, e.kind == .itemFinished, e.status == "succeeded", let p = e.progress {
+            line.set(true)
+            Console.status(masker.mask("  \(e.step ?? ""): \(p.done)/\(p.total) items done, \(p.failed) failed, "
+                + String(format: "%.1f", p.rate) + " items/s"))
+            return
+        }
+        let out = lines(for: e)
+        if !out.isEmpty, line.set(false) { Console.status("") }
+        for l in out { Console.out(masker.mask(l)) }
     }
 
     public func note(_ line: String) { Console.err(masker.mask(line)) }
 
     func lines(for e: ReportEvent) -> [String] {
+        if e.item != nil { return itemLines(for: e) }
         let label = [e.step, e.name.map { "— \($0)" }].compactMap { $0 }.joined(separator: " ")
         switch e.kind {
         case .runStarted:
@@ -42,10 +57,32 @@ public struct TextReporter: Reporter {
             return ["\(paint("↺", .yellow)) undo \(label)"]
         case .rollbackStepFinished:
             return ["\(symbol(e.status)) undo \(label) \(paint(e.status ?? "", colourFor(e.status)))\(time(e.duration))\(e.message.map { ": \($0)" } ?? "")"]
+        case .itemStarted, .itemFinished:
+            return []
         case .runFinished:
             var out = ["\(symbol(e.status)) run \(e.runID) \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
             if let hint = e.hint { out.append(hint) }
             return out
+        }
+    }
+
+    /// An item's events: its end (and what failed inside it); its steps' ordinary progress is left out.
+    func itemLines(for e: ReportEvent) -> [String] {
+        let key = "[\(e.group ?? "")#\(e.item ?? 0) \(e.itemKey ?? "")]"
+        switch e.kind {
+        case .itemFinished:
+            let count = e.progress.map { " (\($0.done)/\($0.total))" } ?? ""
+            return ["  \(symbol(e.status)) \(key) \(paint(e.status ?? "", colourFor(e.status)))\(time(e.duration))\(count)"
+                + (e.message.map { ": \($0)" } ?? "")]
+        case .stepFinished where e.status == "failed" || e.status == "waiting":
+            return ["  \(symbol(e.status)) \(key) \(e.step ?? "") \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
+        case .rollbackStepFinished where e.status == "rollback-failed":
+            return ["  \(symbol(e.status)) \(key) undo \(e.step ?? "") \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
+        case .stepPlanned:
+            return ["  \(symbol(e.status)) \(key) \(e.step ?? "") [\(e.action ?? "")]: \(e.message ?? "")"]
+                + (e.diff ?? "").split(separator: "\n").map { "      " + colourDiff(String($0)) }
+        default:
+            return []
         }
     }
 
@@ -82,5 +119,21 @@ public struct TextReporter: Reporter {
         if line.hasPrefix("+") { return paint(line, .green) }
         if line.hasPrefix("-") { return paint(line, .red) }
         return line
+    }
+}
+
+/// Whether a progress line is on screen (so the next ordinary line clears it first).
+final class ProgressState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var shown = false
+
+    /// Sets the flag; returns what it was.
+    @discardableResult
+    func set(_ value: Bool) -> Bool {
+        lock.withLock {
+            let was = shown
+            shown = value
+            return was
+        }
     }
 }

@@ -9,9 +9,7 @@ extension RunState {
         s.rollback?.reason = masker.mask(rollback?.reason ?? "")
         s.forgotten?.reason = masker.mask(forgotten?.reason ?? "")
         for i in s.steps.indices {
-            s.steps[i].summary = s.steps[i].summary.map(masker.mask)
-            s.steps[i].error = s.steps[i].error.map(masker.mask)
-            s.steps[i].outputs = s.steps[i].outputs.mapValues(masker.mask)
+            s.steps[i] = s.steps[i].maskedForDisk(by: masker)
         }
         return s
     }
@@ -34,6 +32,7 @@ extension RunState {
         o["who"] = .string(who)
         if let message { o["message"] = .string(message) }
         o["steps"] = .array(steps.map { $0.toValue() })
+        if journalSeq > 0 { o["journal_seq"] = .int(journalSeq) }
         if let rollback {
             var r: Object = ["reason": .string(rollback.reason), "started_at": .string(Timestamp.format(rollback.startedAt)),
                              "by": .string(rollback.by)]
@@ -77,6 +76,7 @@ extension RunState {
         updatedAt = try date(v["updated_at"], "updated_at")
         message = v["message"]?.stringValue
         noRollback = v["options"]?["no_rollback"]?.boolValue ?? false
+        journalSeq = v["journal_seq"]?.intValue ?? 0
         if let r = v["rollback"], !r.isNull {
             var p = RollbackProgress(reason: try str(r["reason"], "rollback.reason"),
                                      startedAt: try date(r["started_at"], "rollback.started_at"),
@@ -94,6 +94,30 @@ extension RunState {
 }
 
 extension StepRecord {
+    /// A copy with its texts for people and its outputs masked (items included).
+    func maskedForDisk(by masker: Masker) -> StepRecord {
+        var r = self
+        r.summary = summary.map(masker.mask)
+        r.error = error.map(masker.mask)
+        r.outputs = outputs.mapValues(masker.mask)
+        if let items {
+            r.items = items.map { item in
+                var m = item
+                m.error = item.error.map(masker.mask)
+                m.steps = item.steps.map { $0.maskedForDisk(by: masker) }
+                return m
+            }
+        }
+        return r
+    }
+
+    /// The record without a group's items (what the journal writes when only the group changed).
+    public func headerValue() -> Value {
+        var r = self
+        r.items = nil
+        return r.toValue()
+    }
+
     public func toValue() -> Value {
         var o = Object()
         o["id"] = .string(id)
@@ -111,6 +135,7 @@ extension StepRecord {
         if let startedAt { o["started_at"] = .string(Timestamp.format(startedAt)) }
         if let finishedAt { o["finished_at"] = .string(Timestamp.format(finishedAt)) }
         if let duration { o["duration_ms"] = .int(Int((duration * 1000).rounded())) }
+        if let items { o["items"] = .array(items.map { $0.toValue() }) }
         return .object(o)
     }
 
@@ -131,6 +156,7 @@ extension StepRecord {
         error = v["error"]?.stringValue
         startedAt = v["started_at"]?.stringValue.flatMap(Timestamp.parse)
         finishedAt = v["finished_at"]?.stringValue.flatMap(Timestamp.parse)
+        if let list = v["items"]?.arrayValue { items = try list.map { try ItemRecord(value: $0, file: file) } }
     }
 }
 

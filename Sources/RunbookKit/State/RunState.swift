@@ -41,6 +41,8 @@ public struct RunState: Sendable, Equatable {
     public var steps: [StepRecord]
     /// Set once a rollback began: why and by whom.
     public var rollback: RollbackProgress?
+    /// The last checkpoint-journal record already folded into `state.json` (see `CheckpointJournal`).
+    public var journalSeq = 0
     /// The process that drives the run now (or drove it last): see `RunActivity`.
     public var process: RunProcess?
     /// Set by `runbook forget`: who declared the run cleaned up by hand, when and why.
@@ -100,6 +102,8 @@ public struct StepRecord: Sendable, Equatable {
     public var error: String?
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// A `foreach` group's items (nil for other steps).
+    public var items: [ItemRecord]?
 
     public init(id: String, action: String) {
         self.id = id

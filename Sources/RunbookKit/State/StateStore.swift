@@ -19,6 +19,8 @@ public struct StateStore: Sendable {
     public func runDirectory(_ runID: String) -> URL { runsDirectory.appendingPathComponent(runID) }
     public func stateFile(_ runID: String) -> URL { runDirectory(runID).appendingPathComponent("state.json") }
     public func eventsFile(_ runID: String) -> URL { runDirectory(runID).appendingPathComponent("events.jsonl") }
+    /// The checkpoint journal: changes newer than `state.json` (see `CheckpointJournal`).
+    public func journalFile(_ runID: String) -> URL { runDirectory(runID).appendingPathComponent("journal.jsonl") }
 
     /// A fresh id `<runbook>-<UTC yyyymmddThhmmss>-<4 hex>`.
     public static func newRunID(runbook: String, at date: Date = Date()) -> String {
@@ -35,9 +37,13 @@ public struct StateStore: Sendable {
     /// are masked; machine data (vars that are not secret, journals, rollback records) is written
     /// as is, because a secret that happens to be a common word must not rewrite an object's
     /// namespace. Secret vars are stored as `***` and secret outputs not at all (see Runner).
-    public func save(_ state: RunState, masker: Masker) throws {
+    /// Returns the size written.
+    @discardableResult
+    public func save(_ state: RunState, masker: Masker) throws -> Int {
         let value = state.maskedForDisk(by: masker).toValue()
-        try DurableFile.replace(stateFile(state.runID), with: Data((value.jsonString(pretty: true) + "\n").utf8))
+        let data = Data((value.jsonString(pretty: true) + "\n").utf8)
+        try DurableFile.replace(stateFile(state.runID), with: data)
+        return data.count
     }
 
     public func load(_ runID: String) throws -> RunState {
@@ -50,7 +56,29 @@ public struct StateStore: Sendable {
         }
         let value: Value
         do { value = try Value.parseJSON(data) } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
-        return try RunState(value: value, file: file.path)
+        var state = try RunState(value: value, file: file.path)
+        try replayJournal(into: &state)
+        return state
+    }
+
+    /// Folds the run's checkpoint journal into a state read from `state.json`. A last line cut
+    /// short (the process died while writing it) is ignored: nothing acted on it, since every
+    /// writer waits until its line is durable before going on.
+    func replayJournal(into state: inout RunState) throws {
+        let journal = journalFile(state.runID)
+        guard let data = FileManager.default.contents(atPath: journal.path), !data.isEmpty else { return }
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (n, line) in lines.enumerated() where !line.isEmpty {
+            let record: Value
+            do {
+                record = try Value.parseJSON(Data(line))
+            } catch {
+                let isLast = lines[(n + 1)...].allSatisfy(\.isEmpty) && data.last != UInt8(ascii: "\n")
+                if isLast { break }
+                throw StateError.corrupt(file: journal.path, reason: "line \(n + 1): \(error)")
+            }
+            try state.apply(journal: record, file: journal.path)
+        }
     }
 
     /// Every run in the directory, oldest first.

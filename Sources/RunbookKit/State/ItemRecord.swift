@@ -1,0 +1,94 @@
+import Foundation
+
+/// One item of a `foreach` group in `state.json` (under the group's step record, `items`).
+public struct ItemRecord: Sendable, Equatable {
+    /// Position in the group's list (0-based), and a key people recognise (`namespace/name` of
+    /// an object, else its `name`/`id`, else the scalar itself, else the position).
+    public var index: Int
+    public var key: String
+    /// `pending`, `running`, `succeeded`, `failed` (and, once undone, `rolled-back`), …
+    public var status: StepRecord.Status = .pending
+    /// Masked reason when the item failed.
+    public var error: String?
+    /// The body's steps for this item, in order.
+    public var steps: [StepRecord]
+
+    public init(index: Int, key: String, steps: [StepRecord]) {
+        self.index = index
+        self.key = key
+        self.steps = steps
+    }
+
+    /// The key of an item value, as described for `key`.
+    public static func key(of item: Value, index: Int) -> String {
+        if let name = item["metadata"]?["name"]?.stringValue {
+            if let ns = item["metadata"]?["namespace"]?.stringValue { return "\(ns)/\(name)" }
+            return name
+        }
+        for k in ["key", "name", "id"] {
+            if let s = item[k]?.stringValue { return s }
+        }
+        switch item {
+        case .string(let s): return s
+        case .int, .double, .bool: return item.interpolated
+        default: return "#\(index)"
+        }
+    }
+
+    /// The item's header (everything but its steps).
+    public func headerValue() -> Value {
+        var o: Object = ["index": .int(index), "key": .string(key), "status": .string(status.rawValue)]
+        if let error { o["error"] = .string(error) }
+        return .object(o)
+    }
+
+    public func toValue() -> Value {
+        guard case .object(var o) = headerValue() else { return .null }
+        o["steps"] = .array(steps.map { $0.toValue() })
+        return .object(o)
+    }
+
+    init(value v: Value, file: String) throws {
+        guard let index = v["index"]?.intValue, let key = v["key"]?.stringValue,
+              let st = v["status"]?.stringValue, let status = StepRecord.Status(rawValue: st)
+        else { throw StateError.corrupt(file: file, reason: "an item record lacks index, key or a known status") }
+        self.init(index: index, key: key, steps: try (v["steps"]?.arrayValue ?? []).map { try StepRecord(value: $0, file: file) })
+        self.status = status
+        error = v["error"]?.stringValue
+    }
+
+    /// Applies a header written by `headerValue` (from the checkpoint journal).
+    mutating func applyHeader(_ v: Value) {
+        if let st = v["status"]?.stringValue, let s = StepRecord.Status(rawValue: st) { status = s }
+        error = v["error"]?.stringValue
+    }
+}
+
+/// Where a step record lives: a main step, or step `sub` of item `item` of the group at `top`.
+public struct StepSlot: Hashable, Sendable, CustomStringConvertible {
+    public let top: Int
+    public let item: Int?
+    public let sub: Int?
+
+    public init(_ top: Int, item: Int? = nil, sub: Int? = nil) {
+        self.top = top
+        self.item = item
+        self.sub = sub
+    }
+
+    public var description: String { [String(top), item.map { "item \($0)" }, sub.map { "step \($0)" }].compactMap { $0 }.joined(separator: "/") }
+}
+
+extension RunState {
+    /// The record at a slot (a main step's, or an item step's).
+    public subscript(slot: StepSlot) -> StepRecord {
+        get {
+            guard let item = slot.item, let sub = slot.sub else { return steps[slot.top] }
+            return steps[slot.top].items![item].steps[sub]
+        }
+        set {
+            guard let item = slot.item, let sub = slot.sub else { steps[slot.top] = newValue; return }
+            steps[slot.top].items![item].steps[sub] = newValue
+        }
+    }
+}
