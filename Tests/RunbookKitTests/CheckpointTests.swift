@@ -44,6 +44,20 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(s.toValue()["status"], "rolling-back")
     }
 
+    func testTheRollbackCauseIsStoredAndReadFromFilesWrittenBeforeItExisted() throws {
+        var s = sample()
+        s.rollback = RollbackProgress(reason: "requested with runbook rollback by ops@host", cause: .requested,
+                                      startedAt: s.startedAt, by: "ops@host")
+        var v = s.toValue()
+        XCTAssertEqual(v["rollback"]?["cause"], "requested")
+        XCTAssertEqual(try RunState(value: v, file: "state.json").rollback?.cause, .requested)
+        // A file written before `cause` existed: the reason's first words tell.
+        v["rollback"]?["cause"] = nil
+        XCTAssertEqual(try RunState(value: v, file: "state.json").rollback?.cause, .requested)
+        v["rollback"]?["reason"] = "step three failed: exit 7"
+        XCTAssertEqual(try RunState(value: v, file: "state.json").rollback?.cause, .failure)
+    }
+
     func testANewerVersionIsRefusedWithAReason() throws {
         var v = sample().toValue()
         v["version"] = 99

@@ -97,7 +97,7 @@ public struct ActionContext: Sendable {
     public func duration(_ key: String) throws -> TimeInterval? {
         guard let v = with[key], !v.isNull else { return nil }
         if let d = v.doubleValue { return d }
-        if let s = v.stringValue, let d = Duration.parse(s) { return d }
+        if let s = v.stringValue, let d = DurationText.parse(s) { return d }
         throw ActionError.invalidInput("\(stepID): with.\(key) must be a duration like 30s, 2m or 1h")
     }
 
@@ -106,35 +106,5 @@ public struct ActionContext: Sendable {
         let p = try string(key)
         if p.hasPrefix("/") { return URL(fileURLWithPath: p) }
         return runbookDirectory.appendingPathComponent(p)
-    }
-}
-
-/// Durations in runbooks: `500ms`, `30s`, `2m`, `1h`, `1m30s`, or a bare number of seconds.
-public enum Duration {
-    public static func parse(_ text: String) -> TimeInterval? {
-        let s = text.trimmingCharacters(in: .whitespaces)
-        if let d = Double(s) { return d }
-        var total = 0.0
-        var num = ""
-        var i = s.startIndex
-        var any = false
-        while i < s.endIndex {
-            let c = s[i]
-            if c.isNumber || c == "." { num.append(c); i = s.index(after: i); continue }
-            var unit = String(c)
-            let n = s.index(after: i)
-            if c == "m", n < s.endIndex, s[n] == "s" { unit = "ms"; i = s.index(after: n) } else { i = n }
-            guard let v = Double(num) else { return nil }
-            switch unit {
-            case "ms": total += v / 1000
-            case "s": total += v
-            case "m": total += v * 60
-            case "h": total += v * 3600
-            default: return nil
-            }
-            num = ""
-            any = true
-        }
-        return num.isEmpty && any ? total : nil
     }
 }

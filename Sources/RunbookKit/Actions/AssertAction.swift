@@ -1,7 +1,7 @@
 import Foundation
 
 /// `assert`: fails the step unless `that` is truthy or the two values of `equals` are equal.
-public struct AssertAction: Action {
+public struct AssertAction: ReadAction {
     public static let spec = ActionSpec(name: "assert", required: [], optional: ["that", "equals", "message"],
                                         mutating: false, dryRun: .execute)
 
@@ -17,10 +17,6 @@ public struct AssertAction: Action {
         } else if let equals, case .mapping(_, let mark) = equals {
             diagnostics.append(Diagnostic(file: file, mark: mark, message: "assert: equals takes a list of two values, [a, b]"))
         }
-    }
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        Preview(summary: "check \(try context.optionalString("message") ?? "the assertion")")
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {

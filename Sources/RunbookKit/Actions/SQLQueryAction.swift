@@ -20,7 +20,7 @@ public struct SQLQueryAction: Action {
             report(node, "sql.query: readonly must be true or false, not '\(text)'")
         }
         if let node = with["connect_timeout"], let text = StaticCheck.literal(node),
-           Duration.parse(text).map({ $0 <= 0 }) ?? true
+           DurationText.parse(text).map({ $0 <= 0 }) ?? true
         {
             report(node, "sql.query: connect_timeout must be a positive duration like 10s, not '\(text)'")
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// `secret.get`: reads a remote secret (the current value, or one `version`).
-public struct SecretGetAction: Action {
+public struct SecretGetAction: ReadAction {
     public static let spec = ActionSpec(name: "secret.get", required: ["store", "name"], optional: ["version"],
                                         secretOutputs: ["value"], mutating: false, dryRun: .execute)
 
@@ -9,11 +9,6 @@ public struct SecretGetAction: Action {
 
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
         SecretStoreRef.validate(with, action: "secret.get", file: file, into: &diagnostics)
-    }
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        let (v, label) = try await read(context)
-        return Preview(summary: "read \(label) version \(v.version)", outputs: ["value": .string(v.value), "version": .string(v.version)])
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {

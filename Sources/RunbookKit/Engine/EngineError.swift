@@ -4,10 +4,11 @@ import Foundation
 public enum EngineError: Error, LocalizedError, Sendable {
     case runbookChanged(runID: String, path: String, recorded: String, now: String)
     case nothingToResume(runID: String, status: String)
-    case nothingToRollBack(runID: String, status: String)
+    case nothingToRollback(runID: String, status: String)
     case secretVarMissing(runID: String, names: [String])
     case fixedVar(name: String)
     case unknownStep(String)
+    case unknownAction(String)
     case notConfirmed
     case timedOut(step: String, after: TimeInterval)
     /// A `foreach:` value that is not a list.
@@ -24,7 +25,7 @@ public enum EngineError: Error, LocalizedError, Sendable {
                 + "restore the original file to resume, or start a new run"
         case .nothingToResume(let id, let status):
             return "run \(id) is \(status): there is nothing to resume"
-        case .nothingToRollBack(let id, let status):
+        case .nothingToRollback(let id, let status):
             return "run \(id) is \(status): there is nothing to roll back"
         case .secretVarMissing(let id, let names):
             return "run \(id) needs the secret var\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) again "
@@ -33,6 +34,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "var \(name) is fixed by the run being resumed; only secret vars may be given again"
         case .unknownStep(let id):
             return "the runbook has no step \(id)"
+        case .unknownAction(let name):
+            return "unknown action \(name)"
         case .notConfirmed:
             return "not confirmed; nothing was changed"
         case .timedOut(let step, let after):

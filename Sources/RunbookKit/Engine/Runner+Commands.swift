@@ -52,14 +52,14 @@ extension Runner {
                                 reporter: any Reporter) async throws -> RunOutcome
     {
         let state = try options.store.load(runID)
-        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollBack(runID: runID, status: state.status.rawValue) }
+        guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollback(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
         defer { lock.release() }
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
-        return try await runner.rollBackRun()
+        return try await runner.rollbackOnRequest()
     }
 
     /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things
@@ -154,7 +154,7 @@ extension Runner {
         try await recomputeSecretOutputs()
         if state.status == .rollingBack || state.status == .rollbackFailed {
             let reason = state.rollback?.reason ?? "resumed rollback"
-            return try await rollBack(reason: reason, afterFailure: !reason.hasPrefix(Runner.requestedPrefix))
+            return try await rollbackSteps(reason: reason, afterFailure: state.rollback?.cause != .requested)
         }
         var start = state.steps.firstIndex { !isDone($0) } ?? state.steps.count
         if let from {
@@ -171,13 +171,12 @@ extension Runner {
         return try await runSteps(from: start)
     }
 
-    static let requestedPrefix = "requested with runbook rollback"
-
-    func rollBackRun() async throws -> RunOutcome {
+    /// `runbook rollback`: every completed step, newest first; exit 0 when all are undone.
+    func rollbackOnRequest() async throws -> RunOutcome {
         try openCheckpoints()
         try await recomputeSecretOutputs()
-        let reason = state.rollback?.reason ?? "\(Runner.requestedPrefix) by \(Identity.userAtHost)"
-        let outcome = try await rollBack(reason: reason, afterFailure: false)
+        let reason = state.rollback?.reason ?? "\(RollbackProgress.requestedReason) by \(Identity.userAtHost)"
+        let outcome = try await rollbackSteps(reason: reason, afterFailure: false)
         try closeCheckpoints()
         return outcome == .rolledBack ? .completed : outcome
     }

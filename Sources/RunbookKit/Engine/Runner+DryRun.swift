@@ -2,8 +2,6 @@ import Foundation
 
 /// `--dry-run` / `plan`: reads run for real, everything else only previews. Nothing is written.
 extension Runner {
-    static let unknownPrefix = "<unknown until run: "
-
     func plan() async throws -> RunOutcome {
         var failures = 0
         for step in runbook.steps {
@@ -12,7 +10,7 @@ extension Runner {
             do {
                 if let when = step.when {
                     let v = try dryEvaluate(when)
-                    if Runner.containsUnknown(v) {
+                    if UnknownOutput.isIn(v) {
                         event.hint = "runs only if its `when:` holds (known only at run time)"
                     } else if !v.isTruthy {
                         event.status = "skipped"
@@ -22,7 +20,7 @@ extension Runner {
                     }
                 }
                 let with = try dryEvaluate(step.with)
-                let unknown = Runner.containsUnknown(with)
+                let unknown = UnknownOutput.isIn(with)
                 let ctx = context(for: step, with: with, journal: nil, slot: nil)
                 let action = type.init()
                 if type.spec.dryRun == .execute && !unknown {
@@ -47,7 +45,7 @@ extension Runner {
                         // The failure comes from the placeholders, not from the step: say what it waits for.
                         event.status = "would run"
                         event.message = "its preview needs "
-                            + Runner.unknownReferences(in: with).joined(separator: ", ") + ", known only at run time"
+                            + UnknownOutput.references(in: with).joined(separator: ", ") + ", known only at run time"
                     }
                 }
             } catch {
@@ -61,7 +59,7 @@ extension Runner {
         try emit(ReportEvent(.runFinished, runID: state.runID, status: status,
                              message: failures == 0 ? "dry-run: nothing was changed"
                                  : "dry-run: \(failures) step\(failures == 1 ? "" : "s") would fail; nothing was changed"))
-        return failures == 0 ? .completed : .rolledBack
+        return failures == 0 ? .completed : .dryRunFailed
     }
 
     /// Like `Expressions.evaluate` over a tree, but a scalar that refers to a step output not
@@ -70,7 +68,7 @@ extension Runner {
         guard let node else { return .object(Object()) }
         switch node {
         case .scalar(let text, _, _, _):
-            if let ref = unknownReference(in: text) { return .string("\(Runner.unknownPrefix)\(ref)>") }
+            if let ref = unknownReference(in: text) { return UnknownOutput.placeholder(ref) }
             return try Expressions.evaluate(node, scope: scope, file: runbook.file.path)
         case .sequence(let items, _):
             return .array(try items.map { try dryEvaluate($0) })
@@ -91,29 +89,4 @@ extension Runner {
         }
         return nil
     }
-
-    /// The `steps.ID.outputs.KEY` references behind the placeholders in `v`, in order, once each.
-    static func unknownReferences(in v: Value) -> [String] {
-        var found: [String] = []
-        func walk(_ v: Value) {
-            switch v {
-            case .string(let s):
-                var rest = s[...]
-                while let r = rest.range(of: unknownPrefix) {
-                    let tail = rest[r.upperBound...]
-                    let end = tail.firstIndex(of: ">") ?? tail.endIndex
-                    let ref = String(tail[..<end])
-                    if !found.contains(ref) { found.append(ref) }
-                    rest = tail[end...]
-                }
-            case .array(let a): a.forEach(walk)
-            case .object(let o): o.forEach { walk($0.value) }
-            default: break
-            }
-        }
-        walk(v)
-        return found
-    }
-
-    static func containsUnknown(_ v: Value) -> Bool { !unknownReferences(in: v).isEmpty }
 }

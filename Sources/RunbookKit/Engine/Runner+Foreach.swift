@@ -131,7 +131,7 @@ extension Runner {
                             stop = .failed("\(failed.count) item\(failed.count == 1 ? "" : "s") failed (max_failures \(budget)): "
                                 + keys.joined(separator: ", ") + "; last: \(message)")
                         }
-                    } else if let failure = try await rollBackItem(i, k, clock: clock) {
+                    } else if let failure = try await rollbackItem(i, k, clock: clock) {
                         stop = .failed("item \(state.steps[i].items![k].key) failed and its rollback failed at \(failure.step): \(describe(failure.error))")
                     }
                 case .waiting(let message):
@@ -193,12 +193,12 @@ extension Runner {
     }
 
     /// Rolls back one item's steps, newest first; returns the failure, if any.
-    func rollBackItem(_ i: Int, _ k: Int, clock: GroupClock?) async throws -> (step: String, error: any Error)? {
+    func rollbackItem(_ i: Int, _ k: Int, clock: GroupClock?) async throws -> (step: String, error: any Error)? {
         let itemSlot = StepSlot(i, item: k)
         for j in state.steps[i].items![k].steps.indices.reversed() {
             let slot = StepSlot(i, item: k, sub: j)
             guard needsRollback(state[slot]) else { continue }
-            if let failure = try await undoSlot(slot) {
+            if let failure = try await rollbackSlot(slot) {
                 state.steps[i].items![k].status = .rollbackFailed
                 try await persist(itemSlot)
                 return failure
@@ -212,7 +212,7 @@ extension Runner {
     }
 
     /// Rolls back every item of group `i` that changed something, newest first.
-    func rollBackGroup(_ i: Int) async throws -> (step: String, error: any Error)? {
+    func rollbackGroup(_ i: Int) async throws -> (step: String, error: any Error)? {
         guard let items = state.steps[i].items else { return nil }
         if groupItems[i] == nil {
             // A new process (`runbook rollback`, a resumed rollback): the items as far as they can
@@ -227,7 +227,7 @@ extension Runner {
             let rec = state.steps[i].items![k]
             guard rec.steps.contains(where: needsRollback) else { continue }
             touched = true
-            if let failure = try await rollBackItem(i, k, clock: nil) { return failure }
+            if let failure = try await rollbackItem(i, k, clock: nil) { return failure }
         }
         if touched || needsRollback(state.steps[i]) {
             state.steps[i].status = .rolledBack

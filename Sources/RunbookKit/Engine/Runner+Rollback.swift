@@ -5,20 +5,21 @@ extension Runner {
     /// Rolls back every completed step, newest first (a `foreach` group: its items, newest
     /// first, each item's steps newest first). `afterFailure` decides the outcome: exit 1 after
     /// a failed step, exit 0 for `runbook rollback`.
-    func rollBack(reason: String, afterFailure: Bool) async throws -> RunOutcome {
+    func rollbackSteps(reason: String, afterFailure: Bool) async throws -> RunOutcome {
         if state.rollback == nil {
-            state.rollback = RollbackProgress(reason: masker.mask(reason), startedAt: Date(), by: Identity.userAtHost)
+            state.rollback = RollbackProgress(reason: masker.mask(reason), cause: afterFailure ? .failure : .requested,
+                                              startedAt: Date(), by: Identity.userAtHost)
         }
         state.status = .rollingBack
         try await persist()
         try emit(ReportEvent(.rollbackStarted, runID: state.runID, message: reason))
         for i in state.steps.indices.reversed() {
             if runbook.steps[i].group != nil {
-                if let failure = try await rollBackGroup(i) { return try await rollbackFailed(failure) }
+                if let failure = try await rollbackGroup(i) { return try await rollbackFailed(failure) }
                 continue
             }
             guard needsRollback(state.steps[i]) else { continue }
-            if let failure = try await undoSlot(StepSlot(i)) { return try await rollbackFailed(failure) }
+            if let failure = try await rollbackSlot(StepSlot(i)) { return try await rollbackFailed(failure) }
         }
         state.status = .rolledBack
         state.rollback?.finishedAt = Date()
@@ -40,7 +41,7 @@ extension Runner {
     }
 
     /// Undoes the step at `slot` with checkpoints and events; returns the failure, if any.
-    func undoSlot(_ slot: StepSlot) async throws -> (step: String, error: any Error)? {
+    func rollbackSlot(_ slot: StepSlot) async throws -> (step: String, error: any Error)? {
         let step = self.step(at: slot)
         let label = eventStep(step, slot)
         if case .auto = step.rollback, state[slot].rollbackRecord == nil, state[slot].journal == nil {
@@ -53,7 +54,7 @@ extension Runner {
         try emit(itemEvent(ReportEvent(.rollbackStepStarted, runID: state.runID, step: label, name: step.name), slot))
         let started = Date()
         do {
-            let summary = try await undo(slot)
+            let summary = try await rollbackStep(slot)
             state[slot].status = .rolledBack
             state[slot].error = nil
             try await persist(slot)
@@ -81,14 +82,14 @@ extension Runner {
         }
     }
 
-    /// Undoes the step at `slot`; returns a summary for people.
-    func undo(_ slot: StepSlot) async throws -> String {
+    /// Rolls back the step at `slot`; returns a summary for people.
+    func rollbackStep(_ slot: StepSlot) async throws -> String {
         let step = self.step(at: slot)
         switch step.rollback {
         case .none:
             return "nothing undone (rollback: none)"
         case .steps(let list) where state[slot].completed:
-            return try await undo(slot, with: list)
+            return try await rollbackStep(slot, list: list)
         case .auto, .steps:
             // A step that failed midway is compensated by its action from its write-ahead journal,
             // even when it has an explicit list: that list is written for the completed step, and
@@ -105,10 +106,10 @@ extension Runner {
     }
 
     /// Runs a completed step's explicit `rollback:` list, skipping the list steps already done.
-    private func undo(_ slot: StepSlot, with list: [Step]) async throws -> String {
+    private func rollbackStep(_ slot: StepSlot, list: [Step]) async throws -> String {
         let step = self.step(at: slot)
         for rs in list where !state[slot].rollbackStepsDone.contains(rs.id) {
-            guard let type = actions.action(named: rs.action) else { throw ActionError.failed("unknown action \(rs.action)") }
+            guard let type = actions.action(named: rs.action) else { throw EngineError.unknownAction(rs.action) }
             let scope = self.scope(for: slot)
             if let when = rs.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state[slot].rollbackStepsDone.append(rs.id)

@@ -76,7 +76,7 @@ public actor Runner {
                 case .pause:
                     return try await pause(reason: "step \(step.id) failed: \(message)", hint: resumeHint)
                 case .rollback:
-                    return try await rollBack(reason: "step \(step.id) failed: \(message)", afterFailure: true)
+                    return try await rollbackSteps(reason: "step \(step.id) failed: \(message)", afterFailure: true)
                 }
             }
         }

@@ -116,7 +116,7 @@ struct ValidationPass {
         case .string(let s): text = s
         default: text = ""
         }
-        guard let d = Duration.parse(text), d > 0, d.isFinite else {
+        guard let d = DurationText.parse(text), d > 0, d.isFinite else {
             error(node.mark, "\(what) must be a duration like 30s, 2m or 1h, not '\(node.scalarText ?? "a \(node.isSequence ? "list" : "mapping")")'")
             return nil
         }

@@ -34,8 +34,8 @@ extension RunState {
         o["steps"] = .array(steps.map { $0.toValue() })
         if journalSeq > 0 { o["journal_seq"] = .int(journalSeq) }
         if let rollback {
-            var r: Object = ["reason": .string(rollback.reason), "started_at": .string(Timestamp.format(rollback.startedAt)),
-                             "by": .string(rollback.by)]
+            var r: Object = ["reason": .string(rollback.reason), "cause": .string(rollback.cause.rawValue),
+                             "started_at": .string(Timestamp.format(rollback.startedAt)), "by": .string(rollback.by)]
             if let f = rollback.finishedAt { r["finished_at"] = .string(Timestamp.format(f)) }
             o["rollback"] = .object(r)
         }
@@ -78,8 +78,11 @@ extension RunState {
         noRollback = v["options"]?["no_rollback"]?.boolValue ?? false
         journalSeq = v["journal_seq"]?.intValue ?? 0
         if let r = v["rollback"], !r.isNull {
-            var p = RollbackProgress(reason: try str(r["reason"], "rollback.reason"),
-                                     startedAt: try date(r["started_at"], "rollback.started_at"),
+            let reason = try str(r["reason"], "rollback.reason")
+            // Files written before `cause` existed said it only in the reason's first words.
+            let cause = r["cause"]?.stringValue.flatMap(RollbackProgress.Cause.init(rawValue:))
+                ?? (reason.hasPrefix(RollbackProgress.requestedReason) ? .requested : .failure)
+            var p = RollbackProgress(reason: reason, cause: cause, startedAt: try date(r["started_at"], "rollback.started_at"),
                                      by: r["by"]?.stringValue ?? "")
             p.finishedAt = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
             rollback = p

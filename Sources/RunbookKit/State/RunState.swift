@@ -119,15 +119,30 @@ public struct StepRecord: Sendable, Equatable {
 
 /// Where a rollback stands.
 public struct RollbackProgress: Sendable, Equatable {
-    /// Why it started: `failure of STEP` or `runbook rollback`.
+    /// What started a rollback; it decides the exit code when it ends (1 after a failure, 0 when
+    /// asked for).
+    public enum Cause: String, Sendable {
+        /// A step failed under `on_failure: rollback`.
+        case failure
+        /// `runbook rollback RUN-ID`.
+        case requested
+    }
+
+    /// Why it started, for people: `step X failed: …` or `requested with runbook rollback by …`.
     public var reason: String
+    public var cause: Cause
     public var startedAt: Date
+    /// Set when the rollback ended with every step undone.
     public var finishedAt: Date?
-    /// True when the run's rollback ended (every step undone or a rollback step failed).
+    /// `user@host` of the process that started it.
     public var by: String
 
-    public init(reason: String, startedAt: Date, by: String) {
+    /// The reason of a requested rollback begins with these words.
+    public static let requestedReason = "requested with runbook rollback"
+
+    public init(reason: String, cause: Cause = .failure, startedAt: Date, by: String) {
         self.reason = reason
+        self.cause = cause
         self.startedAt = startedAt
         self.by = by
     }

@@ -1,15 +1,10 @@
 import Foundation
 
 /// `k8s.get`: reads one object. Outputs `object` (a Secret's data masked) and `exists`.
-public struct K8sGet: Action {
+public struct K8sGet: ReadAction {
     public static let spec = ActionSpec(name: "k8s.get", required: ["apiVersion", "kind", "name"], optional: ["namespace", "optional"],
                                         mutating: false, dryRun: .execute)
     public init() {}
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        let r = try await execute(context)
-        return Preview(summary: r.summary ?? "read", outputs: r.outputs)
-    }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let client = try context.kubernetes.client()

@@ -4,15 +4,10 @@ import Foundation
 /// `optional: true` a missing Secret or key gives `found: false` instead of an error.
 /// Without `key` it reads every key (see `K8sSecretRead+Whole.swift`); with `labelSelector`
 /// instead of `name`, every matching Secret as one restorable manifest.
-public struct K8sSecretRead: Action {
+public struct K8sSecretRead: ReadAction {
     public static let spec = ActionSpec(name: "k8s.secret.read", required: [], optional: ["name", "labelSelector", "namespace", "key", "optional"],
                                         secretOutputs: ["value", "data", "manifest"], mutating: false, dryRun: .execute)
     public init() {}
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        let r = try await execute(context)
-        return Preview(summary: r.summary ?? "read", outputs: r.outputs)
-    }
 
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
         if (with["name"] == nil) == (with["labelSelector"] == nil) {
