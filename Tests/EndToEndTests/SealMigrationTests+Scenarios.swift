@@ -83,6 +83,29 @@ extension SealMigrationTests {
         try assertHandMadeWithFixtureData(sb)
     }
 
+    /// The key backup can go to AWS Secrets Manager instead (moto), checked with the aws CLI.
+    func testBackupToAWSSecretsManager() throws {
+        let sb = try harness()
+        var known = sb.runIDs()
+        let out = try run(sb, "run", ["--var", "backup_provider=aws-secretsmanager"])
+        XCTAssertEqual(out.status, 0, out.text)
+        let got = try aws(sb, ["secretsmanager", "get-secret-value", "--secret-id", Self.backup])
+        XCTAssertEqual(got.status, 0, got.text)
+        let value = ((try JSONSerialization.jsonObject(with: Data(got.stdout.utf8))) as? [String: Any])?["SecretString"] as? String
+        XCTAssertTrue(value?.contains("sealedsecrets.bitnami.com/sealed-secrets-key: active") == true, "the List of active keys is stored")
+        XCTAssertEqual(try sb.gcpLatest(project: Self.project, secret: Self.backup), nil, "nothing went to GCP")
+        let rb = try sb.runbook(["rollback", try newRun(sb, after: &known), "--yes"])
+        XCTAssertEqual(rb.status, 0, rb.text)
+        XCTAssertNotEqual(try aws(sb, ["secretsmanager", "get-secret-value", "--secret-id", Self.backup]).status, 0, "the backup the run created is gone")
+        try assertHandMadeWithFixtureData(sb)
+    }
+
+    func aws(_ sb: MigrationHarness, _ args: [String]) throws -> MigrationHarness.Output {
+        var env = sb.env
+        env["AWS_DEFAULT_REGION"] = sb.env["AWS_REGION"]
+        return try MigrationHarness.exec("/usr/bin/env", ["aws", "--endpoint-url", sb.env["AWS_ENDPOINT_URL"] ?? "", "--output", "json"] + args, env: env)
+    }
+
     /// Sealed to a certificate whose key the controller does not have: it cannot unseal, the
     /// wait fails with the controller's reason, and the run rolls back with the data intact.
     func testSealedForAnotherKeyFailsToUnsealAndRollsBack() throws {
