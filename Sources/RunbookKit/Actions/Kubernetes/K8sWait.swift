@@ -1,11 +1,12 @@
 import Foundation
 
 /// `k8s.wait`: waits until an object meets one test — a condition {type, status, reason}, a
-/// `field` that `equals` a value, a finished `rollout` (Deployment/StatefulSet), `deleted`,
+/// `field` that `equals` a value (or, with `not_equals`, holds a value other than the given one —
+/// e.g. a status field that a controller rewrites when it has processed a change), a finished `rollout` (Deployment/StatefulSet), `deleted`,
 /// or a `job` that completed — or fails at `timeout` (default 5m) showing what it saw last.
 public struct K8sWait: Action {
     public static let spec = ActionSpec(name: "k8s.wait", required: ["apiVersion", "kind", "name"],
-                                        optional: ["namespace", "condition", "field", "equals", "rollout", "deleted", "job", "timeout"],
+                                        optional: ["namespace", "condition", "field", "equals", "not_equals", "rollout", "deleted", "job", "timeout"],
                                         mutating: false, dryRun: .preview)
     public init() {}
 
@@ -14,8 +15,8 @@ public struct K8sWait: Action {
         if tests.count != 1 {
             diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.wait needs exactly one of condition, field, rollout, deleted, job"))
         }
-        if with["field"] != nil, with["equals"] == nil {
-            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.wait with field needs equals"))
+        if with["field"] != nil, (with["equals"] == nil) == (with["not_equals"] == nil) {
+            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.wait with field needs equals or not_equals (one of them)"))
         }
     }
 
@@ -27,7 +28,10 @@ public struct K8sWait: Action {
             let parts = ["type", "status", "reason"].compactMap { k in c[k].map { "\(k)=\($0.interpolated)" } }
             return "\(ref) condition \(parts.joined(separator: " "))"
         }
-        if let f = w["field"] { return "\(ref) \(f.interpolated) == \(w["equals"]?.interpolated ?? "")" }
+        if let f = w["field"] {
+            if let n = w["not_equals"] { return "\(ref) \(f.interpolated) present and != \(n.isNull ? "null" : n.interpolated)" }
+            return "\(ref) \(f.interpolated) == \(w["equals"]?.interpolated ?? "")"
+        }
         if w["rollout"]?.isTruthy == true { return "rollout of \(ref)" }
         if w["deleted"]?.isTruthy == true { return "deletion of \(ref)" }
         return "completion of Job \(ref.namespace ?? "")/\(ref.name)"
@@ -76,7 +80,12 @@ public struct K8sWait: Action {
         }
         if let f = w["field"]?.stringValue {
             let v = object.lookup(f)
-            let ok = v.map { $0.interpolated == (w["equals"]?.interpolated ?? "") } ?? false
+            let ok: Bool
+            if let n = w["not_equals"] {
+                ok = v.map { !$0.isNull && (n.isNull || $0.interpolated != n.interpolated) } ?? false
+            } else {
+                ok = v.map { $0.interpolated == (w["equals"]?.interpolated ?? "") } ?? false
+            }
             return (ok ? .met : .pending, [f: v ?? .null] as Value)
         }
         if w["rollout"]?.isTruthy == true { return K8sWait.rollout(object) }

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote
 
+from .. import conversion, resources
 from .base import Controller, controller_of, now_iso, owner_ref, set_status
 
 RESYNC = 3.0  # seconds; a shorter refreshInterval than the ExternalSecret's is used (documented)
@@ -123,6 +124,10 @@ class ESOController(Controller):
         ns, name = key
         es = self.store.get("ExternalSecret", ns, name)
         if es is None:
+            return
+        try:   # the operator reads v1 through the API server: a broken conversion stops it, as for real
+            conversion.read_as(self.store, resources.BY_KIND["ExternalSecret"], copy.deepcopy(es), "v1")
+        except conversion.ConversionError:
             return
         md, spec = es["metadata"], es.get("spec") or {}
         meta_hash = self._hash([md.get("labels"), md.get("annotations")])

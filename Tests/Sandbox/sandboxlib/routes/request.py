@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from .. import protobuf
+from .. import conversion, protobuf
 from ..store import StoreError, not_found
 from ..validation import bad_request
 
@@ -86,10 +86,22 @@ class Request:
                                                f"{self.t.kind}): couldn't get version/kind; json parse error: {e}")
 
     def out(self, obj: dict) -> dict:
-        """An object as served under the requested version."""
+        """An object as served under the requested version (custom resources converted as their CRD
+        says: conversion.py)."""
+        try:
+            obj = conversion.read_as(self.store, self.t, obj, self.version)
+        except conversion.ConversionError as e:
+            raise HTTPError(e.code, e.reason, e.message)
         obj["apiVersion"] = self.t.api_version(self.version)
         obj["kind"] = self.t.kind
         return obj
+
+    def stored(self, obj: dict) -> dict:
+        """A written object converted to its CRD's storage version (built-in kinds: as they are)."""
+        try:
+            return conversion.to_storage(self.store, self.t, obj)
+        except conversion.ConversionError as e:
+            raise HTTPError(e.code, e.reason, e.message)
 
     def get_existing(self) -> dict:
         obj = self.store.get(self.t.kind, self.namespace, self.name)

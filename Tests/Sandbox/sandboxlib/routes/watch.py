@@ -9,7 +9,7 @@ import time
 from ..labels import LabelSelector
 from ..validation import bad_request
 from .reads import FIELDS, field_value, list_items, parse_field_selector
-from .request import Request, status
+from .request import HTTPError, Request, status
 
 
 def serve(req: Request):
@@ -65,7 +65,12 @@ def serve(req: Request):
             if fs and not all((str(field_value(obj, FIELDS.get(k, (k,)))) == v) == (op == "=")
                               for k, op, v in fs):
                 continue
-            emit(event, req.out(json.loads(json.dumps(obj))))
+            try:
+                out = req.out(json.loads(json.dumps(obj)))
+            except HTTPError as e:      # e.g. a conversion webhook that is gone: the watch ends with the error
+                emit("ERROR", status(e.code, e.reason, e.message))
+                break
+            emit(event, out)
         h.wfile.write(b"0\r\n\r\n")
         h.wfile.flush()
     finally:

@@ -34,7 +34,7 @@ def create_checked(req: Request, obj: dict):
         obj.pop("status", None)
     validate(req.t, obj)
     req.ns_exists()
-    created = req.store.create(obj, dry_run=req.dry_run)
+    created = req.store.create(req.stored(obj), dry_run=req.dry_run)
     req.send(201, req.out(created))
     return created
 
@@ -46,7 +46,7 @@ def replace(req: Request, status_only: bool):
     req.ns_exists()
     if status_only:
         req.get_existing()
-        return req.send(200, req.out(req.store.update_status(obj, dry_run=req.dry_run)))
+        return req.send(200, req.out(req.store.update_status(req.stored(obj), dry_run=req.dry_run)))
     current = req.get_existing()
     t = req.t
     if not t.builtin and not obj["metadata"].get("resourceVersion"):
@@ -57,7 +57,7 @@ def replace(req: Request, status_only: bool):
                               "for an update", "field": "metadata.resourceVersion"}]})
     validate(t, obj)
     immutable(req, current, obj)
-    req.send(200, req.out(req.store.update(obj, dry_run=req.dry_run)))
+    req.send(200, req.out(req.store.update(req.stored(obj), dry_run=req.dry_run)))
 
 
 def check_fields(req: Request, obj: dict, apply: bool = False):
@@ -165,10 +165,10 @@ def patch(req: Request, status_only: bool):
         pinned = pmd.get("resourceVersion") != current["metadata"]["resourceVersion"]
         try:
             if status_only:
-                return req.send(200, req.out(req.store.update_status(patched, dry_run=req.dry_run)))
+                return req.send(200, req.out(req.store.update_status(req.stored(patched), dry_run=req.dry_run)))
             validate(req.t, patched)
             immutable(req, current, patched)
-            updated = req.store.update(patched, dry_run=req.dry_run)
+            updated = req.store.update(req.stored(patched), dry_run=req.dry_run)
             if is_apply and not req.dry_run:
                 req.api.set_owner(updated["metadata"]["uid"], req.query["fieldManager"], req.applied_fields)
             return req.send(200, req.out(updated))
@@ -194,6 +194,8 @@ def delete(req: Request):
         raise HTTPError(403, "Forbidden", f'namespaces "{req.name}" is forbidden: this namespace may not be deleted',
                         {"name": req.name, "kind": "namespaces"})
     pre = opts.get("preconditions") or {}
+    if req.store.get(t.kind, req.namespace, req.name) is not None:
+        req.out(req.get_existing())     # the server reads (decodes, converts) the object before deleting it
     old = req.store.delete(t.kind, req.namespace, req.name, propagation=prop, dry_run=dry,
                            uid=pre.get("uid"), resource_version=pre.get("resourceVersion"))
     if old is None:
