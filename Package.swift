@@ -16,7 +16,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "COpenSSL"]),
+        // fork/exec with a process group, PR_SET_PDEATHSIG and default signals: no Swift API does all three.
+        .target(name: "CSpawn"),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "COpenSSL", "CSpawn"]),
         .executableTarget(
             name: "runbook",
             dependencies: [

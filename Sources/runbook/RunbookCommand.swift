@@ -12,6 +12,9 @@ struct RunbookCommand: AsyncParsableCommand {
 
     /// Parse errors are usage errors: exit 2 (SPEC §1), not ArgumentParser's 64.
     static func main() async {
+        // Output nobody reads is dropped (Console ignores EPIPE); it is never a reason to stop a
+        // run halfway. Children get SIGPIPE back at its default (ChildProcesses).
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
@@ -19,7 +22,7 @@ struct RunbookCommand: AsyncParsableCommand {
             exit(withError: code)
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Console.err(fullMessage(for: error))
             Foundation.exit(2)
         }
     }

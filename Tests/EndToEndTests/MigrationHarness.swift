@@ -241,6 +241,89 @@ final class MigrationHarness: @unchecked Sendable {
         return false
     }
 
+    /// Runs a chain of processes over one run, a segment per step: a segment (`run`, then
+    /// `resume`) has its stdout closed by the reader once the next step not yet done finishes
+    /// (as `| head` or a quit `less` would), and gets SIGINT right then, at the step boundary.
+    /// Each segment must end paused (exit 3; not killed by SIGPIPE) until one completes.
+    /// Returns the run id and the number of segments.
+    func interruptAtEveryStep(runbook: String, steps: [String], file: StaticString = #filePath,
+                              line: UInt = #line) throws -> (String, Int) {
+        var runID: String?
+        var target = 0
+        for segment in 0..<(2 * steps.count) {
+            let args = runID.map { ["resume", $0, "--yes", "--output", "json"] } ?? ["run", runbook, "--yes", "--output", "json"]
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.binary)
+            p.arguments = args
+            p.environment = env
+            p.currentDirectoryURL = Self.repoRoot
+            let out = Pipe()
+            let errFile = dir.appendingPathComponent("chain-\(segment).err")
+            _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+            p.standardOutput = out
+            p.standardError = try FileHandle(forWritingTo: errFile)
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            // Read JSON events until a step from `target` on has finished, then close the pipe.
+            func index(in text: Substring) -> Int? {
+                guard text.contains("\"event\":\"step.finished\"") else { return nil }
+                return steps.indices.dropFirst(target).first { text.contains("\"step\":\"\(steps[$0])\"") }
+            }
+            var buffer = Data()
+            var reached: Int?
+            let reader = out.fileHandleForReading
+            while reached == nil {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                for l in String(decoding: buffer, as: UTF8.self).split(separator: "\n") {
+                    if runID == nil, let obj = (try? JSONSerialization.jsonObject(with: Data(l.utf8))) as? [String: Any] {
+                        runID = obj["run_id"] as? String
+                    }
+                    if reached == nil { reached = index(in: l) }
+                }
+            }
+            try reader.close()
+            lock.lock(); transcripts.append(String(decoding: buffer, as: UTF8.self)); lock.unlock()
+            let id = try XCTUnwrap(runID, "segment \(segment) printed no run id", file: file, line: line)
+            let at = try XCTUnwrap(reached, "segment \(segment) never reached \(steps[target])", file: file, line: line)
+            kill(p.processIdentifier, SIGINT)
+            p.waitUntilExit()
+            collect(errFile)
+            XCTAssertEqual(p.terminationReason, .exit, "segment \(segment) was killed by a signal", file: file, line: line)
+            let status = runStatus(id)
+            switch (p.terminationStatus, status.0) {
+            case (0, "succeeded"):
+                return (id, segment + 1)
+            case (3, "paused"):
+                target = status.1
+            default:
+                let err = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
+                XCTFail("segment \(segment) (pipe closed at \(steps[at])) exited \(p.terminationStatus) with the run \(status.0): \(err)",
+                        file: file, line: line)
+                return (id, segment + 1)
+            }
+        }
+        XCTFail("the run did not complete in \(2 * steps.count) segments", file: file, line: line)
+        return (runID ?? "", 2 * steps.count)
+    }
+
+    /// A run's status in state.json and the index of its first step not done yet.
+    func runStatus(_ runID: String) -> (String, Int) {
+        let file = stateDir.appendingPathComponent("runs/\(runID)/state.json")
+        guard let data = try? Data(contentsOf: file),
+              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return ("?", 0) }
+        let steps = (obj["steps"] as? [[String: Any]]) ?? []
+        let next = steps.firstIndex { !["succeeded", "skipped"].contains($0["status"] as? String ?? "") } ?? steps.count
+        return (obj["status"] as? String ?? "?", next)
+    }
+
+    /// The lines of a run's events.jsonl.
+    func eventLines(_ runID: String) -> [String] {
+        let file = stateDir.appendingPathComponent("runs/\(runID)/events.jsonl")
+        return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
     /// For each case, from a fresh start (`reset`): inject the fault, run (exit 1, with that step
     /// reported failed in the JSON events), clear the fault, and compare `world` with before.
     func assertEveryFaultRollsBack(_ cases: [(step: String, fault: [String])], reset: () -> Void,

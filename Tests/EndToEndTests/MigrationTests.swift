@@ -36,7 +36,7 @@ final class MigrationTests: XCTestCase {
         super.tearDown()
     }
 
-    private func harness() throws -> MigrationHarness {
+    func harness() throws -> MigrationHarness {
         try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
     }
 
@@ -82,7 +82,7 @@ final class MigrationTests: XCTestCase {
 
     /// Everything the migration may touch: the CronJob, every Secret, ExternalSecret and Job of
     /// the namespace (whole objects minus volatile fields) and the GCP project as it reads.
-    private func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
+    func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
         let ns = Self.namespace
         var w: [String: Any] = [:]
         w["cronjob"] = try sb.object("cronjob", "calibrate-irt-weekly", namespace: ns).map { MigrationHarness.normalized($0) } ?? NSNull()
@@ -102,7 +102,7 @@ final class MigrationTests: XCTestCase {
         Int(try sb.psql(databaseURL, "SELECT count(*) FROM mirt_fit_meta")) ?? -1
     }
 
-    private func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
+    func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
         try sb.runbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json"] + extra)
     }
 
@@ -114,7 +114,7 @@ final class MigrationTests: XCTestCase {
         return (ref?["name"] as? String, ref?["key"] as? String)
     }
 
-    private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if before != after {
             XCTFail("\(what): the cluster or the store differ\n\(MigrationHarness.diff(before, after))", file: file, line: line)
         }

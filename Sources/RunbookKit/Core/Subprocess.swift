@@ -1,3 +1,4 @@
+import CSpawn
 import Foundation
 
 /// Runs a program (argument list, no shell) and collects its output. Cancelling the calling
@@ -36,45 +37,83 @@ public enum Subprocess {
         return nil
     }
 
+    /// Runs `argv` to its end. The program runs in a process group of its own and dies with
+    /// `runbook` (see `ChildProcesses`); cancelling the calling task sends its group SIGTERM,
+    /// then SIGKILL after two seconds.
     public static func run(_ argv: [String], environment: [String: String], cwd: URL?, stdin: Data? = nil) async throws -> Result {
         guard let first = argv.first, let exe = locate(first, environment: environment, cwd: cwd) else {
             throw Failure.notFound(argv.first ?? "")
         }
         try Task.checkCancellation()
-        let process = Process()
-        process.executableURL = exe
-        process.arguments = Array(argv.dropFirst())
-        process.environment = environment
-        if let cwd { process.currentDirectoryURL = cwd }
-        let outPipe = Pipe(), errPipe = Pipe()
-        process.standardOutput = outPipe
-        process.standardError = errPipe
-        let inPipe = stdin == nil ? nil : Pipe()
-        process.standardInput = inPipe ?? FileHandle.nullDevice
-        let out = Collector(outPipe.fileHandleForReading), err = Collector(errPipe.fileHandleForReading)
-        let exited = Exited()
-        process.terminationHandler = { _ in exited.signal() }
-        do { try process.run() } catch { throw Failure.launch(first, error.localizedDescription) }
-        if let inPipe, let stdin {
-            DispatchQueue.global().async {
-                inPipe.fileHandleForWriting.write(stdin)
-                try? inPipe.fileHandleForWriting.close()
+        var outFDs: [Int32] = [-1, -1], errFDs: [Int32] = [-1, -1], inFDs: [Int32] = [-1, -1]
+        guard runbook_pipe_cloexec(&outFDs) == 0, runbook_pipe_cloexec(&errFDs) == 0 else {
+            throw Failure.launch(first, String(cString: strerror(errno)))
+        }
+        if stdin != nil {
+            guard runbook_pipe_cloexec(&inFDs) == 0 else { throw Failure.launch(first, String(cString: strerror(errno))) }
+        } else {
+            inFDs[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        let spawned = ChildProcesses.shared.spawn(path: exe.path, argv: argv, env: env, cwd: cwd?.path, stdin: inFDs[0],
+                                                  stdout: outFDs[1], stderr: errFDs[1])
+        close(outFDs[1])
+        close(errFDs[1])
+        close(inFDs[0])
+        let pid: pid_t
+        switch spawned {
+        case .success(let p): pid = p
+        case .failure(let e):
+            for fd in [outFDs[0], errFDs[0], inFDs[1]] where fd >= 0 { close(fd) }
+            throw Failure.launch(first, e.message)
+        }
+        let out = Collector(FileHandle(fileDescriptor: outFDs[0], closeOnDealloc: true))
+        let err = Collector(FileHandle(fileDescriptor: errFDs[0], closeOnDealloc: true))
+        if let stdin {
+            let writer = FileHandle(fileDescriptor: inFDs[1], closeOnDealloc: true)
+            Thread.detachNewThread {
+                // A program that does not read its input closes the pipe: EPIPE, not SIGPIPE (ignored).
+                try? writer.write(contentsOf: stdin)
+                try? writer.close()
             }
+        }
+        let exited = Exited()
+        let status = StatusBox()
+        Thread.detachNewThread {
+            var st: Int32 = 0
+            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+            ChildProcesses.shared.ended(pid)
+            status.value = Subprocess.exitStatus(st)
+            exited.signal()
         }
         out.start()
         err.start()
         await withTaskCancellationHandler {
             await exited.wait()
         } onCancel: {
-            let pid = process.processIdentifier
-            kill(pid, SIGTERM)
-            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { if process.isRunning { kill(pid, SIGKILL) } }
+            kill(-pid, SIGTERM)
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2) { if !exited.hasFired { kill(-pid, SIGKILL) } }
         }
         // A grandchild may keep the pipes open: wait for end of output, but not forever.
         await out.finished(within: 2)
         await err.finished(within: 2)
         try Task.checkCancellation()
-        return Result(status: process.terminationStatus, stdout: out.data, stderr: err.data)
+        return Result(status: status.value, stdout: out.data, stderr: err.data)
+    }
+
+    /// The exit status as a shell reports it: the code, or 128 + the signal that ended the program.
+    static func exitStatus(_ st: Int32) -> Int32 {
+        let signal = st & 0x7f
+        return signal == 0 ? (st >> 8) & 0xff : 128 + signal
+    }
+
+    final class StatusBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: Int32 = 0
+        var value: Int32 {
+            get { lock.lock(); defer { lock.unlock() }; return stored }
+            set { lock.lock(); stored = newValue; lock.unlock() }
+        }
     }
 
     /// Reads a pipe to its end on a background thread.
@@ -126,6 +165,12 @@ public enum Subprocess {
             waiter = nil
             lock.unlock()
             w?.resume()
+        }
+
+        var hasFired: Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            return fired
         }
 
         func wait() async {

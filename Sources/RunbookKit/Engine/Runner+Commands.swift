@@ -23,6 +23,7 @@ extension Runner {
         let mutating = (runbook.steps + runbook.steps.flatMap { $0.group?.steps ?? [] })
             .contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
         if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
+        StopRequest.shared.install { reporter.note($0) }
         let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
         defer { lock.release() }
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
@@ -40,6 +41,7 @@ extension Runner {
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Resume run \(runID) of \(runbook.name)?", opts)
+        StopRequest.shared.install { reporter.note($0) }
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
         defer { lock.release() }
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
@@ -55,6 +57,7 @@ extension Runner {
         guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollback(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
+        StopRequest.shared.install { reporter.note($0) }
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
         defer { lock.release() }
         if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }

@@ -7,6 +7,8 @@ extension Runner {
         case succeeded
         case failed(String)
         case waiting(String)
+        /// A stop signal cancelled one of its steps (see `StepResult.interrupted`).
+        case interrupted(String)
     }
 
     /// Runs (or, on resume, continues) the group at `i`: every item not yet succeeded.
@@ -85,6 +87,10 @@ extension Runner {
             state.steps[i].status = .pending
             try await persist(slot)
             return .awaitingApproval(message)
+        case .interrupted(let signal):
+            // The group stays running; resume continues with the items not yet succeeded.
+            try await persist(slot)
+            return .interrupted(signal)
         case .done, nil:
             let ok = values.count - failedKeys.count
             let summary = "\(ok) of \(values.count) item\(values.count == 1 ? "" : "s") succeeded"
@@ -136,6 +142,11 @@ extension Runner {
                     }
                 case .waiting(let message):
                     if stop == nil { stop = .awaitingApproval(message) }
+                case .interrupted(let signal):
+                    if stop == nil { stop = .interrupted(signal) }
+                }
+                if stop == nil, !queue.isEmpty, let signal = StopRequest.shared.requested {
+                    stop = .interrupted(StopRequest.name(signal))  // no new item starts
                 }
                 while stop == nil, inFlight < concurrency, let next = queue.popFirst() {
                     tg.addTask { (next, try await self.runItem(i, next, clock: clock)) }
@@ -164,6 +175,7 @@ extension Runner {
                 if resumed { try await recomputeSecretOutputs(slot) }
                 continue
             }
+            if let signal = StopRequest.shared.requested { return .interrupted(StopRequest.name(signal)) }
             switch try await runStep(slot) {
             case .done:
                 continue
@@ -181,6 +193,8 @@ extension Runner {
                 state.steps[i].items![k].status = .pending
                 try await persist(itemSlot)
                 return .waiting(message)
+            case .interrupted(let signal):
+                return .interrupted(signal)
             }
         }
         state.steps[i].items![k].status = .succeeded

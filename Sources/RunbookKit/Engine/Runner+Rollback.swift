@@ -14,6 +14,16 @@ extension Runner {
         try await persist()
         try emit(ReportEvent(.rollbackStarted, runID: state.runID, message: reason))
         for i in state.steps.indices.reversed() {
+            if let signal = StopRequest.shared.requested, needsRollback(state.steps[i]) || runbook.steps[i].group != nil {
+                // The undo in flight was let finish; stop before the next one. The run stays
+                // rolling-back (shown as interrupted), and `runbook rollback` continues it.
+                state.message = "rollback stopped by \(StopRequest.name(signal)) before undoing step \(runbook.steps[i].id)"
+                try await persist()
+                var e = ReportEvent(.runFinished, runID: state.runID, status: "paused", message: state.message)
+                e.hint = "continue the rollback: runbook rollback \(state.runID)\(options.stateDirHint)"
+                try emit(e)
+                return .paused
+            }
             if runbook.steps[i].group != nil {
                 if let failure = try await rollbackGroup(i) { return try await rollbackFailed(failure) }
                 continue

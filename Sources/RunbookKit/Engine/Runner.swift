@@ -49,6 +49,9 @@ public actor Runner {
         case done
         case failed(String)
         case awaitingApproval(String)
+        /// A stop signal arrived and the step was cancelled midway: it stays `running` (with its
+        /// journal), exactly as after a crash, and resume executes it again.
+        case interrupted(String)
     }
 
     /// Runs steps from `start` to the end, applying each step's failure policy.
@@ -56,6 +59,9 @@ public actor Runner {
         var i = start
         while i < runbook.steps.count {
             let step = runbook.steps[i]
+            if let signal = StopRequest.shared.requested {
+                return try await pause(reason: "stopped by \(StopRequest.name(signal)) before step \(step.id)", hint: stoppedHint)
+            }
             // A resume past a group whose failed items are retried: later steps already done stay done.
             if i > start, [.succeeded, .skipped].contains(state.steps[i].status) {
                 i += 1
@@ -68,6 +74,9 @@ public actor Runner {
             case .awaitingApproval(let message):
                 return try await pause(reason: "step \(step.id) is waiting for approval: \(message)",
                                        hint: "approve and continue: runbook resume \(state.runID) --yes\(options.stateDirHint)")
+            case .interrupted(let message):
+                return try await pause(reason: "stopped by \(message) during step \(step.id); resume runs it again",
+                                       hint: stoppedHint)
             case .failed(let message):
                 switch policy(for: step) {
                 case .continue:
@@ -105,6 +114,11 @@ public actor Runner {
 
     var resumeHint: String {
         "fix the cause, then continue: runbook resume \(state.runID)\(options.stateDirHint)\n"
+            + "or undo the completed steps: runbook rollback \(state.runID)\(options.stateDirHint)"
+    }
+
+    var stoppedHint: String {
+        "continue: runbook resume \(state.runID)\(options.stateDirHint)\n"
             + "or undo the completed steps: runbook rollback \(state.runID)\(options.stateDirHint)"
     }
 
@@ -151,7 +165,8 @@ public actor Runner {
         try await persist(slot)
         try emit(itemEvent(ReportEvent(.stepStarted, runID: state.runID, step: label, name: step.name, action: step.action), slot))
         do {
-            let result = try await execute(step, type: type, with: with, journal: state[slot].journal, slot: slot)
+            let journal = state[slot].journal
+            let result = try await interruptible { try await self.execute(step, type: type, with: with, journal: journal, slot: slot) }
             record(result.outputs, of: step, spec: type.spec, slot: slot, store: true)
             state[slot].rollbackRecord = result.rollback
             state[slot].summary = result.summary.map(masker.mask)
@@ -169,9 +184,25 @@ public actor Runner {
             try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name, status: "waiting",
                                            message: approval.errorDescription), slot))
             return .awaitingApproval(approval.message)
+        } catch where StopRequest.shared.requested != nil {
+            let signal = StopRequest.name(StopRequest.shared.requested ?? SIGINT)
+            state[slot].error = error is CancellationError ? "interrupted by \(signal)"
+                : masker.mask("interrupted by \(signal): \(describe(error))")
+            try await persist(slot)
+            try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name, status: "interrupted",
+                                           message: state[slot].error), slot))
+            return .interrupted(signal)
         } catch {
             return try await fail(slot, describe(error))
         }
+    }
+
+    /// Runs `operation` as a task that a stop signal cancels (see `StopRequest`).
+    func interruptible<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await operation() }
+        let token = StopRequest.shared.register { task.cancel() }
+        defer { StopRequest.shared.unregister(token) }
+        return try await task.value
     }
 
     func fail(_ slot: StepSlot, _ message: String) async throws -> StepResult {

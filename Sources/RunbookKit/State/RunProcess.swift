@@ -29,9 +29,17 @@ public struct RunProcess: Sendable, Equatable {
         guard host == Identity.host else { return nil }
         guard pid > 0 else { return false }
         if kill(pid, 0) != 0 && errno == ESRCH { return false }
-        // The pid exists; it is the run's process only if it started when the recorded one did.
+        // The pid exists; it is the run's process only if it is not a zombie (dead, not yet
+        // reaped) and started when the recorded one did.
+        if RunProcess.isZombie(pid) { return false }
         guard let start else { return true }
         return RunProcess.startToken(of: pid) == start
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 
     /// `<boot id>/<start ticks>` of `pid`, read from `/proc`.

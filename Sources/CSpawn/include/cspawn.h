@@ -1,0 +1,22 @@
+#ifndef RUNBOOK_CSPAWN_H
+#define RUNBOOK_CSPAWN_H
+
+#include <sys/types.h>
+
+/// Starts `path` with `argv`/`envp` (NULL-terminated) in `cwd` (NULL: inherited), with the given
+/// descriptors as its stdin/stdout/stderr, in a process group of its own, with SIGPIPE, SIGINT and
+/// SIGTERM at their defaults and no blocked signals, and — on Linux — `PR_SET_PDEATHSIG` set to
+/// `death_signal`, so it is signalled when the thread that started it dies (call it from a thread
+/// that lives as long as the process). Returns 0 and sets `*pid`, or an errno value (from fork,
+/// chdir or execve) when the program could not be started.
+int runbook_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                  int stdin_fd, int stdout_fd, int stderr_fd, int death_signal, pid_t *pid);
+
+/// Catches SIGINT and SIGTERM: the handler writes the signal number (one byte) to `fd` and
+/// nothing else (async-signal-safe); a thread reading the other end decides what to do.
+int runbook_catch_stop_signals(int fd);
+
+/// `pipe2(fds, O_CLOEXEC)` (Swift's Glibc module does not export pipe2).
+int runbook_pipe_cloexec(int fds[2]);
+
+#endif

@@ -1,0 +1,126 @@
+import Foundation
+import RunbookKit
+import TestSupport
+import XCTest
+
+/// SPEC §1: a closed pipe never stops a run; SIGINT/SIGTERM stop it gracefully (paused, exit 3),
+/// a second one at once; child processes never outlive `runbook`.
+extension EngineTests {
+    /// The pid of step two's `sh` (it writes `$$` to ./started), once it runs.
+    func gatedChild(timeout: TimeInterval = 20) -> pid_t? {
+        waitFor("started", timeout: timeout)
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            let text = (try? String(contentsOf: dir.appendingPathComponent("started"), encoding: .utf8)) ?? ""
+            if let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return pid }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    /// True once `pid` is gone (or a zombie nobody waits for), false at the timeout.
+    func waitGone(_ pid: pid_t, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            if stat.isEmpty || stat.contains(") Z ") { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func testAClosedStdoutDoesNotStopTheRun() throws {
+        let file = try fixture("exec-steps")
+        // The reader is gone before the run writes anything (`runbook run … | head -0`).
+        let p = Process()
+        p.executableURL = try RunbookCLI.binary()
+        p.arguments = ["run", file, "--yes"]
+        p.environment = RunbookCLI.environment(["RUNBOOK_STATE_DIR": stateDir.path])
+        p.currentDirectoryURL = dir
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try out.fileHandleForReading.close()
+        try err.fileHandleForReading.close()
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit, "killed by a signal (SIGPIPE?)")
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(evidence, ["one", "two", "three"])
+        let id = try onlyRunID()
+        XCTAssertEqual(try state(id)["status"], "succeeded")
+        let events = try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/events.jsonl"), encoding: .utf8)
+        XCTAssertEqual(try RunbookCLI.Result.jsonLines(events).last?["event"], "run.finished")
+    }
+
+    func testSIGINTCancelsTheStepPausesAndResumeEndsLikeAnUninterruptedRun() throws {
+        let file = try fixture("gated-step")
+        for signal in [SIGINT, SIGTERM] {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("evidence"))
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("go"))
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent("started"))
+            let known = Set(runIDs())
+            let p = try RunbookCLI.start(["run", file, "--yes"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+            let child = try XCTUnwrap(gatedChild())
+            kill(p.pid, signal)
+            XCTAssertTrue(p.wait(timeout: 10))
+            let r = p.result()
+            XCTAssertEqual(r.exitCode, 3, r.output)
+            let id = try XCTUnwrap(Set(runIDs()).subtracting(known).first)
+            // The exec child got SIGTERM through the step's cancellation; the run is paused with hints.
+            XCTAssertTrue(waitGone(child, timeout: 5), "the step's process outlived the stop")
+            XCTAssertTrue(r.stdout.contains("runbook resume \(id)") && r.stdout.contains("runbook rollback \(id)"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("stopped by \(signal == SIGINT ? "SIGINT" : "SIGTERM") during step two"), r.stdout)
+            let s = try state(id)
+            XCTAssertEqual(s["status"], "paused")
+            XCTAssertEqual(s["steps"]?.arrayValue?.map { $0["status"] }, ["succeeded", "running", "pending"])
+            XCTAssertEqual(evidence, ["one"])
+            // Resume runs step two again and ends as a run nobody interrupted.
+            XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("go").path, contents: nil))
+            let resumed = try runbook(["resume", id, "--yes"])
+            XCTAssertEqual(resumed.exitCode, 0, resumed.output)
+            XCTAssertEqual(evidence, ["one", "two", "three"])
+            XCTAssertEqual(try state(id)["status"], "succeeded")
+        }
+    }
+
+    func testASecondSIGINTStopsAtOnceAndKillsTheChild() throws {
+        let file = try fixture("gated-step")
+        // The step's sh ignores SIGTERM: the graceful stop would wait for the SIGKILL two seconds later.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("ignore-term").path, contents: nil))
+        let p = try RunbookCLI.start(["run", file, "--yes"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let child = try XCTUnwrap(gatedChild())
+        kill(p.pid, SIGINT)
+        usleep(200_000)
+        let second = Date()
+        kill(p.pid, SIGINT)
+        XCTAssertTrue(p.wait(timeout: 10))
+        XCTAssertLessThan(Date().timeIntervalSince(second), 1.5, "the second SIGINT did not stop at once")
+        let r = p.result()
+        XCTAssertEqual(r.exitCode, 130, r.output)
+        XCTAssertTrue(r.stderr.contains("stopping at once"), r.stderr)
+        XCTAssertTrue(waitGone(child, timeout: 2), "the step's process outlived runbook")
+        // The write-ahead checkpoint says step two was running: the run is interrupted, and resumable.
+        let id = try onlyRunID()
+        XCTAssertTrue(try runbook(["status", id]).stdout.contains("status:  interrupted"))
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("ignore-term"))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("go").path, contents: nil))
+        let resumed = try runbook(["resume", id, "--yes"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.output)
+        XCTAssertEqual(evidence, ["one", "two", "three"])
+    }
+
+    func testAStepsChildDiesWithRunbookEvenAfterKill9() throws {
+        let file = try fixture("gated-step")
+        let p = try RunbookCLI.start(["run", file, "--yes"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let child = try XCTUnwrap(gatedChild())
+        p.kill9()
+        XCTAssertTrue(p.wait(timeout: 10))
+        XCTAssertTrue(waitGone(child, timeout: 5), "the step's process outlived runbook (kill -9)")
+        // Nobody runs the step now: letting it go changes nothing.
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("go").path, contents: nil))
+        usleep(300_000)
+        XCTAssertEqual(evidence, ["one"])
+    }
+}
