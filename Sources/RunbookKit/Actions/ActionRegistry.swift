@@ -5,10 +5,12 @@ public enum ActionRegistry {
         ExecAction.self, ApproveAction.self, AssertAction.self,
         // Kubernetes
         K8sGet.self, K8sSecretRead.self, K8sApply.self, K8sPatch.self, K8sDelete.self, K8sScale.self, K8sWait.self, K8sJobRun.self,
-        K8sCanI.self,
+        K8sCanI.self, K8sRollout.self,
         // secret stores and SQL
         SecretPutAction.self,
         SecretGetAction.self,
+        SecretGenerateAction.self,
+        HTTPRequestAction.self,
         SQLQueryAction.self,
         // sealing and local files
         SecretSealAction.self, FileWriteAction.self,

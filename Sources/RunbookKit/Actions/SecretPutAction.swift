@@ -3,9 +3,11 @@ import Foundation
 /// `secret.put`: makes plain reads of a remote secret return `value`, adding a version only
 /// when the value differs. Rollback makes reads return what they returned before (or removes
 /// a secret the step created) using only version ids — the old value never touches local disk.
+/// With `if_absent: true` it only creates a missing secret and leaves an existing one as it is
+/// (with `secret.generate`, the way to mint a token once across resumes and repeated runs).
 public struct SecretPutAction: Action {
-    public static let spec = ActionSpec(name: "secret.put", required: ["store", "name", "value"], mutating: true,
-                                        dryRun: .preview)
+    public static let spec = ActionSpec(name: "secret.put", required: ["store", "name", "value"], optional: ["if_absent"],
+                                        mutating: true, dryRun: .preview)
 
     public init() {}
 
@@ -69,7 +71,12 @@ public struct SecretPutAction: Action {
         let t = try target(context)
         let value = try context.string("value")
         context.masker.add(value)
-        switch try await currentState(t, context) {
+        let now = try await currentState(t, context)
+        if try context.bool("if_absent", default: false), now != .absent {
+            return Preview(summary: "unchanged: \(t.store.label(t.name)) exists (if_absent)",
+                           outputs: ["version": now.version.map(Value.string) ?? .null, "created": false, "changed": false])
+        }
+        switch now {
         case .absent:
             return Preview(summary: "create \(t.store.label(t.name))", outputs: ["created": true, "changed": true])
         case .unreadable(let latest):
@@ -91,6 +98,15 @@ public struct SecretPutAction: Action {
         let token = RequestToken.make(runID: context.runID, stepID: context.stepID, name: t.name, value: value)
         let now = try await currentState(t, context)
         let earlier = Record(context.journal)
+        if try context.bool("if_absent", default: false), now != .absent {
+            if var record = earlier, record.created {
+                // Resume: the interrupted attempt created it; it stays this step's to roll back.
+                record.addedVersion = now.version
+                return result(t, version: now.version ?? "", record: record)
+            }
+            return ActionResult(outputs: ["version": now.version.map(Value.string) ?? .null, "created": false, "changed": false],
+                                summary: "unchanged: \(t.store.label(t.name)) exists (if_absent)")
+        }
         if case .present(let v) = now, v.value == value {
             // Resume: an interrupted attempt already wrote this version.
             if let earlier, earlier.created || earlier.previousVersion != v.version {

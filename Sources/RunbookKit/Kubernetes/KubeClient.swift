@@ -35,14 +35,18 @@ public final class KubeClient: @unchecked Sendable {
     // MARK: - Raw requests
 
     /// Sends a request to `path` (with query) and returns the response whatever its status.
+    /// `headers` are sent besides the credentials; `retry` replaces the client's policy for
+    /// transient faults; `timeout` bounds each attempt.
     public func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
-                    accept: String = "application/json") async throws -> HTTPResponse
+                    accept: String = "application/json", headers extra: [(String, String)] = [],
+                    retry: RetryBackoff? = nil, timeout: TimeInterval = 30) async throws -> HTTPResponse
     {
         var refreshed = false
         while true {
             var tls = connection.tls
             var headers: [(String, String)] = [("Accept", accept), ("User-Agent", "runbook")]
             if body != nil { headers.append(("Content-Type", contentType)) }
+            headers += extra
             switch connection.credential {
             case .none: break
             case .token(let t): headers.append(("Authorization", "Bearer \(t)"))
@@ -56,10 +60,10 @@ public final class KubeClient: @unchecked Sendable {
                 if let t = c.token { headers.append(("Authorization", "Bearer \(t)")) }
                 if let cert = c.clientCertPEM, let key = c.clientKeyPEM { tls.clientCertPEM = cert; tls.clientKeyPEM = key }
             }
-            let request = HTTPRequest(method: method, url: connection.server + path, headers: headers, body: body, timeout: 30)
+            let request = HTTPRequest(method: method, url: connection.server + path, headers: headers, body: body, timeout: timeout)
             let response: HTTPResponse
             do {
-                response = try await httpClient(tls).send(request, retry: retry)
+                response = try await httpClient(tls).send(request, retry: retry ?? self.retry)
             } catch let e as HTTPError {
                 throw KubeError.transport(e, request: "\(method) \(HTTPClient.redact(path))")
             }

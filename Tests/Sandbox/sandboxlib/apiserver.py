@@ -77,6 +77,7 @@ class APIServer:
         self._history: list = []          # recent (rv, event, obj), for watches from a resourceVersion
         self._history_floor = 0
         self._owners: dict = {}           # uid → {fieldManager: fields applied} (server-side apply)
+        self.service_backend = None       # (ns, service, port index) → host port; set once controllers run
         store.subscribe(self._fan_out)
 
     def start(self):

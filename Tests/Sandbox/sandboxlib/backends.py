@@ -44,7 +44,7 @@ class Backends:
         self.gcp: GcpEmulator | None = None
         self.service_ports: dict[str, int] = {}
         self.controllers: list = []
-        self.jobs = self.workloads = self.services = self.eso = None
+        self.jobs = self.workloads = self.services = self.eso = self.rollouts = None
         self._images: list[tuple[str, str]] = []
         self._stopped = False
         self._load_images()
@@ -82,6 +82,10 @@ class Backends:
             if image.startswith(prefix):
                 return prog
         return None
+
+    def image_prefixes(self) -> list[str]:
+        """Every image prefix that images.yaml maps."""
+        return [prefix for prefix, _ in self._images]
 
     def pvc_sql_files(self, ns: str, claims: list[str]) -> list[str]:
         """pvc-data/NS/PVC/*.sql of all fixtures for the given claims, sorted by name."""
@@ -258,6 +262,7 @@ class Backends:
         from .controllers.argocd import ArgoCDController
         from .controllers.eso import ESOController
         from .controllers.jobs import JobController
+        from .controllers.rollouts import RolloutController
         from .controllers.services import ServiceController
         from .controllers.workloads import WorkloadController
         self.store = store
@@ -265,9 +270,11 @@ class Backends:
         self.services = ServiceController(store, self, self.workloads, self.service_ports)
         self.jobs = JobController(store, self)
         self.eso = ESOController(store, self)
+        self.rollouts = RolloutController(store, self)
         # a new controller: one more entry here (a Controller subclass of controllers/base.py, given
         # the store and this Backends as its context); one with a pids() method is checked by `down`
-        self.controllers = [self.services, self.workloads, self.eso, self.jobs, ArgoCDController(store, self)]
+        self.controllers = [self.services, self.workloads, self.rollouts, self.eso, self.jobs,
+                            ArgoCDController(store, self)]
         self.sealed_secrets = self._sealed_secrets(store)
         for c in self.controllers:
             c.start()

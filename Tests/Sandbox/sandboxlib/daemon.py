@@ -162,6 +162,7 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
         api.start()
         log.info("API server on https://127.0.0.1:%d", api.port)
         backends.start_controllers(store)
+        api.service_backend = backends.services.backend   # the service proxy's way to a ready Pod
         backends.wait_ready(60.0)
         kc_path = os.path.join(sandbox_dir, "kubeconfig")
         _write_private(kc_path, kubeconfig(pki, api.port))

@@ -34,7 +34,9 @@ def pod_spec(spec: dict, restart: str = "Always"):
 def _template(spec: dict, restart: str = "Always"):
     tmpl = spec.get("template")
     if isinstance(tmpl, dict):
-        tmpl.setdefault("metadata", {})
+        md = tmpl.setdefault("metadata", {})
+        if isinstance(md, dict) and "creationTimestamp" in md and md["creationTimestamp"] is None:
+            del md["creationTimestamp"]   # a Go zero time is omitted when the real server stores it
         if isinstance(tmpl.get("spec"), dict):
             pod_spec(tmpl["spec"], restart)
 
@@ -51,6 +53,13 @@ def _deployment(obj: dict):
         ru = strategy.setdefault("rollingUpdate", {})
         ru.setdefault("maxUnavailable", "25%")
         ru.setdefault("maxSurge", "25%")
+    _template(spec)
+
+
+def _replicaset(obj: dict):
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("minReadySeconds", 0)
     _template(spec)
 
 
@@ -165,7 +174,7 @@ def _namespace(obj: dict):
 
 
 _BY_KIND = {
-    "Deployment": _deployment, "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob,
+    "Deployment": _deployment, "ReplicaSet": _replicaset, "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob,
     "Pod": _pod, "Service": _service, "PersistentVolumeClaim": _pvc, "Secret": _secret,
     "Namespace": _namespace,
     "ExternalSecret": eso_defaults.external_secret,

@@ -151,7 +151,7 @@ def validate(t: ResourceType, obj: dict):
             if not _CONFIG_KEY.match(k):
                 c.invalid(f"stringData[{k}]", k, CONFIG_KEY_MSG)
     spec = obj.get("spec")
-    if kind in ("Deployment", "StatefulSet"):
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         spec = spec if isinstance(spec, dict) else {}
         _selector_matches(c, spec)
         _pod_spec(c, (spec.get("template") or {}).get("spec"), "spec.template.spec")
@@ -196,7 +196,7 @@ def validate_update(t: ResourceType, old: dict, new: dict):
     name = old["metadata"]["name"]
     os_, ns_ = old.get("spec") or {}, new.get("spec") or {}
     kind = t.kind
-    if kind in ("Deployment", "StatefulSet", "Job") and os_.get("selector") != ns_.get("selector"):
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet", "Job") and os_.get("selector") != ns_.get("selector"):
         c.items.append({"reason": "FieldValueInvalid", "field": "spec.selector",
                         "message": f"Invalid value: {_go_selector(ns_.get('selector'))}: field is immutable"})
     if kind == "StatefulSet":

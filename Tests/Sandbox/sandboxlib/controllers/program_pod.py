@@ -1,13 +1,13 @@
 """A Pod of any other image: its images.yaml program (long running; env PORT = a loopback port for
 the first containerPort), Ready once that port accepts connections; with no mapping a "pause" Pod
-that is Ready and serves nothing."""
+that is Ready and serves nothing. Image pulls and readiness probes: kubelet_http.py."""
 import os
 import socket
 import subprocess
 import time
 
 from .. import pgserver
-from . import pod_status
+from . import kubelet_http, pod_status
 from .base import now_iso
 from .pod_runtime import PodRuntime, PodRuntimes
 
@@ -20,6 +20,9 @@ def run(runtimes: PodRuntimes, rt: PodRuntime, pod, c, env, claims, fault):
     if fault:
         pod_status.running(store, pod, c, False, started)
         return
+    pull = kubelet_http.pull_error(ctx, c.get("image", ""))
+    if pull:
+        return kubelet_http.back_off(store, rt, pod, c, pull)
     program = ctx.image_program(c.get("image", ""))
     if program is None:
         pod_status.running(store, pod, c, True, started)  # a "pause" container: Ready, serves nothing
@@ -47,6 +50,11 @@ def run(runtimes: PodRuntimes, rt: PodRuntime, pod, c, env, claims, fault):
     if proc.poll() is not None:
         with open(logf, errors="replace") as f:
             runtimes.crashed(rt, pod, c, f.read())
+        return
+    if not kubelet_http.probe_ready(c, hport, lambda: proc.poll() is None and not rt.stopped):
+        if not rt.stopped:
+            with open(logf, errors="replace") as f:
+                runtimes.crashed(rt, pod, c, f.read())
         return
     eps = {}
     if ports:

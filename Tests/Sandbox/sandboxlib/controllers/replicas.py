@@ -1,10 +1,10 @@
-"""Deployments and StatefulSets → Pods (the replica-set logic, on the Store only): template hashes,
-a Recreate-like rollout for Deployments, ordered (or Parallel) Pods with volumeClaimTemplates for
-StatefulSets, and their status with the real conditions."""
+"""StatefulSets → Pods (on the Store only): template hashes, ordered (or Parallel) Pods with
+volumeClaimTemplates, and their status. Deployments are rolled out through ReplicaSets by
+controllers/rollouts.py."""
 import hashlib
 import json
 
-from .base import controller_of, now_iso, owner_ref, rand_suffix, set_status
+from .base import controller_of, owner_ref, set_status
 
 
 def template_hash(tpl: dict) -> str:
@@ -49,66 +49,6 @@ def new_pod(store, owner, name, tpl, extra_labels, api_version, volumes_extra=()
         return store.create(pod)
     except Exception:  # noqa: BLE001 - name clash etc.; the next reconcile retries
         return None
-
-
-def reconcile_deployment(store, ns, name):
-    dep = store.get("Deployment", ns, name)
-    if dep is None:
-        return
-    spec = dep.get("spec") or {}
-    replicas = spec.get("replicas", 1)
-    tpl = spec.get("template") or {}
-    h = template_hash(tpl)
-    pods = owned_pods(store, dep)
-    old = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") != h]
-    cur = [p for p in pods if p not in old]
-    for p in old:  # Recreate-like rollout (documented)
-        store.delete("Pod", ns, p["metadata"]["name"])
-    if not old:
-        while len(cur) < replicas:
-            p = new_pod(store, dep, f"{name}-{h}-{rand_suffix()}", tpl, {"pod-template-hash": h}, "apps/v1")
-            if p is None:
-                break
-            cur.append(p)
-    if len(cur) > replicas:
-        extra = sorted(cur, key=lambda p: (is_ready(p), p["metadata"].get("creationTimestamp", "")))
-        for p in extra[:len(cur) - replicas]:
-            store.delete("Pod", ns, p["metadata"]["name"])
-            cur.remove(p)
-    ready = sum(1 for p in cur if is_ready(p))
-    rs = f"{name}-{h}"
-
-    def upd(o):
-        st = o["status"]
-        total = len(cur) + len(old)
-        new = {"observedGeneration": o["metadata"].get("generation", 1), "replicas": total,
-               "updatedReplicas": len(cur), "readyReplicas": ready, "availableReplicas": ready}
-        if total - ready > 0:
-            new["unavailableReplicas"] = total - ready
-        for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"):
-            if not new[k]:
-                new.pop(k)
-        avail = ready >= replicas
-        progressing_done = avail and not old and len(cur) == replicas
-        conds = [
-            ("Available", "True" if avail else "False",
-             "MinimumReplicasAvailable" if avail else "MinimumReplicasUnavailable",
-             "Deployment has minimum availability." if avail else "Deployment does not have minimum availability."),
-            ("Progressing", "True", "NewReplicaSetAvailable" if progressing_done else "ReplicaSetUpdated",
-             f'ReplicaSet "{rs}" has successfully progressed.' if progressing_done
-             else f'ReplicaSet "{rs}" is progressing.')]
-        old_conds = {c["type"]: c for c in st.get("conditions") or []}
-        t = now_iso()
-        new["conditions"] = []
-        for typ, s, reason, msg in conds:
-            c = old_conds.get(typ, {})
-            same = c.get("status") == s and c.get("reason") == reason and c.get("message") == msg
-            new["conditions"].append(c if same else {
-                "type": typ, "status": s, "reason": reason, "message": msg,
-                "lastUpdateTime": t,
-                "lastTransitionTime": c.get("lastTransitionTime", t) if c.get("status") == s else t})
-        o["status"] = new
-    set_status(store, "Deployment", ns, name, upd)
 
 
 def reconcile_statefulset(store, ns, name):

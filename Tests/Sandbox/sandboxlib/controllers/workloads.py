@@ -1,10 +1,10 @@
-"""Deployments and StatefulSets → Pods; PVCs bind at once; a Pod of image `postgres:*` runs a real
+"""StatefulSets and ReplicaSets' Pods run (Deployments own ReplicaSets: controllers/rollouts.py); PVCs bind at once; a Pod of image `postgres:*` runs a real
 PostgreSQL server on the data directory of the PVC it mounts (ReadWriteOnce: one running server per
 PVC, a second Pod waits in ContainerCreating). Other images run their images.yaml program (long
 running, env PORT = a loopback port for the first containerPort) or, with no mapping, are "pause"
 Pods that are Ready but serve nothing.
 
-By concern: replicas.py (Deployment/StatefulSet → Pods), pod_runtime.py (what runs for each Pod,
+By concern: replicas.py (StatefulSet → Pods), pod_runtime.py (what runs for each Pod,
 PVC holders, endpoints), postgres_pod.py and program_pod.py (the programs), pod_status.py (the
 status they report); this controller routes events to them and binds PVCs."""
 import shutil
@@ -17,6 +17,7 @@ from .pod_runtime import PodRuntimes
 from .replicas import is_ready, template_hash  # noqa: F401 (re-exported for other controllers)
 
 DEFAULT_PGDATA = postgres_pod.DEFAULT_PGDATA
+POD_OWNERS = ("ReplicaSet", "StatefulSet")   # the controllers whose Pods run here
 
 
 class WorkloadController(Controller):
@@ -34,7 +35,7 @@ class WorkloadController(Controller):
     def keys_for(self, event, obj):
         kind, md = obj.get("kind"), obj["metadata"]
         ns, name = md.get("namespace"), md["name"]
-        if kind in ("Deployment", "StatefulSet"):
+        if kind == "StatefulSet":
             return [(kind, ns, name)]
         if kind == "PersistentVolumeClaim":
             if event == "DELETED":
@@ -43,26 +44,26 @@ class WorkloadController(Controller):
             return [("PVC", ns, name)]
         if kind == "Pod":
             ref = controller_of(obj)
-            if not ref or ref.get("kind") not in ("Deployment", "StatefulSet"):
+            if not ref or ref.get("kind") not in POD_OWNERS:
                 return []
+            owner = [(ref["kind"], ns, ref["name"])] if ref["kind"] == "StatefulSet" else []
             if event == "DELETED":
                 threading.Thread(target=self._stop_pod, args=((ns, name),), daemon=True).start()
-                return [(ref["kind"], ns, ref["name"])]
-            return [("Pod", ns, name), (ref["kind"], ns, ref["name"])]
+                return owner
+            return [("Pod", ns, name)] + owner
         if kind in ("Secret", "ConfigMap") and event != "DELETED":
             return [("Pod", ns, p["metadata"]["name"]) for p in self.store.list("Pod", ns) if self._pending(p)]
         return []
 
     def _pending(self, pod):
         ref = controller_of(pod)
-        return bool(ref and ref.get("kind") in ("Deployment", "StatefulSet")
+        return bool(ref and ref.get("kind") in POD_OWNERS
                     and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
 
     def all_keys(self):
         out = [("PVC", p["metadata"].get("namespace"), p["metadata"]["name"])
                for p in self.store.list("PersistentVolumeClaim") if (p.get("status") or {}).get("phase") != "Bound"]
-        for kind in ("Deployment", "StatefulSet"):
-            out += [(kind, o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.store.list(kind)]
+        out += [("StatefulSet", o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.store.list("StatefulSet")]
         out += [("Pod", p["metadata"].get("namespace"), p["metadata"]["name"])
                 for p in self.store.list("Pod") if self._pending(p)]
         return out
@@ -71,8 +72,6 @@ class WorkloadController(Controller):
         kind, ns, name = key
         if kind == "PVC":
             self._bind(ns, name)
-        elif kind == "Deployment":
-            replicas.reconcile_deployment(self.store, ns, name)
         elif kind == "StatefulSet":
             replicas.reconcile_statefulset(self.store, ns, name)
         elif kind == "Pod":

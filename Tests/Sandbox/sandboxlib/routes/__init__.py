@@ -7,7 +7,7 @@ Adding a family = one module with `match(req) -> handler | None` + one line in F
 `serve(req)` + one line in SUBRESOURCES (and the name in the type's `subresources` in resources.py).
 A group that is not stored resources gets its discovery document through `discovery.EXTRA_GROUPS`."""
 
-from . import access_review, admin, authz, discovery, logs, resource, scale, tokens
+from . import access_review, admin, authz, discovery, logs, proxy, resource, scale, tokens
 from .request import HTTPError, Request, not_found_path
 
 FAMILIES = [
@@ -22,7 +22,9 @@ resource.SUBRESOURCES.update({
     "log": logs.serve,
     "scale": scale.serve,
     "token": tokens.serve,
+    "proxy": proxy.serve,
 })
+resource.OPEN_ENDED.add("proxy")
 
 discovery.EXTRA_GROUPS[access_review.GROUP] = {access_review.VERSION: access_review.RESOURCES}
 

@@ -58,6 +58,9 @@ def columns(kind: str):
                 reason = "Terminating"
             return [f"{ready}/{total}", reason, sum(c.get("restartCount", 0) for c in cs)]
         return [col("Ready"), col("Status"), col("Restarts", "integer")], row
+    if kind == "ReplicaSet":
+        return [col("Desired", "integer"), col("Current", "integer"), col("Ready", "integer")], lambda o: [
+            sp(o).get("replicas", 1), st(o).get("replicas", 0), st(o).get("readyReplicas", 0)]
     if kind in ("Deployment", "StatefulSet"):
         def row(o):
             r = [f'{st(o).get("readyReplicas", 0)}/{sp(o).get("replicas", 1)}']

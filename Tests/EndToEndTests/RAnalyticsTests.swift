@@ -1,0 +1,241 @@
+import Foundation
+import XCTest
+
+/// `runbooks/deploy-r-analytics.yaml` and `update-r-analytics.yaml` end to end through the built
+/// binary, against one sandbox (fixture r-analytics), checked with kubectl, curl through the API
+/// server's service proxy and the GCP emulator. Every test starts from the fixture's state and
+/// leaves it so (its runs are rolled back).
+final class RAnalyticsTests: XCTestCase {
+    nonisolated(unsafe) static var sandbox: MigrationHarness?
+    nonisolated(unsafe) static var setupError: String?
+    nonisolated(unsafe) static var start = ""
+    /// Every token the tests saw, for the leak scan.
+    nonisolated(unsafe) static var tokens: [String] = []
+
+    static let namespace = "seedtest"
+    static let project = "univprepai"
+    static let tokenID = "r-analytics-internal-token"
+    static let goodImage = "gcr.io/univprepai/r-analytics:1.0.0"
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            let sb = try MigrationHarness(fixtures: ["r-analytics"])
+            sandbox = sb
+            start = try world(sb)
+        } catch {
+            setupError = "\(error)"
+        }
+    }
+
+    override class func tearDown() {
+        sandbox?.shutdown()
+        sandbox = nil
+        super.tearDown()
+    }
+
+    override func setUp() {
+        super.setUp()
+        Self.sandbox?.forgetUnfinishedRuns()
+    }
+
+    override func tearDown() {
+        if let sb = Self.sandbox {
+            if let t = try? sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
+            sb.assertNoSecretLeaks(Self.tokens)
+        }
+        super.tearDown()
+    }
+
+    private func harness() throws -> MigrationHarness {
+        try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
+    }
+
+    // MARK: helpers
+
+    /// What the runbooks touch: the namespace's objects (without identities, status and the
+    /// revision numbers the Deployment controller moves) and GCP Secret Manager.
+    static func world(_ sb: MigrationHarness) throws -> String {
+        var w: [String: Any] = [:]
+        for kind in ["deployments", "services", "servicemonitors", "externalsecrets", "secretstores", "secrets", "configmaps"] {
+            var byName: [String: Any] = [:]
+            for o in try sb.objects(kind, namespace: namespace) {
+                var n = MigrationHarness.normalized(o, recreated: true)
+                if var meta = n["metadata"] as? [String: Any], var ann = meta["annotations"] as? [String: Any] {
+                    ann.removeValue(forKey: "deployment.kubernetes.io/revision")
+                    meta["annotations"] = ann.isEmpty ? nil : ann
+                    n["metadata"] = meta
+                }
+                byName[((o["metadata"] as? [String: Any])?["name"] as? String) ?? "?"] = n
+            }
+            w[kind] = byName
+        }
+        w["gcp"] = try sb.gcpSnapshot(project: project)
+        return MigrationHarness.canonical(w)
+    }
+
+    private func assertSame(_ a: String, _ b: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        if a != b { XCTFail("\(what): the cluster or GCP differ\n\(MigrationHarness.diff(a, b))", file: file, line: line) }
+    }
+
+    private func deploy(_ sb: MigrationHarness, _ vars: [String] = []) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "deploy-r-analytics", "--yes", "--output", "json", "--var", "image=\(Self.goodImage)",
+                        "--var", "health_timeout=6s", "--var", "rollout_timeout=60s"] + vars)
+    }
+
+    private func rollback(_ sb: MigrationHarness, _ out: MigrationHarness.Output) throws {
+        let rb = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: out)), "--yes"])
+        XCTAssertEqual(rb.status, 0, rb.text)
+    }
+
+    /// GET /health through the API server's service proxy with curl and the admin certificate.
+    private func health(_ sb: MigrationHarness, token: String?) throws -> (Int, String) {
+        let pki = sb.dir.appendingPathComponent("pki").path
+        let server = sb.sandboxInfo["server"] as? String ?? ""
+        var args = ["curl", "-s", "-w", "\n%{http_code}", "--cacert", "\(pki)/ca.crt", "--cert", "\(pki)/admin.crt", "--key", "\(pki)/admin.key",
+                    "\(server)/api/v1/namespaces/\(Self.namespace)/services/r-analytics:http/proxy/health"]
+        if let token { args += ["-H", "X-Internal-Token: \(token)"] }
+        let out = try MigrationHarness.exec("/usr/bin/env", args, env: sb.env, timeout: 30)
+        var lines = out.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let code = Int(lines.popLast() ?? "") ?? 0
+        return (code, lines.joined(separator: "\n"))
+    }
+
+    /// The ReplicaSet that serves (replicas > 0) and its pod template without the hash label.
+    private func servingReplicaSet(_ sb: MigrationHarness) throws -> (String, String) {
+        let rss = try sb.objects("replicasets", namespace: Self.namespace).filter {
+            (($0["metadata"] as? [String: Any])?["labels"] as? [String: Any])?["app"] as? String == "r-analytics"
+                && (($0["spec"] as? [String: Any])?["replicas"] as? Int ?? 0) > 0
+        }
+        XCTAssertEqual(rss.count, 1, "one ReplicaSet serves")
+        let rs = try XCTUnwrap(rss.first)
+        var tpl = (rs["spec"] as? [String: Any])?["template"] as? [String: Any] ?? [:]
+        var meta = tpl["metadata"] as? [String: Any] ?? [:]
+        var labels = meta["labels"] as? [String: Any] ?? [:]
+        labels.removeValue(forKey: "pod-template-hash")
+        meta["labels"] = labels
+        tpl["metadata"] = meta
+        return (((rs["metadata"] as? [String: Any])?["name"] as? String) ?? "", MigrationHarness.canonical(tpl))
+    }
+
+    // MARK: tests
+
+    func testPlanShowsTheDiffsAndChangesNothing() throws {
+        let sb = try harness()
+        let out = try sb.runbook(["plan", "deploy-r-analytics", "--var", "image=\(Self.goodImage)"])
+        XCTAssertEqual(out.status, 0, out.text)
+        XCTAssertTrue(out.stdout.contains("create ExternalSecret seedtest/r-analytics-credentials"), out.stdout)
+        XCTAssertTrue(out.stdout.contains("+ R_ANALYTICS_BASE_URL") || out.stdout.contains("R_ANALYTICS_BASE_URL"), out.stdout)
+        XCTAssertTrue(out.stdout.contains("generate a random 43-character base64 value"), out.stdout)
+        assertSame(Self.start, try Self.world(sb), "after plan")
+    }
+
+    func testDeployServesWithTheTokenRepeatsHarmlesslyAndRollsBackToTheStart() throws {
+        let sb = try harness()
+        let first = try deploy(sb)
+        XCTAssertEqual(first.status, 0, first.text)
+        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID), "the token is in Secret Manager")
+        Self.tokens.append(token)
+        XCTAssertEqual(token.count, 43)
+        XCTAssertEqual(try sb.secretValue("r-analytics-credentials", key: "token", namespace: Self.namespace), token, "ESO synced it")
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=5s"]).status, 0)
+        let (code, body) = try health(sb, token: token)
+        XCTAssertEqual(code, 200)
+        XCTAssertTrue(body.contains("\"token\": \"valid\""), body)
+        XCTAssertEqual(try health(sb, token: "not-the-token").0, 401)
+        let api = try sb.kubectl(["-n", Self.namespace, "get", "deployment", "seedtest-api", "-o",
+                                  "jsonpath={.spec.template.spec.containers[0].env[?(@.name==\"R_ANALYTICS_TOKEN\")].valueFrom.secretKeyRef.name}"])
+        XCTAssertEqual(api.stdout, "r-analytics-credentials")
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "get", "servicemonitor", "r-analytics", "-o", "jsonpath={.spec.endpoints[0].port}"]).stdout, "http")
+        let deployed = try Self.world(sb)
+
+        let second = try deploy(sb)
+        XCTAssertEqual(second.status, 0, second.text)
+        assertSame(deployed, try Self.world(sb), "a second run")
+        XCTAssertEqual(try sb.gcpLatest(project: Self.project, secret: Self.tokenID), token, "a second run mints no second token")
+        try rollback(sb, second)
+        assertSame(deployed, try Self.world(sb), "rolling back the run that changed nothing")
+        try rollback(sb, first)
+        assertSame(Self.start, try Self.world(sb), "after rolling back the deploy")
+    }
+
+    func testWrongTokenRollsBackEverythingToTheExactStart() throws {
+        let sb = try harness()
+        let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:2.0-wrong-env", "--var", "health_timeout=3s"])
+        XCTAssertEqual(out.status, 1, out.text)
+        XCTAssertTrue(out.text.contains("expected status 200, got 401"), out.text)
+        assertSame(Self.start, try Self.world(sb), "after the automatic rollback")
+    }
+
+    func testUnknownImageFailsTheRolloutWithinItsTimeoutAndRollsBack() throws {
+        let sb = try harness()
+        let began = Date()
+        let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:9.9.9", "--var", "progress_deadline=3"])
+        XCTAssertEqual(out.status, 1, out.text)
+        XCTAssertTrue(out.text.contains("exceeded its progress deadline"), out.text)
+        XCTAssertLessThan(Date().timeIntervalSince(began), 45, "ProgressDeadlineExceeded fails at once, not at the 60s timeout")
+        assertSame(Self.start, try Self.world(sb), "after the automatic rollback")
+    }
+
+    func testUpdateWithABadImageEndsWithThePreviousReplicaSetServing() throws {
+        let sb = try harness()
+        let deployed = try deploy(sb, ["--var", "progress_deadline=3"])
+        XCTAssertEqual(deployed.status, 0, deployed.text)
+        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
+        Self.tokens.append(token)
+        let (rsBefore, templateBefore) = try servingReplicaSet(sb)
+
+        let bad = try sb.runbook(["run", "update-r-analytics", "--yes", "--output", "json", "--var", "image=gcr.io/univprepai/r-analytics:9.9.9",
+                                  "--var", "rollout_timeout=60s"])
+        XCTAssertEqual(bad.status, 1, bad.text)
+        XCTAssertTrue(bad.text.contains("exceeded its progress deadline"), bad.text)
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        let (rsAfter, templateAfter) = try servingReplicaSet(sb)
+        XCTAssertEqual(rsAfter, rsBefore, "the previous ReplicaSet serves again")
+        XCTAssertEqual(templateAfter, templateBefore)
+        XCTAssertEqual(try health(sb, token: token).0, 200)
+
+        let good = try sb.runbook(["run", "update-r-analytics", "--yes", "--output", "json", "--var", "image=gcr.io/univprepai/r-analytics:1.0.1",
+                                   "--var", "health_timeout=6s"])
+        XCTAssertEqual(good.status, 0, good.text)
+        XCTAssertNotEqual(try servingReplicaSet(sb).0, rsBefore)
+        XCTAssertEqual(try health(sb, token: token).0, 200)
+        try rollback(sb, good)
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        XCTAssertEqual(try servingReplicaSet(sb).0, rsBefore, "rolling back the update serves the deploy's ReplicaSet again")
+        try rollback(sb, deployed)
+        assertSame(Self.start, try Self.world(sb), "after rolling back update and deploy")
+    }
+
+    func testKillDuringTheRolloutThenResumeEndsLikeAnUninterruptedRun() throws {
+        let sb = try harness()
+        let known = sb.runIDs()
+        let (p, o, e) = try sb.startRunbook(["run", "deploy-r-analytics", "--yes", "--output", "json", "--var", "image=\(Self.goodImage)"])
+        XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"rollout\""], timeout: 60, while: p, excluding: known), "the run never reached the rollout")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        sb.collect(o, e)
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
+        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
+        Self.tokens.append(token)
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        XCTAssertEqual(try sb.gcpLatest(project: Self.project, secret: Self.tokenID), token, "the resumed run kept the one token")
+        XCTAssertEqual(try health(sb, token: token).0, 200)
+        let afterResume = try Self.world(sb)
+        XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
+        assertSame(Self.start, try Self.world(sb), "after rolling back the resumed run")
+
+        let clean = try deploy(sb)
+        XCTAssertEqual(clean.status, 0, clean.text)
+        if let t = try sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
+        // Each run minted its own token (different digests, and ESO's hash of the data); everything else is the same.
+        let normalize = { (s: String) in s.replacingOccurrences(of: #""latest" : "sha:[0-9a-f]+""#, with: "\"latest\" : \"sha:…\"", options: .regularExpression)
+            .replacingOccurrences(of: #""token" : "sha:[0-9a-f]+""#, with: "\"token\" : \"sha:…\"", options: .regularExpression)
+            .replacingOccurrences(of: #""reconcile.external-secrets.io\\/data-hash" : "[0-9a-f]+""#, with: "data-hash", options: .regularExpression) }
+        assertSame(normalize(afterResume), normalize(try Self.world(sb)), "resumed run versus uninterrupted run")
+        try rollback(sb, clean)
+        assertSame(Self.start, try Self.world(sb), "after rolling back the uninterrupted run")
+    }
+}
