@@ -84,8 +84,9 @@ public enum RunbookCLI {
             let tmp = FileManager.default.temporaryDirectory
             outFile = tmp.appendingPathComponent("runbook-out-\(UUID().uuidString)")
             errFile = tmp.appendingPathComponent("runbook-err-\(UUID().uuidString)")
-            FileManager.default.createFile(atPath: outFile.path, contents: nil)
-            FileManager.default.createFile(atPath: errFile.path, contents: nil)
+            for file in [outFile, errFile] where !FileManager.default.createFile(atPath: file.path, contents: nil) {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+            }
             process.executableURL = binary
             process.arguments = args
             process.environment = env

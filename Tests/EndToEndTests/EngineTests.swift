@@ -123,7 +123,7 @@ final class EngineTests: XCTestCase {
 
     func testFailingThirdStepRollsBackStepsTwoAndOneNewestFirst() throws {
         let file = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         let r = try runbook(["run", file])
         XCTAssertEqual(r.exitCode, 1, r.output)
         XCTAssertEqual(evidence, ["one", "two", "undo-two", "undo-one"])
@@ -149,7 +149,7 @@ final class EngineTests: XCTestCase {
     func testNoRollbackPausesAndResumeCompletesAfterTheFaultIsRemoved() throws {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
-        FileManager.default.createFile(atPath: fault.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: fault.path, contents: nil))
         let r = try runbook(["run", file, "--no-rollback"])
         XCTAssertEqual(r.exitCode, 3, r.output)
         let id = try onlyRunID()
@@ -170,7 +170,7 @@ final class EngineTests: XCTestCase {
 
     func testResumeRefusesAChangedRunbook() throws {
         let file = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         XCTAssertEqual(try runbook(["run", file, "--no-rollback"]).exitCode, 3)
         try (try String(contentsOfFile: file, encoding: .utf8) + "\n# edited\n").write(toFile: file, atomically: true, encoding: .utf8)
         let r = try runbook(["resume", try onlyRunID()])
@@ -328,7 +328,7 @@ final class EngineTests: XCTestCase {
 
     func testResumeFromAStepRunsFromThereAndKeepsNoRollback() throws {
         let file = try fixture("exec-steps")
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
         XCTAssertEqual(try runbook(["run", file, "--no-rollback"]).exitCode, 3)
         let id = try onlyRunID()
         let bad = try runbook(["resume", id, "--from", "nope"])

@@ -449,6 +449,25 @@ spec:
         self.kubectl("scale", "deployment", "api", "-n", "kt", "--replicas=1")
         self.assertEqual(self.kget("deployment", "api", "-n", "kt")["spec"]["replicas"], 1)
 
+    def test_rollout_status_history_undo_restart(self):
+        ns = ["-n", "kt"]
+        self.kubectl("create", "deployment", "roll", *ns, "--image=example.invalid/roll:1", "--replicas=2")
+        self.kubectl("rollout", "status", "deployment/roll", *ns, "--timeout=30s")
+        self.kubectl("set", "image", "deployment/roll", *ns, "roll=example.invalid/roll:2")
+        self.kubectl("rollout", "status", "deployment/roll", *ns, "--timeout=30s")
+        history = self.kubectl("rollout", "history", "deployment/roll", *ns).stdout
+        self.assertEqual([ln.split()[0] for ln in history.splitlines()[2:] if ln.strip()], ["1", "2"])
+        self.kubectl("rollout", "undo", "deployment/roll", *ns)
+        self.kubectl("rollout", "status", "deployment/roll", *ns, "--timeout=30s")
+        dep = self.kget("deployment", "roll", "-n", "kt")
+        self.assertEqual(dep["spec"]["template"]["spec"]["containers"][0]["image"], "example.invalid/roll:1")
+        self.assertEqual(dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3")
+        self.kubectl("rollout", "restart", "deployment/roll", *ns)
+        self.kubectl("rollout", "status", "deployment/roll", *ns, "--timeout=30s")
+        shown = self.kubectl("rollout", "history", "deployment/roll", *ns, "--revision=4").stdout
+        self.assertIn("kubectl.kubernetes.io/restartedAt", shown)
+        self.assertIn("example.invalid/roll:1", shown)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -22,11 +22,11 @@ public struct SecretGenerateAction: Action {
 
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
         if let a = with["alphabet"], let s = a.scalarText, !s.contains("${{"), alphabets[s] == nil {
-            diagnostics.append(Diagnostic(file: file, mark: a.mark, message: "secret.generate alphabet must be base64, hex or alnum, not \(s)"))
+            diagnostics.append(Diagnostic(file: file, mark: a.mark, message: "secret.generate: alphabet must be base64, hex or alnum, not \(s)"))
         }
         if let l = with["length"], let s = l.scalarText, !s.contains("${{"), Int(s).map({ !lengths.contains($0) }) ?? true {
             diagnostics.append(Diagnostic(file: file, mark: l.mark,
-                                          message: "secret.generate length must be a whole number from \(lengths.lowerBound) to \(lengths.upperBound), not \(s)"))
+                                          message: "secret.generate: length must be a whole number from \(lengths.lowerBound) to \(lengths.upperBound), not \(s)"))
         }
     }
 

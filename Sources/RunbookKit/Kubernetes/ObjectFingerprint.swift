@@ -22,7 +22,7 @@ public enum ObjectFingerprint {
 
     /// The content the fingerprint covers.
     public static func desired(_ object: Value) -> Value {
-        var o = PriorState.clean(object)
+        var o = object.withoutServerFields
         if var ann = o["metadata"]?["annotations"]?.objectValue {
             for k in controllerAnnotations { ann[k] = nil }
             o["metadata"]?["annotations"] = ann.isEmpty ? nil : .object(ann)

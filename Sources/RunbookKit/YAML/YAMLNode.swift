@@ -1,10 +1,3 @@
-/// A position in a source file, 1-based, as editors show it.
-public struct Mark: Sendable, Equatable, Hashable {
-    public let line: Int
-    public let column: Int
-    public init(line: Int, column: Int) { self.line = line; self.column = column }
-}
-
 /// A parsed YAML node that remembers where it came from and the order of mapping keys.
 public indirect enum YAMLNode: Sendable, Equatable {
     /// `plain` is true for unquoted scalars (only those resolve to null/bool/int/float).
@@ -36,13 +29,4 @@ public indirect enum YAMLNode: Sendable, Equatable {
 
     /// The scalar's text, when this is a scalar.
     public var scalarText: String? { if case .scalar(let s, _, _, _) = self { return s } else { return nil } }
-}
-
-/// One validation finding, printed as `FILE:LINE:COLUMN: message`.
-public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
-    public let file: String
-    public let mark: Mark
-    public let message: String
-    public init(file: String, mark: Mark, message: String) { self.file = file; self.mark = mark; self.message = message }
-    public var description: String { "\(file):\(mark.line):\(mark.column): \(message)" }
 }

@@ -17,13 +17,13 @@ public struct HTTPRequestAction: Action {
 
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
         if (with["url"] == nil) == (with["service"] == nil) {
-            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "http.request needs exactly one of url or service"))
+            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "http.request: needs exactly one of url or service"))
         }
         if let m = with["method"], let s = m.scalarText, !s.contains("${{"), !methods.contains(s.uppercased()) {
-            diagnostics.append(Diagnostic(file: file, mark: m.mark, message: "http.request method must be one of \(methods.sorted().joined(separator: ", ")), not \(s)"))
+            diagnostics.append(Diagnostic(file: file, mark: m.mark, message: "http.request: method must be one of \(methods.sorted().joined(separator: ", ")), not \(s)"))
         }
         if with["path"] != nil, with["service"] == nil {
-            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "http.request path goes with service (put it in the url)"))
+            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "http.request: path goes with service (put it in the url)"))
         }
     }
 

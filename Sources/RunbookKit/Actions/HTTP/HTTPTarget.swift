@@ -37,7 +37,7 @@ enum HTTPTarget: Sendable {
         switch self {
         case .url(let u): return HTTPClient.redact(u)
         case .service(let ns, let name, let port, let path):
-            return "service \(ns)/\(name)\(port.isEmpty ? "" : ":\(port)") \(path)"
+            return "service \(ns.isEmpty ? "" : "\(ns)/")\(name)\(port.isEmpty ? "" : ":\(port)") \(path)"
         }
     }
 

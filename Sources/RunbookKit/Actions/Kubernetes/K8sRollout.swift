@@ -18,13 +18,13 @@ public struct K8sRollout: Action {
 
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
         if let d = with["do"], let s = d.scalarText, !s.contains("${{"), !verbs.contains(s) {
-            diagnostics.append(Diagnostic(file: file, mark: d.mark, message: "k8s.rollout do must be status, restart or undo, not \(s)"))
+            diagnostics.append(Diagnostic(file: file, mark: d.mark, message: "k8s.rollout: do must be status, restart or undo, not \(s)"))
         }
         if let k = with["kind"], let s = k.scalarText, !s.contains("${{"), !kinds.contains(s) {
-            diagnostics.append(Diagnostic(file: file, mark: k.mark, message: "k8s.rollout kind must be Deployment, StatefulSet or DaemonSet, not \(s)"))
+            diagnostics.append(Diagnostic(file: file, mark: k.mark, message: "k8s.rollout: kind must be Deployment, StatefulSet or DaemonSet, not \(s)"))
         }
         if let r = with["to_revision"], with["do"]?.scalarText != "undo" {
-            diagnostics.append(Diagnostic(file: file, mark: r.mark, message: "k8s.rollout to_revision goes with do: undo"))
+            diagnostics.append(Diagnostic(file: file, mark: r.mark, message: "k8s.rollout: to_revision goes with do: undo"))
         }
     }
 

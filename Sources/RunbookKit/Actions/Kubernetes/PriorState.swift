@@ -13,15 +13,7 @@ public enum PriorState {
     public static let runLabel = "runbook.dev/run-id"
 
     /// The object without the fields the server owns, ready to be created or PUT again.
-    public static func clean(_ object: Value) -> Value {
-        var o = object
-        o["status"] = nil
-        if var m = o["metadata"] {
-            for k in ["uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"] { m[k] = nil }
-            o["metadata"] = m
-        }
-        return o
-    }
+    public static func clean(_ object: Value) -> Value { object.withoutServerFields }
 
     /// Label values are at most 63 characters; longer run ids are shortened with a hash.
     public static func labelValue(_ runID: String) -> String {
