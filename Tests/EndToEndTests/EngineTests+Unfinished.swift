@@ -8,7 +8,7 @@ import XCTest
 extension EngineTests {
     func testAKilledRunIsInterruptedAndBlocksNewRunsUntilForgotten() throws {
         let file = try fixture("slow-step")
-        let p = try RunbookCLI.start(["run", file, "--var", "seconds=30"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let p = try RunbookCLI.start(["run", "--yes", file, "--var", "seconds=30"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("started")
         let id = try onlyRunID()
         // While its process lives: running (pid N on HOST), and no resume/rollback hint (both would exit 4).
@@ -33,7 +33,7 @@ extension EngineTests {
         XCTAssertTrue(try runbook(["history"]).stdout.contains("interrupted"))
 
         // A new run of the same runbook refuses, naming the run and the three ways out; it records nothing.
-        let blocked = try runbook(["run", file, "--var", "seconds=0"])
+        let blocked = try runbook(["run", "--yes", file, "--var", "seconds=0"])
         XCTAssertEqual(blocked.exitCode, 4, blocked.output)
         for text in ["run \(id) of slow-step is interrupted", "runbook resume \(id)", "runbook rollback \(id)",
                      "runbook forget \(id) --reason TEXT"] {
@@ -58,11 +58,11 @@ extension EngineTests {
         XCTAssertNotNil(audit["user"])
         XCTAssertEqual(try state(id)["forgotten"]?["reason"], "removed the half-made Job by hand")
         // A forgotten run is done with: no resume, no rollback, no second forget.
-        XCTAssertEqual(try runbook(["resume", id]).exitCode, 2)
+        XCTAssertEqual(try runbook(["resume", "--yes", id]).exitCode, 2)
         XCTAssertEqual(try runbook(["rollback", id, "--yes"]).exitCode, 2)
         XCTAssertEqual(try runbook(["forget", id, "--reason", "again", "--yes"]).exitCode, 2)
 
-        let fresh = try runbook(["run", file, "--var", "seconds=0"])
+        let fresh = try runbook(["run", "--yes", file, "--var", "seconds=0"])
         XCTAssertEqual(fresh.exitCode, 0, fresh.output)
     }
 
@@ -70,9 +70,9 @@ extension EngineTests {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
         XCTAssertTrue(FileManager.default.createFile(atPath: fault.path, contents: nil))
-        XCTAssertEqual(try runbook(["run", file, "--no-rollback"]).exitCode, 3)
+        XCTAssertEqual(try runbook(["run", "--yes", file, "--no-rollback"]).exitCode, 3)
         let id = try onlyRunID()
-        let blocked = try runbook(["run", file])
+        let blocked = try runbook(["run", "--yes", file])
         XCTAssertEqual(blocked.exitCode, 4, blocked.output)
         XCTAssertTrue(blocked.stderr.contains("run \(id) of exec-steps is paused"), blocked.stderr)
         XCTAssertEqual(runIDs(), [id])
@@ -81,7 +81,7 @@ extension EngineTests {
         // Rolled back, the run is finished: new runs start again.
         XCTAssertEqual(try runbook(["rollback", id, "--yes"]).exitCode, 0)
         try FileManager.default.removeItem(at: fault)
-        let fresh = try runbook(["run", file])
+        let fresh = try runbook(["run", "--yes", file])
         XCTAssertEqual(fresh.exitCode, 0, fresh.output)
         // A finished run cannot be forgotten.
         let nothing = try runbook(["forget", id, "--reason", "x", "--yes"])

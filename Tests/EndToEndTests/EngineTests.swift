@@ -61,7 +61,7 @@ final class EngineTests: XCTestCase {
     // MARK: tests
 
     func testRunOfExecStepsSucceedsAndWritesTheStateLayout() throws {
-        let r = try runbook(["run", try fixture("exec-steps")])
+        let r = try runbook(["run", "--yes", try fixture("exec-steps")])
         XCTAssertEqual(r.exitCode, 0, r.output)
         XCTAssertEqual(evidence, ["one", "two", "three"])
         let id = try onlyRunID()
@@ -95,7 +95,7 @@ final class EngineTests: XCTestCase {
     }
 
     func testExplicitRollbackListsRunInsteadOfUndoAndSkippedOrNoneStepsAreLeftAlone() throws {
-        let r = try runbook(["run", try fixture("explicit-rollback")])
+        let r = try runbook(["run", "--yes", try fixture("explicit-rollback")])
         XCTAssertEqual(r.exitCode, 1, r.output)
         XCTAssertEqual(evidence, ["one", "tolerated", "no-undo", "explicit-undo-one-a", "explicit-undo-one-b"])
         let s = try state(try onlyRunID())
@@ -107,7 +107,7 @@ final class EngineTests: XCTestCase {
 
     func testASecretInsideOrdinaryNamesDoesNotCorruptTheCheckpointUsedByRollback() throws {
         let file = try fixture("secret-word")
-        let r = try runbook(["run", file, "--var", "password=alpha1", "--no-rollback"])
+        let r = try runbook(["run", "--yes", file, "--var", "password=alpha1", "--no-rollback"])
         XCTAssertEqual(r.exitCode, 3, r.output)
         XCTAssertFalse(r.output.contains("alpha1"), r.output)  // shown masked to people: ***-target
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("alpha1-target").path))
@@ -124,7 +124,7 @@ final class EngineTests: XCTestCase {
     func testFailingThirdStepRollsBackStepsTwoAndOneNewestFirst() throws {
         let file = try fixture("exec-steps")
         XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
-        let r = try runbook(["run", file])
+        let r = try runbook(["run", "--yes", file])
         XCTAssertEqual(r.exitCode, 1, r.output)
         XCTAssertEqual(evidence, ["one", "two", "undo-two", "undo-one"])
         XCTAssertTrue(r.stdout.contains("fault present"), r.stdout)
@@ -134,7 +134,7 @@ final class EngineTests: XCTestCase {
     }
 
     func testAFailedUndoThatIsNotADriftRefusalGetsNoForceHint() throws {
-        let r = try runbook(["run", try fixture("failing-undo")])
+        let r = try runbook(["run", "--yes", try fixture("failing-undo")])
         XCTAssertEqual(r.exitCode, 3, r.output)
         let id = try onlyRunID()
         XCTAssertEqual(try state(id)["status"], "rollback-failed")
@@ -150,7 +150,7 @@ final class EngineTests: XCTestCase {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
         XCTAssertTrue(FileManager.default.createFile(atPath: fault.path, contents: nil))
-        let r = try runbook(["run", file, "--no-rollback"])
+        let r = try runbook(["run", "--yes", file, "--no-rollback"])
         XCTAssertEqual(r.exitCode, 3, r.output)
         let id = try onlyRunID()
         XCTAssertTrue(r.stdout.contains("runbook resume \(id)"), r.stdout)
@@ -158,12 +158,12 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(try state(id)["status"], "paused")
         XCTAssertEqual(evidence, ["one", "two"])
         try FileManager.default.removeItem(at: fault)
-        let resumed = try runbook(["resume", id])
+        let resumed = try runbook(["resume", "--yes", id])
         XCTAssertEqual(resumed.exitCode, 0, resumed.output)
         XCTAssertEqual(evidence, ["one", "two", "three"])
         XCTAssertEqual(try state(id)["status"], "succeeded")
         // `runbook rollback` then undoes the completed run, newest first.
-        let undone = try runbook(["rollback", id])
+        let undone = try runbook(["rollback", "--yes", id])
         XCTAssertEqual(undone.exitCode, 0, undone.output)
         XCTAssertEqual(evidence, ["one", "two", "three", "undo-three", "undo-two", "undo-one"])
     }
@@ -171,9 +171,9 @@ final class EngineTests: XCTestCase {
     func testResumeRefusesAChangedRunbook() throws {
         let file = try fixture("exec-steps")
         XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
-        XCTAssertEqual(try runbook(["run", file, "--no-rollback"]).exitCode, 3)
+        XCTAssertEqual(try runbook(["run", "--yes", file, "--no-rollback"]).exitCode, 3)
         try (try String(contentsOfFile: file, encoding: .utf8) + "\n# edited\n").write(toFile: file, atomically: true, encoding: .utf8)
-        let r = try runbook(["resume", try onlyRunID()])
+        let r = try runbook(["resume", "--yes", try onlyRunID()])
         XCTAssertEqual(r.exitCode, 2, r.output)
         XCTAssertTrue(r.stderr.contains("changed since run"), r.stderr)
         XCTAssertEqual(evidence, ["one", "two"])
@@ -181,7 +181,7 @@ final class EngineTests: XCTestCase {
 
     func testKillDuringAStepThenResumeHasEveryEffectExactlyOnce() throws {
         let file = try fixture("slow-step")
-        let p = try RunbookCLI.start(["run", file], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let p = try RunbookCLI.start(["run", "--yes", file], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("started")
         p.kill9()
         XCTAssertTrue(p.wait(timeout: 10))
@@ -191,7 +191,7 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(s["status"], "running")
         XCTAssertEqual(s["steps"]?[1]?["status"], "running")
         XCTAssertEqual(s["steps"]?[0]?["status"], "succeeded")
-        let r = try runbook(["resume", id])
+        let r = try runbook(["resume", "--yes", id])
         XCTAssertEqual(r.exitCode, 0, r.output)
         XCTAssertEqual(evidence, ["one", "two", "three"])
         XCTAssertEqual(try state(id)["steps"]?[1]?["attempts"], 2)
@@ -215,7 +215,7 @@ final class EngineTests: XCTestCase {
         let file = try fixture("secret-var")
         var outputs: [String] = []
         for format in ["text", "json"] {
-            let r = try runbook(["run", file, "--var", "token=\(secret)", "--output", format])
+            let r = try runbook(["run", "--yes", file, "--var", "token=\(secret)", "--output", format])
             XCTAssertEqual(r.exitCode, 1, r.output)
             XCTAssertTrue(r.output.contains("visible-label"), "output is not masked wholesale: \(r.output)")
             XCTAssertTrue(r.output.contains("***"), r.output)
@@ -235,10 +235,10 @@ final class EngineTests: XCTestCase {
             XCTAssertFalse(text.contains(b64) || text.contains(b64.trimmingCharacters(in: ["="])), "base64 leaked: \(text)")
         }
         // Resume needs the secret again, and says so.
-        let paused = try runbook(["run", file, "--var", "token=\(secret)", "--no-rollback"])
+        let paused = try runbook(["run", "--yes", file, "--var", "token=\(secret)", "--no-rollback"])
         XCTAssertEqual(paused.exitCode, 3, paused.output)
         let id = try XCTUnwrap(runIDs().first { !outputs.joined().contains($0) })
-        let again = try runbook(["resume", id])
+        let again = try runbook(["resume", "--yes", id])
         XCTAssertEqual(again.exitCode, 2, again.output)
         XCTAssertTrue(again.stderr.contains("--var token="), again.stderr)
     }
@@ -257,42 +257,56 @@ final class EngineTests: XCTestCase {
 
     func testSecondConcurrentRunExits4NamingTheHolderAndADeadHolderIsTakenOver() throws {
         let file = try fixture("slow-step")
-        let first = try RunbookCLI.start(["run", file, "--var", "seconds=8"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let first = try RunbookCLI.start(["run", "--yes", file, "--var", "seconds=8"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("started")
         let holder = try onlyRunID()
-        let second = try runbook(["run", file])
+        let second = try runbook(["run", "--yes", file])
         XCTAssertEqual(second.exitCode, 4, second.output)
         XCTAssertTrue(second.stderr.contains("run \(holder)") && second.stderr.contains("pid \(first.pid)"), second.stderr)
         first.kill9()
         XCTAssertTrue(first.wait(timeout: 10))
         // The dead holder's run is unfinished: it blocks new runs until a person forgets (or finishes) it.
-        let blocked = try runbook(["run", file, "--var", "seconds=0"])
+        let blocked = try runbook(["run", "--yes", file, "--var", "seconds=0"])
         XCTAssertEqual(blocked.exitCode, 4, blocked.output)
         XCTAssertTrue(blocked.stderr.contains("took over the lock left by a process that is gone (run \(holder)"), blocked.stderr)
         XCTAssertTrue(blocked.stderr.contains("run \(holder) of slow-step is interrupted"), blocked.stderr)
         XCTAssertEqual(try runbook(["forget", holder, "--reason", "test", "--yes"]).exitCode, 0)
-        let third = try runbook(["run", file, "--var", "seconds=0"])
+        let third = try runbook(["run", "--yes", file, "--var", "seconds=0"])
         XCTAssertEqual(third.exitCode, 0, third.output)
     }
 
-    func testApproveWithoutATTYPausesAndResumeWithYesContinues() throws {
+    func testWithoutATerminalOrYesNothingChangesAndYesAnswersApprovals() throws {
         let file = try fixture("approval")
         let r = try runbook(["run", file])
         XCTAssertEqual(r.exitCode, 3, r.output)
-        XCTAssertEqual(evidence, ["before"])
-        let id = try onlyRunID()
-        XCTAssertTrue(r.stdout.contains("runbook resume \(id) --yes"), r.stdout)
-        let again = try runbook(["resume", id])
-        XCTAssertEqual(again.exitCode, 3, again.output)
-        let yes = try runbook(["resume", id, "--yes"])
-        XCTAssertEqual(yes.exitCode, 0, yes.output)
-        XCTAssertEqual(evidence, ["before", "after"])
+        XCTAssertTrue(r.stderr.contains("pass --yes to run without a terminal"), r.stderr)
+        XCTAssertEqual(evidence, [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stateDir.path), "a refused run left state")
+        XCTAssertEqual(try runbook(["plan", file]).exitCode, 0, "plan never asks")
         let withYes = try runbook(["run", file, "--yes"])
         XCTAssertEqual(withYes.exitCode, 0, withYes.output)
+        XCTAssertEqual(evidence, ["before", "after"])
+
+        // resume and rollback refuse too, before changing anything (state and events untouched).
+        let paused = try fixture("exec-steps")
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
+        XCTAssertEqual(try runbook(["run", paused, "--yes", "--no-rollback"]).exitCode, 3)
+        let id = try XCTUnwrap(runIDs().first { $0.hasPrefix("exec-steps-") })
+        let stateBefore = try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/state.json"), encoding: .utf8)
+        let eventsBefore = try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/events.jsonl"), encoding: .utf8)
+        for command in [["resume", id], ["rollback", id]] {
+            let refused = try runbook(command)
+            XCTAssertEqual(refused.exitCode, 3, refused.output)
+            XCTAssertTrue(refused.stderr.contains("pass --yes to run without a terminal"), refused.stderr)
+        }
+        XCTAssertEqual(try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/state.json"), encoding: .utf8), stateBefore)
+        XCTAssertEqual(try String(contentsOf: stateDir.appendingPathComponent("runs/\(id)/events.jsonl"), encoding: .utf8), eventsBefore)
+        XCTAssertEqual(evidence, ["before", "after", "one", "two"])
+        XCTAssertEqual(try runbook(["rollback", id, "--yes"]).exitCode, 0)
     }
 
     func testJSONOutputEmitsOneEventPerLineEndingWithRunFinished() throws {
-        let r = try runbook(["run", try fixture("exec-steps"), "--output", "json"])
+        let r = try runbook(["run", "--yes", try fixture("exec-steps"), "--output", "json"])
         XCTAssertEqual(r.exitCode, 0, r.output)
         let events = try RunbookCLI.Result.jsonLines(r.stdout)
         let finished = events.filter { $0["event"] == "step.finished" }
@@ -306,7 +320,7 @@ final class EngineTests: XCTestCase {
     func testATimedOutStepFailsAndAnInterruptedRollbackResumes() throws {
         let file = try fixture("slow-undo")
         let started = Date()
-        let p = try RunbookCLI.start(["run", file], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let p = try RunbookCLI.start(["run", "--yes", file], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("undoing")
         // Step three (sleep 30, timeout 1s) was stopped at its deadline and the rollback began.
         XCTAssertLessThan(Date().timeIntervalSince(started), 15)
@@ -318,22 +332,22 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(s["steps"]?[1]?["status"], "rolling-back")
         XCTAssertTrue(s["steps"]?[2]?["error"]?.stringValue?.contains("timed out") ?? false, "\(s)")
         // The undo's process died with runbook; resume runs it again.
-        let r = try runbook(["resume", id])
+        let r = try runbook(["resume", "--yes", id])
         XCTAssertEqual(r.exitCode, 1, r.output)
         XCTAssertEqual(evidence, ["one", "two", "undo-two", "undo-one"])
         XCTAssertEqual(try state(id)["status"], "rolled-back")
-        let again = try runbook(["rollback", id])
+        let again = try runbook(["rollback", "--yes", id])
         XCTAssertEqual(again.exitCode, 2, again.output)
     }
 
     func testResumeFromAStepRunsFromThereAndKeepsNoRollback() throws {
         let file = try fixture("exec-steps")
         XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
-        XCTAssertEqual(try runbook(["run", file, "--no-rollback"]).exitCode, 3)
+        XCTAssertEqual(try runbook(["run", "--yes", file, "--no-rollback"]).exitCode, 3)
         let id = try onlyRunID()
-        let bad = try runbook(["resume", id, "--from", "nope"])
+        let bad = try runbook(["resume", "--yes", id, "--from", "nope"])
         XCTAssertEqual(bad.exitCode, 2, bad.output)
-        let r = try runbook(["resume", id, "--from", "two"])
+        let r = try runbook(["resume", "--yes", id, "--from", "two"])
         // Step two runs again (these exec steps are not convergent: the evidence shows it); three still
         // fails and, as the run was started with --no-rollback, pauses again.
         XCTAssertEqual(r.exitCode, 3, r.output)

@@ -7,6 +7,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case nothingToRollback(runID: String, status: String)
     case secretVarMissing(runID: String, names: [String])
     case fixedVar(name: String)
+    /// Secret vars given now differ from the run's (or were given then and are missing now).
+    case secretVarsDiffer(runID: String, names: [String])
     case unknownStep(String)
     case unknownAction(String)
     case notConfirmed
@@ -30,6 +32,11 @@ public enum EngineError: Error, LocalizedError, Sendable {
         case .secretVarMissing(let id, let names):
             return "run \(id) needs the secret var\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) again "
                 + "(secret values are never stored): pass \(names.map { "--var \($0)=…" }.joined(separator: " ")) or --vars-file FILE"
+        case .secretVarsDiffer(let id, let names):
+            return "the secret var\(names.count == 1 ? "" : "s") \(names.joined(separator: ", ")) \(names.count == 1 ? "differs" : "differ") "
+                + "from what run \(id) was started with (given then and missing now, or another value); a resumed run "
+                + "keeps its inputs: pass the same \(names.map { "--var \($0)=…" }.joined(separator: " ")) as at the start "
+                + "(secret values are never stored, only a salted digest of each)"
         case .fixedVar(let name):
             return "var \(name) is fixed by the run being resumed; only secret vars may be given again"
         case .unknownStep(let id):

@@ -18,11 +18,12 @@ extension Runner {
                              context: options.clients.context, status: .running, startedAt: now, who: Identity.userAtHost,
                              steps: runbook.steps.map { StepRecord(id: $0.id, action: $0.action) })
         state.noRollback = options.noRollback
+        state.secretDigests = SecretVarDigests.make(vars.filter { secret.contains($0.key) })
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
         if options.dryRun { return try await runner.startPlan() }
-        let mutating = (runbook.steps + runbook.steps.flatMap { $0.group?.steps ?? [] })
-            .contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
-        if mutating { try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", options) }
+        if changesThings(runbook, options) {
+            try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", command: "runbook run", options)
+        }
         StopRequest.shared.install { reporter.note($0) }
         let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
         defer { lock.release() }
@@ -40,7 +41,9 @@ extension Runner {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
-        try confirm("Resume run \(runID) of \(runbook.name)?", opts)
+        if changesThings(runbook, opts) || state.status == .rollingBack || state.status == .rollbackFailed {
+            try confirm("Resume run \(runID) of \(runbook.name)?", command: "runbook resume", opts)
+        }
         StopRequest.shared.install { reporter.note($0) }
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
         defer { lock.release() }
@@ -56,7 +59,7 @@ extension Runner {
         let state = try options.store.load(runID)
         guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollback(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
-        try confirm("Roll back run \(runID) of \(runbook.name)?", opts)
+        try confirm("Roll back run \(runID) of \(runbook.name)?", command: "runbook rollback", opts)
         StopRequest.shared.install { reporter.note($0) }
         let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
         defer { lock.release() }
@@ -77,8 +80,18 @@ extension Runner {
                                     others: unfinished.count - 1)
     }
 
-    static func confirm(_ question: String, _ options: EngineOptions) throws {
-        guard options.terminal.stdinIsTTY, !options.yes else { return }
+    /// True when some step (or a foreach group's step) is mutating.
+    static func changesThings(_ runbook: Runbook, _ options: EngineOptions) -> Bool {
+        (runbook.steps + runbook.steps.flatMap { $0.group?.steps ?? [] })
+            .contains { options.actions.action(named: $0.action)?.spec.mutating ?? false }
+    }
+
+    /// `--yes` answers; a terminal is asked; without either a command that would change
+    /// something refuses before changing anything (SPEC §1), as `terraform apply` does without
+    /// `-auto-approve`.
+    static func confirm(_ question: String, command: String, _ options: EngineOptions) throws {
+        guard !options.yes else { return }
+        guard options.terminal.stdinIsTTY else { throw EngineError.needsYes(command: command) }
         guard Terminal.ask(question) else { throw EngineError.notConfirmed }
     }
 
@@ -111,6 +124,11 @@ extension Runner {
         let missing = decls.filter { d in !given.contains { $0.hasPrefix(d.name + "=") } && d.defaultValue == nil }.map(\.name)
         guard missing.isEmpty else { throw EngineError.secretVarMissing(runID: state.runID, names: missing) }
         let secrets = decls.isEmpty ? [:] : try VarResolver.resolve(decls, cli: given, varsFile: nil)
+        // The same secret inputs as the run (a default is an input too): compared by salted digest.
+        if let recorded = state.secretDigests {
+            let differ = recorded.mismatches(secrets)
+            guard differ.isEmpty else { throw EngineError.secretVarsDiffer(runID: state.runID, names: differ) }
+        }
         var vars = state.vars
         for name in secretNames {
             vars[name] = secrets[name]

@@ -13,8 +13,8 @@ extension Runner {
         guard first.activity.isUnfinished else {
             throw EngineError.nothingToForget(runID: runID, status: first.activity.label)
         }
-        guard options.yes || options.terminal.stdinIsTTY else { throw EngineError.needsYes(command: "runbook forget") }
-        try confirm("Forget run \(runID) of \(first.runbookName) (\(first.activity.label))? Nothing is undone.", options)
+        try confirm("Forget run \(runID) of \(first.runbookName) (\(first.activity.label))? Nothing is undone.",
+                    command: "runbook forget", options)
         // With the lock held no process of this state dir drives a run of the runbook.
         let lock = try RunLock.acquire(store: options.store, runbook: first.runbookName, runID: runID)
         defer { lock.release() }

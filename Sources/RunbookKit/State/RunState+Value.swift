@@ -21,6 +21,7 @@ extension RunState {
         o["runbook"] = ["name": .string(runbookName), "path": .string(runbookPath), "sha256": .string(sha256)]
         o["vars"] = .object(Object(vars.keys.sorted().map { .init(key: $0, value: vars[$0]!) }))
         o["secret_vars"] = .array(secretVars.map { .string($0) })
+        if let secretDigests { o["secret_var_digests"] = secretDigests.toValue() }
         var opts = Object()
         if let kubeconfig { opts["kubeconfig"] = .string(kubeconfig) }
         if let context { opts["context"] = .string(context) }
@@ -88,6 +89,7 @@ extension RunState {
             rollback = p
         }
         process = RunProcess(value: v["process"])
+        secretDigests = SecretVarDigests(value: v["secret_var_digests"])
         if let f = v["forgotten"], !f.isNull {
             forgotten = Forgotten(reason: f["reason"]?.stringValue ?? "", by: f["by"]?.stringValue ?? "",
                                   at: f["at"]?.stringValue.flatMap(Timestamp.parse) ?? updatedAt,

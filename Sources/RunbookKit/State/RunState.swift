@@ -26,6 +26,8 @@ public struct RunState: Sendable, Equatable {
     public var vars: [String: Value]
     /// Names of the vars that are secret (their values are not stored).
     public var secretVars: [String]
+    /// Salted digests of the secret vars' values, so resume/rollback can refuse other inputs.
+    public var secretDigests: SecretVarDigests?
     /// `--kubeconfig` and `--context` of the run, reused on resume.
     public var kubeconfig: String?
     public var context: String?
