@@ -22,11 +22,13 @@ public final class Sandbox: @unchecked Sendable {
         }
     }
 
-    /// Starts a sandbox with the given fixtures in a fresh temporary directory.
-    public static func up(fixtures: [String]) throws -> Sandbox {
+    /// Starts a sandbox with the given fixtures (and vars of fixtures that generate their
+    /// objects, e.g. many-cronjobs' `cronjobs`/`namespaces`) in a fresh temporary directory.
+    public static func up(fixtures: [String], fixtureVars: [String: String] = [:]) throws -> Sandbox {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString.prefix(8))")
         var args = ["up", "--dir", dir.path]
         for f in fixtures { args += ["--fixture", f] }
+        for (k, v) in fixtureVars.sorted(by: { $0.key < $1.key }) { args += ["--fixture-var", "\(k)=\(v)"] }
         let r = try run(repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args)
         guard r.status == 0 else { throw Failure.command("sandbox up", r.status, r.stderr + r.stdout) }
         let text = (try? String(contentsOf: dir.appendingPathComponent("env"), encoding: .utf8)) ?? ""

@@ -31,11 +31,12 @@ final class MigrationHarness: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Starts a sandbox with the given fixtures in a fresh directory.
-    init(fixtures: [String]) throws {
+    init(fixtures: [String], fixtureVars: [String: String] = [:]) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-migrations-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var args = ["up", "--dir", dir.path]
         for f in fixtures { args += ["--fixture", f] }
+        for (k, v) in fixtureVars.sorted(by: { $0.key < $1.key }) { args += ["--fixture-var", "\(k)=\(v)"] }
         let up = try Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args,
                                env: ProcessInfo.processInfo.environment, timeout: 300)
         guard up.status == 0 else { throw HarnessError.failed("sandbox up failed (\(up.status)): \(up.text)") }

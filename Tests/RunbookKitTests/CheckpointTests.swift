@@ -30,7 +30,7 @@ final class CheckpointTests: XCTestCase {
         s.steps[1].error = "boom"
         s.message = "rollback of step two failed"
         s.noRollback = true
-        s.rollback = RollbackProgress(reason: "step three failed", startedAt: t, by: "ops@host")
+        s.rollback = RollbackProgress(reason: "step three failed", cause: .failure, startedAt: t, by: "ops@host")
         return s
     }
 
@@ -56,6 +56,13 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try RunState(value: v, file: "state.json").rollback?.cause, .requested)
         v["rollback"]?["reason"] = "step three failed: exit 7"
         XCTAssertEqual(try RunState(value: v, file: "state.json").rollback?.cause, .failure)
+        // The checkpoint journal carries it too (a requested rollback resumed from journal.jsonl).
+        var record = s.journalRecord(slot: nil, allItems: false, masker: Masker())
+        record["seq"] = 1
+        var folded = sample()
+        folded.rollback = nil
+        try folded.apply(journal: .object(record), file: "journal.jsonl")
+        XCTAssertEqual(folded.rollback?.cause, .requested)
     }
 
     func testANewerVersionIsRefusedWithAReason() throws {

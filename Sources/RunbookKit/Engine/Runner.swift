@@ -317,7 +317,9 @@ public actor Runner {
         reporter.report(e)
         guard !options.dryRun, e.kind != .stepLog, e.kind != .stepPlanned else { return }
         let message = [e.message, e.hint].compactMap { $0 }.joined(separator: "\n")
-        let audit = AuditEvent(event: e.kind.rawValue, step: e.step, status: e.status,
+        // An item's events name the step as `ID[index]`, with the item's key in the message.
+        let step = e.item.map { "\(e.step ?? "")[\($0)]" } ?? e.step
+        let audit = AuditEvent(event: e.kind.rawValue, step: step, status: e.status,
                                message: message.isEmpty ? nil : masker.mask(message))
         if let checkpoints {
             try checkpoints.appendEvent(Data((audit.toValue().jsonString() + "\n").utf8))

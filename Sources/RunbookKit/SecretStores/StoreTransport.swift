@@ -13,7 +13,7 @@ struct StoreTransport: Sendable {
         var attempt = 1
         while true {
             do {
-                let response = try client.send(request)
+                let response = try await client.sendAsync(request)
                 if !retryable(response) || attempt >= backoff.attempts { return response }
                 try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: response.retryAfter) * 1e9))
             } catch let error as HTTPError {

@@ -13,7 +13,7 @@ extension RunState {
         var run: Object = ["status": .string(status.rawValue), "updated_at": .string(Timestamp.format(updatedAt))]
         if let message { run["message"] = .string(masker.mask(message)) }
         if let rollback {
-            var r: Object = ["reason": .string(masker.mask(rollback.reason)),
+            var r: Object = ["reason": .string(masker.mask(rollback.reason)), "cause": .string(rollback.cause.rawValue),
                              "started_at": .string(Timestamp.format(rollback.startedAt)), "by": .string(rollback.by)]
             if let f = rollback.finishedAt { r["finished_at"] = .string(Timestamp.format(f)) }
             run["rollback"] = .object(r)
@@ -59,7 +59,8 @@ extension RunState {
             if let r = run["rollback"], !r.isNull, let reason = r["reason"]?.stringValue,
                let started = r["started_at"]?.stringValue.flatMap(Timestamp.parse)
             {
-                var p = RollbackProgress(reason: reason, startedAt: started, by: r["by"]?.stringValue ?? "")
+                var p = RollbackProgress(reason: reason, cause: RollbackProgress.Cause(stored: r["cause"], reason: reason),
+                                         startedAt: started, by: r["by"]?.stringValue ?? "")
                 p.finishedAt = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
                 rollback = p
             } else {

@@ -80,10 +80,7 @@ extension RunState {
         journalSeq = v["journal_seq"]?.intValue ?? 0
         if let r = v["rollback"], !r.isNull {
             let reason = try str(r["reason"], "rollback.reason")
-            // Files written before `cause` existed said it only in the reason's first words.
-            let cause = r["cause"]?.stringValue.flatMap(RollbackProgress.Cause.init(rawValue:))
-                ?? (reason.hasPrefix(RollbackProgress.requestedReason) ? .requested : .failure)
-            var p = RollbackProgress(reason: reason, cause: cause, startedAt: try date(r["started_at"], "rollback.started_at"),
+            var p = RollbackProgress(reason: reason, cause: RollbackProgress.Cause(stored: r["cause"], reason: reason), startedAt: try date(r["started_at"], "rollback.started_at"),
                                      by: r["by"]?.stringValue ?? "")
             p.finishedAt = r["finished_at"]?.stringValue.flatMap(Timestamp.parse)
             rollback = p

@@ -142,7 +142,7 @@ public struct RollbackProgress: Sendable, Equatable {
     /// The reason of a requested rollback begins with these words.
     public static let requestedReason = "requested with runbook rollback"
 
-    public init(reason: String, cause: Cause = .failure, startedAt: Date, by: String) {
+    public init(reason: String, cause: Cause, startedAt: Date, by: String) {
         self.reason = reason
         self.cause = cause
         self.startedAt = startedAt
@@ -163,5 +163,14 @@ public struct Forgotten: Sendable, Equatable {
         self.by = by
         self.at = at
         self.previousStatus = previousStatus
+    }
+}
+
+extension RollbackProgress.Cause {
+    /// The stored `cause`; files and journals written before it existed said it only in the
+    /// reason's first words.
+    init(stored: Value?, reason: String) {
+        self = stored?.stringValue.flatMap(Self.init(rawValue:))
+            ?? (reason.hasPrefix(RollbackProgress.requestedReason) ? .requested : .failure)
     }
 }

@@ -14,7 +14,7 @@ import traceback
 
 import yaml
 
-from . import certs, rbac, resources
+from . import certs, generated, rbac, resources
 from .apiserver import VIEWER, APIServer
 from .controllers.tokens import TokenSecretController
 from .serviceaccounts import TokenIssuer
@@ -64,6 +64,11 @@ def load_objects(dirs: list, substitute) -> list:
                 objs.append((path, doc))
     objs.sort(key=lambda po: _ORDER.get(po[1]["kind"], 10))
     return objs
+
+
+def generated_after_namespaces(objs: list) -> list:
+    """Generated objects in creation order (Namespaces first), like objects/*.yaml."""
+    return sorted(objs, key=lambda po: _ORDER.get(po[1]["kind"], 10))
 
 
 def _write_private(path: str, text: str):
@@ -142,7 +147,9 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
             store.create(defaults_ns | {"metadata": {"name": ns}})
         for obj in rbac.bootstrap_objects(VIEWER):
             store.create(obj)
-        for path, obj in load_objects(dirs, backends.substitute):
+        fixture_vars = generated.parse_vars(os.environ.get("SANDBOX_FIXTURE_VARS", "").split("\n"))
+        for path, obj in load_objects(dirs, backends.substitute) + generated_after_namespaces(
+                generated.generated_objects(dirs, fixture_vars, backends.substitute)):
             t = resources.BY_KIND[obj["kind"]]
             try:
                 validate(t, obj)

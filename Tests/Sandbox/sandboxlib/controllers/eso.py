@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -57,11 +58,13 @@ class ESOController(Controller):
 
     name = "eso"
     resync = RESYNC
+    workers = 4  # provider calls wait on the network: keep up with many ExternalSecrets at once
 
     def __init__(self, store, ctx):
         super().__init__(store, ctx)
         self.synced: dict = {}  # key -> (generation, meta hash, monotonic time of last fetch)
         self._boto = {}
+        self._boto_lock = threading.Lock()  # boto3's default session is not safe to share while creating clients
 
     # keys: (ns, name) of ExternalSecrets
     def keys_for(self, event, obj):
@@ -272,11 +275,12 @@ class ESOController(Controller):
         if auth.get("secretAccessKeySecretRef"):
             secret = self._secret_value(ns, auth["secretAccessKeySecretRef"], "secret access key")
         ckey = (service, region, kid, secret)
-        if ckey not in self._boto:
-            self._boto[ckey] = boto3.client(
-                "ssm" if service == "ParameterStore" else "secretsmanager", region_name=region,
-                endpoint_url=self.ctx.aws_endpoint, aws_access_key_id=kid, aws_secret_access_key=secret)
-        client = self._boto[ckey]
+        with self._boto_lock:
+            if ckey not in self._boto:
+                self._boto[ckey] = boto3.client(
+                    "ssm" if service == "ParameterStore" else "secretsmanager", region_name=region,
+                    endpoint_url=self.ctx.aws_endpoint, aws_access_key_id=kid, aws_secret_access_key=secret)
+            client = self._boto[ckey]
 
         def get(key: str, version) -> str:
             try:
