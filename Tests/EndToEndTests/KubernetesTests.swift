@@ -520,8 +520,10 @@ final class KubernetesTests: XCTestCase {
               objects:
               - {apiVersion: v1, kind: ConfigMap, metadata: {name: viewer-made, namespace: seedtest}, data: {a: b}}
         """), "--yes"], context: "sandbox-viewer")
-        XCTAssertEqual(write.code, 1, write.text)
-        XCTAssertTrue(write.text.contains("Forbidden (403)"), write.text)
+        // the preflight (SelfSubjectAccessReviews) refuses before anything changes, naming what is missing
+        XCTAssertEqual(write.code, 3, write.text)
+        XCTAssertTrue(write.text.contains("patch configmaps/viewer-made in namespace seedtest"), write.text)
+        XCTAssertTrue(write.text.contains("create leases.coordination.k8s.io in namespace runbook-system"), write.text)
         XCTAssertNil(try get("-n", "seedtest", "configmap", "viewer-made"))
     }
 
