@@ -80,7 +80,7 @@ final class RAnalyticsTests: XCTestCase {
 
     private func deploy(_ sb: MigrationHarness, _ vars: [String] = []) throws -> MigrationHarness.Output {
         try sb.runbook(["run", "deploy-r-analytics", "--yes", "--output", "json", "--var", "image=\(Self.goodImage)",
-                        "--var", "health_timeout=6s", "--var", "rollout_timeout=60s"] + vars)
+                        "--var", "health_timeout=6s", "--var", "rollout_timeout=60s", "--var", "sync_timeout=20s"] + vars)
     }
 
     private func rollback(_ sb: MigrationHarness, _ out: MigrationHarness.Output) throws {
@@ -165,6 +165,19 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(out.status, 1, out.text)
         XCTAssertTrue(out.text.contains("expected status 200, got 401"), out.text)
         assertSame(Self.start, try Self.world(sb), "after the automatic rollback")
+    }
+
+    func testFailureAtEachMutatingStepRollsEverythingBack() throws {
+        let sb = try harness()
+        let cases: [(step: String, fault: [String])] = [
+            ("store-token", ["--target", "gcp", "--method", "POST", "--path", "univprepai/secrets", "--count", "100", "--action", "500"]),
+            ("apply-deployment", ["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "100", "--action", "500"]),
+            ("health-check", ["--target", "kube", "--method", "GET", "--path", "r-analytics:http/proxy", "--count", "100", "--action", "503"]),
+            ("wire-api", ["--target", "kube", "--method", "PATCH", "--path", "deployments/seedtest-api", "--count", "100", "--action", "500"]),
+        ]
+        try sb.assertEveryFaultRollsBack(cases, reset: { sb.forgetUnfinishedRuns(); try? sb.fault(["--clear"]) },
+                                         world: { try Self.world(sb) }, run: { try deploy(sb, ["--var", "health_timeout=3s"]) })
+        assertSame(Self.start, try Self.world(sb), "after every failure")
     }
 
     func testUnknownImageFailsTheRolloutWithinItsTimeoutAndRollsBack() throws {

@@ -510,4 +510,25 @@ final class SecretStoreTests: XCTestCase {
             XCTAssertTrue(r.output.contains("was not found") && r.output.contains(reasons[p]!), "\(p): \(r.output)")
         }
     }
+
+    func testOptionalGetOfAMissingSecretIsNotFound() throws {
+        for p in Provider.allCases {
+            let text = """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: optional-\(p), description: optional read}
+            steps:
+              - id: g
+                action: secret.get
+                with: {store: \(store(p)), name: "\(uniqueName(p))", optional: true}
+              - id: check
+                action: assert
+                with: {that: "${{ !steps.g.outputs.found && steps.g.outputs.value == '' }}"}
+            """
+            let file = work.appendingPathComponent("optional-\(p).yaml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let r = try cli(["run", file.path, "--yes"])
+            XCTAssertEqual(r.exitCode, 0, "\(p): \(r.output)")
+        }
+    }
 }
