@@ -11,10 +11,12 @@ public struct FaultRule: Sendable, Equatable {
 }
 
 extension Sandbox {
-    /// Makes the next `count` matching requests fail (see `sandbox fault`).
+    /// Makes the next `count` matching requests fail (see `sandbox fault`). With `after`, the
+    /// request takes effect and its answer is lost (`sandbox fault --after`).
     public func fault(target: String = "kube", method: String? = nil, path: String? = nil, count: Int = 1, action: String,
-                      delay: Double? = nil) throws {
+                      delay: Double? = nil, after: Bool = false) throws {
         var args = ["--target", target, "--count", String(count), "--action", action]
+        if after { args.append("--after") }
         if let m = method { args += ["--method", m] }
         if let p = path { args += ["--path", p] }
         if let d = delay { args += ["--delay", String(d)] }

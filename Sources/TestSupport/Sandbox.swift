@@ -93,7 +93,7 @@ public final class Sandbox: @unchecked Sendable {
         return try Value.parseJSON(r.stdout)
     }
 
-    /// Real `psql` on the sandbox's main server (or `dsn`): `-At` output, errors throw.
+    /// Real `psql` on the sandbox's main server: `-At` output, errors throw.
     public func psql(_ sql: String, database: String = "postgres") throws -> String {
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }
