@@ -125,15 +125,6 @@ extension K8sList {
     }
 }
 
-extension K8sCanI {
-    /// A question about another user is a SubjectAccessReview (a SelfSubjectAccessReview is
-    /// allowed to every authenticated user by the default `system:basic-user` binding).
-    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
-        guard c.with["as"] != nil else { return [] }
-        return [Permission("create", group: "authorization.k8s.io", resource: "subjectaccessreviews", namespace: nil, name: nil)]
-    }
-}
-
 extension K8sRollout {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
         guard let kind = c.known("kind") else { return [] }
