@@ -39,7 +39,7 @@ extension Runner {
         guard let node else { return .object(Object()) }
         switch node {
         case .scalar(let text, _, _, _):
-            return (try? dryEvaluate(node)) ?? UnknownOutput.placeholder(text)
+            return (try? dryEvaluate(node, scope: scope)) ?? UnknownOutput.placeholder(text)
         case .sequence(let items, _):
             return .array(items.map { lenientEvaluate($0) })
         case .mapping(let pairs, _):
