@@ -74,8 +74,11 @@ public final class Sandbox: @unchecked Sendable {
     }
 
     /// Makes the next `count` matching requests fail (see `sandbox fault`).
-    public func fault(target: String = "kube", method: String? = nil, path: String? = nil, count: Int = 1, action: String) throws {
+    /// With `after`, the request takes effect and its answer is lost (`sandbox fault --after`).
+    public func fault(target: String = "kube", method: String? = nil, path: String? = nil, count: Int = 1, action: String,
+                      after: Bool = false) throws {
         var args = ["fault", "--dir", dir.path, "--target", target, "--count", String(count), "--action", action]
+        if after { args.append("--after") }
         if let m = method { args += ["--method", m] }
         if let p = path { args += ["--path", p] }
         let r = try Sandbox.run(Sandbox.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args)
