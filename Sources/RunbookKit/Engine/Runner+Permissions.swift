@@ -91,7 +91,11 @@ extension Runner {
                             serviceAccount: (namespace: String, name: String)?) async throws -> RBACManifests
     {
         let masker = Masker()
-        let vars = try VarResolver.resolve(runbook.vars, cli: cliVars, varsFile: varsFile)
+        // Secret values do not decide permissions: a secret var not given stands for itself.
+        let given = Set(cliVars.map { String($0.split(separator: "=", maxSplits: 1).first ?? "") })
+        let stand = runbook.vars.filter { $0.secret && $0.required && !given.contains($0.name) }
+            .map { "\($0.name)=<unknown until run: vars.\($0.name)>" }
+        let vars = try VarResolver.resolve(runbook.vars, cli: cliVars + stand, varsFile: varsFile)
         for d in runbook.vars where d.secret { if let v = vars[d.name] { masker.add(all: v) } }
         let state = RunState(runID: StateStore.newRunID(runbook: runbook.name), runbookName: runbook.name,
                              runbookPath: runbook.file.path, sha256: runbook.sha256, vars: [:], secretVars: [],
