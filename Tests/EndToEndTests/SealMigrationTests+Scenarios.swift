@@ -119,41 +119,45 @@ extension SealMigrationTests {
         assertSame(before, try world(sb), "after the failed unseal was rolled back")
     }
 
-    /// Sealed strictly for another name, then applied as observer-secrets (what a renaming
-    /// overlay does): the label does not match, nothing is adopted, everything rolls back.
-    func testNameMismatchFailsToUnsealAndRollsBack() throws {
+    /// Sealed for another name, or for another scope, then applied as a strict observer-secrets
+    /// (what a renaming overlay, or a lost scope annotation, does): the label does not match,
+    /// nothing is adopted, everything rolls back.
+    func testNameOrScopeMismatchFailsToUnsealAndRollsBack() throws {
         let sb = try harness()
         let before = try world(sb)
         let original = try String(contentsOf: MigrationHarness.repoRoot.appendingPathComponent("runbooks/seal-observer-secrets.yaml"), encoding: .utf8)
-        // The seal step seals for "observer-secrets-v2"; the apply step renames the object back.
-        var variant = original.replacingOccurrences(of: """
-              namespace: "${{ vars.namespace }}"
-              name: "${{ vars.secret }}"
-              scope: "${{ vars.scope }}"
-        """, with: """
-              namespace: "${{ vars.namespace }}"
-              name: "${{ vars.secret }}-v2"
-              scope: "${{ vars.scope }}"
-        """)
-        variant = variant.replacingOccurrences(of: """
-              objects: ["${{ steps.seal.outputs.sealed }}"]
-        """, with: """
-              objects:
-                - apiVersion: bitnami.com/v1alpha1
-                  kind: SealedSecret
-                  metadata: { name: "${{ vars.secret }}", namespace: "${{ vars.namespace }}" }
-                  spec:
-                    encryptedData: "${{ steps.seal.outputs.sealed.spec.encryptedData }}"
-                    template: { metadata: { name: "${{ vars.secret }}", namespace: "${{ vars.namespace }}" }, type: Opaque }
-        """)
-        XCTAssertNotEqual(variant, original)
-        let path = sb.dir.appendingPathComponent("seal-observer-secrets.yaml")
-        try Data(variant.utf8).write(to: path)
-        let out = try sb.runbook(["run", path.path, "--yes", "--output", "json", "--var", "gitops_dir=\(gitops.path)", "--var", "sync_timeout=3s"])
-        XCTAssertEqual(out.status, 1, out.text)
-        XCTAssertTrue(out.text.contains("no key could decrypt secret"), "the controller's reason is shown:\n\(out.text)")
-        try assertHandMadeWithFixtureData(sb)
-        assertSame(before, try world(sb), "after the mismatched name was rolled back")
+        for (what, name, scope) in [("name", "${{ vars.secret }}-v2", "${{ vars.scope }}"), ("scope", "${{ vars.secret }}", "namespace-wide")] {
+            // The seal step seals for that name or scope; the apply step builds a strict SealedSecret.
+            var variant = original.replacingOccurrences(of: """
+                  namespace: "${{ vars.namespace }}"
+                  name: "${{ vars.secret }}"
+                  scope: "${{ vars.scope }}"
+            """, with: """
+                  namespace: "${{ vars.namespace }}"
+                  name: "\(name)"
+                  scope: "\(scope)"
+            """)
+            variant = variant.replacingOccurrences(of: """
+                  objects: ["${{ steps.seal.outputs.sealed }}"]
+            """, with: """
+                  objects:
+                    - apiVersion: bitnami.com/v1alpha1
+                      kind: SealedSecret
+                      metadata: { name: "${{ vars.secret }}", namespace: "${{ vars.namespace }}" }
+                      spec:
+                        encryptedData: "${{ steps.seal.outputs.sealed.spec.encryptedData }}"
+                        template: { metadata: { name: "${{ vars.secret }}", namespace: "${{ vars.namespace }}" }, type: Opaque }
+            """)
+            XCTAssertEqual(variant.components(separatedBy: "encryptedData: \"${{").count, 2, "\(what): the apply step was rewritten")
+            XCTAssertTrue(variant.contains("scope: \"\(scope)\"\n") && variant.contains("name: \"\(name)\"\n"), "\(what): the seal step was rewritten")
+            let path = sb.dir.appendingPathComponent("seal-observer-secrets.yaml")
+            try Data(variant.utf8).write(to: path)
+            let out = try sb.runbook(["run", path.path, "--yes", "--output", "json", "--var", "gitops_dir=\(gitops.path)", "--var", "sync_timeout=3s"])
+            XCTAssertEqual(out.status, 1, "\(what): \(out.text)")
+            XCTAssertTrue(out.text.contains("no key could decrypt secret"), "\(what): the controller's reason is shown:\n\(out.text)")
+            try assertHandMadeWithFixtureData(sb)
+            assertSame(before, try world(sb), "after the mismatched \(what) was rolled back")
+        }
     }
 
     /// kill -9 as each mutating step starts, then resume: the end state is the one of an
