@@ -16,6 +16,8 @@ public actor Runner {
     var scope: Scope
     /// Held for the whole command (nil for a dry-run, which leaves no trace).
     var lock: RunLock?
+    /// The cluster Lease and run record (nil with the local lock); see `Team/`.
+    var team: TeamSession?
     /// The run's checkpoint journal while a command writes (nil for a dry-run).
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
@@ -287,6 +289,7 @@ public actor Runner {
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
+            try await team?.checkpoint(state, masker: masker)
             return
         }
         let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
@@ -294,6 +297,8 @@ public actor Runner {
             try compact()
         }
         try await journal.waitDurable(seq)
+        // the team's copy (the cluster's run record) once the local write-ahead copy is durable
+        try await team?.checkpoint(state, masker: masker)
     }
 
     static let compactionFloor = 8 << 20
@@ -336,6 +341,7 @@ public actor Runner {
         } else {
             try options.store.append(audit, runID: state.runID)
         }
+        team?.note(audit)
     }
 
     /// Journals are machine data (object references, version ids) that actions keep free of

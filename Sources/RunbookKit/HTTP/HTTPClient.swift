@@ -110,6 +110,7 @@ public final class HTTPClient: @unchecked Sendable {
         try set(CURLOPT_TIMEOUT_MS, Int((request.timeout ?? 60) * 1000))
         try set(CURLOPT_CONNECTTIMEOUT_MS, 10_000)
         try set(CURLOPT_TCP_KEEPALIVE, 1)
+        if request.freshConnection { try set(CURLOPT_FRESH_CONNECT, 1) }
 
         // TLS
         if let ca = tls.caPEM { try setBlob(CURLOPT_CAINFO_BLOB, ca) }

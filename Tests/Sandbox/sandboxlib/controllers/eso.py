@@ -348,6 +348,7 @@ class ESOController(Controller):
         md["annotations"] = ann
         if existing is None:
             out = self.store.create(obj)
+            self._collect_if_orphaned(es, out)
             out["_changed"] = True
             return out
         if obj == existing:
@@ -355,3 +356,13 @@ class ESOController(Controller):
         out = self.store.update(obj)
         out["_changed"] = True
         return out
+
+    def _collect_if_orphaned(self, es, secret) -> None:
+        """The ExternalSecret may have been deleted while this sync ran: its owned Secret, created
+        after the owner's deletion, would never be collected by the store. The real garbage collector
+        deletes dependents whose owner is gone; do the same at once."""
+        live = self.store.get("ExternalSecret", es["metadata"].get("namespace"), es["metadata"]["name"])
+        if live is None or live["metadata"].get("uid") != es["metadata"].get("uid"):
+            ref = controller_of(secret)
+            if ref and ref.get("uid") == es["metadata"].get("uid"):
+                self.store.delete("Secret", secret["metadata"].get("namespace"), secret["metadata"]["name"])
