@@ -1,7 +1,8 @@
 /// "Did you mean …?" for a mistyped name: the closest candidate by edit distance, when close
-/// enough to be a typo (at most a third of the name, and at most 3 edits).
+/// enough to be a typo (names of 3 letters or more; at most a third of the name, at most 3 edits).
 public enum Suggestion {
     public static func closest(to word: String, in candidates: [String]) -> String? {
+        guard word.count >= 3 else { return nil }  // a one- or two-letter name is close to everything
         let limit = min(3, max(1, word.count / 3))
         var best: (String, Int)?
         for c in candidates where c != word {
