@@ -213,6 +213,23 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(good.status, 0, good.text)
         XCTAssertNotEqual(try servingReplicaSet(sb).0, rsBefore)
         XCTAssertEqual(try health(sb, token: token).0, 200)
+        let (rsGood, templateGood) = try servingReplicaSet(sb)
+
+        // k8s.rollout undo to the deploy's revision (the previous one is the update's image-only step, as
+        // kubectl would pick); its rollback restores the update's exact template.
+        let deployRevision = try sb.kubectl(["-n", Self.namespace, "get", "rs", rsBefore, "-o",
+                                             "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"]).stdout
+        XCTAssertNotNil(Int(deployRevision), "the deploy's ReplicaSet has a revision: \(deployRevision)")
+        let undoRunbook = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-undo.yaml").path
+        let undo = try sb.runbook(["run", undoRunbook, "--yes", "--output", "json", "--var", "to_revision=\(deployRevision)"])
+        XCTAssertEqual(undo.status, 0, undo.text)
+        XCTAssertEqual(try servingReplicaSet(sb).0, rsBefore, "undo serves the deploy's ReplicaSet again")
+        XCTAssertEqual(try servingReplicaSet(sb).1, templateBefore)
+        try rollback(sb, undo)
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        XCTAssertEqual(try servingReplicaSet(sb).0, rsGood, "rolling back the undo restores the update's exact template")
+        XCTAssertEqual(try servingReplicaSet(sb).1, templateGood)
+
         try rollback(sb, good)
         XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
         XCTAssertEqual(try servingReplicaSet(sb).0, rsBefore, "rolling back the update serves the deploy's ReplicaSet again")
