@@ -6,12 +6,19 @@ extension Runner {
     /// Every permission of this run: each step's (with its dry-run and rollback, explicit rollback
     /// steps and `foreach` bodies included) and, with the cluster lock, the Lease and run records.
     /// A named permission covered by the same one for any name is left out.
-    func requiredPermissions(lock: LockMode) async throws -> [Permission] {
+    /// With `skippingUnservedKinds` (the run's preflight), a step whose kind the server does not
+    /// serve adds nothing: there is no permission to ask about, and the step (or the runbook's own
+    /// check, with its own message) reports it — it may never run at all (`when:`).
+    func requiredPermissions(lock: LockMode, skippingUnservedKinds: Bool = false) async throws -> [Permission] {
         var all = Set<Permission>()
         for step in runbook.allSteps {
             guard let type = actions.action(named: step.action) else { continue }
             let ctx = context(for: step, with: lenientEvaluate(step.with), journal: nil, slot: nil)
-            all.formUnion(try await type.permissions(ctx))
+            do {
+                all.formUnion(try await type.permissions(ctx))
+            } catch KubeError.unknownKind where skippingUnservedKinds {
+                continue
+            }
         }
         if lock == .cluster { all.formUnion(Runner.teamPermissions(runbook: runbook.name, namespace: options.runsNamespace)) }
         // leave out what a broader permission already grants: the same for any name, or for every namespace
@@ -61,7 +68,7 @@ extension Runner {
     func preflight(lock: LockMode) async throws {
         guard runbook.usesCluster || lock == .cluster else { return }
         let client = try clients.kubernetes.client()
-        var needed = try await requiredPermissions(lock: lock)
+        var needed = try await requiredPermissions(lock: lock, skippingUnservedKinds: true)
         if lock == .cluster {
             let r = try await client.raw("GET", "/api/v1/namespaces/\(options.runsNamespace.urlPathEscaped)")
             if r.status == 404 { needed.append(Permission("create", group: "", resource: "namespaces", namespace: nil, name: nil)) }
