@@ -9,14 +9,7 @@ extension KubernetesTests {
     func testCreatesWhoseAnswerIsLostAfterTheCommitConverge() throws {
         // The rollback of a delete re-creates the object: its POST commits, the answer is lost (503).
         _ = try kubectl("-n", "seedtest", "create", "configmap", "lost-answer", "--from-literal=k=v1")
-        let path = runbook("lost-recreate", steps: """
-          - id: del
-            action: k8s.delete
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: lost-answer}
-          - id: fail
-            action: assert
-            with: {that: "${{ false }}", message: fail on purpose}
-        """)
+        let path = try runbook("lost-recreate")
         try sb.fault(method: "POST", path: "configmaps$", count: 1, action: "503", after: true)
         let run = try cli(["run", path, "--yes"])
         try sb.clearFaults()
@@ -24,11 +17,7 @@ extension KubernetesTests {
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "lost-answer")?.lookup("data.k"), "v1")
 
         // A test Job's POST is reset after the commit: one Job, the run's, and the step succeeds.
-        let job = runbook("lost-job", steps: """
-          - id: job
-            action: k8s.job.run
-            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-lost, timeout: 60s, keep: true}
-        """)
+        let job = try runbook("lost-job")
         try sb.fault(method: "POST", path: "jobs$", count: 1, action: "reset", after: true)
         let ran = try cli(["run", job, "--yes"])
         try sb.clearFaults()

@@ -7,24 +7,31 @@ import XCTest
 /// the cluster Lease, the run records (checked with kubectl), resume/rollback from the other dir,
 /// record-write faults and bad input.
 final class TeamRunTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
+    var sb: Sandbox!
     var work: URL!
     let runsNS = "runbook-system"
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
 
-    override func setUp() {
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("team-e2e-\(UUID().uuidString.prefix(8))")
-        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         try? sb.clearFaults()
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
 
     // MARK: helpers
 
@@ -154,7 +161,7 @@ final class TeamRunTests: XCTestCase {
         XCTAssertEqual(labels["type"], "runbook.dev/run.v1")
         XCTAssertEqual(try sb.kubectlJSON(["lease", "team-two", "-n", runsNS])?.lookup("spec.holderIdentity"), "")
 
-        FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
         let again = try cli(["run", path, "--yes"], dir: "B")
         XCTAssertEqual(again.exitCode, 0, again.output)
     }
@@ -175,7 +182,7 @@ final class TeamRunTests: XCTestCase {
         XCTAssertTrue(b.stderr.contains("held by run \(idA)") && b.stderr.contains("runbook resume \(idA)"), b.output)
         XCTAssertFalse(try exists("configmap", "team-kill-after"))
 
-        FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
         let resumed = try cli(["resume", idA, "--yes"], dir: "B")
         XCTAssertEqual(resumed.exitCode, 0, resumed.output)
         XCTAssertTrue(try exists("configmap", "team-kill-after"))
@@ -209,7 +216,7 @@ final class TeamRunTests: XCTestCase {
 
     func testRecordWriteFailurePausesBeforeTheNextStep() throws {
         let path = holdingRunbook("team-fault")
-        FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
         // every write of a run record fails (more than the retries)
         try sb.fault(method: "PUT", path: "^/api/v1/namespaces/\(runsNS)/secrets/runbook\\.run\\.v1\\.team-fault", count: 50, action: "500")
         let r = try cli(["run", path, "--yes"], dir: "A")
@@ -270,7 +277,7 @@ final class TeamRunTests: XCTestCase {
 
     func testBadInputChangesNothing() throws {
         let path = holdingRunbook("team-bad")
-        FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
         // a runs namespace that cannot be created
         let bad = try cli(["run", path, "--yes", "--namespace-for-runs", "Not_A_Namespace"], dir: "A")
         XCTAssertEqual(bad.exitCode, 3, bad.output)

@@ -7,7 +7,7 @@ import sys
 
 from cryptography import x509
 
-from ctl_support import HERE, SandboxCase
+from sandboxlib.harness import HERE, SandboxTestCase as SandboxCase
 
 sys.path.insert(0, HERE)
 from sandboxlib.controllers.sealedsecrets import KEY_LABEL, seal_value  # noqa: E402

@@ -6,12 +6,19 @@ extension Runner {
     /// Every permission of this run: each step's (with its dry-run and rollback, explicit rollback
     /// steps and `foreach` bodies included) and, with the cluster lock, the Lease and run records.
     /// A named permission covered by the same one for any name is left out.
-    func requiredPermissions(lock: LockMode) async throws -> [Permission] {
+    /// With `skippingUnservedKinds` (the run's preflight), a step whose kind the server does not
+    /// serve adds nothing: there is no permission to ask about, and the step (or the runbook's own
+    /// check, with its own message) reports it — it may never run at all (`when:`).
+    func requiredPermissions(lock: LockMode, skippingUnservedKinds: Bool = false) async throws -> [Permission] {
         var all = Set<Permission>()
         for step in runbook.allSteps {
             guard let type = actions.action(named: step.action) else { continue }
             let ctx = context(for: step, with: lenientEvaluate(step.with), journal: nil, slot: nil)
-            all.formUnion(try await type.permissions(ctx))
+            do {
+                all.formUnion(try await type.permissions(ctx))
+            } catch KubeError.unknownKind where skippingUnservedKinds {
+                continue
+            }
         }
         if lock == .cluster { all.formUnion(Runner.teamPermissions(runbook: runbook.name, namespace: options.runsNamespace)) }
         return all.filter { p in
@@ -55,7 +62,7 @@ extension Runner {
     func preflight(lock: LockMode) async throws {
         guard runbook.usesCluster || lock == .cluster else { return }
         let client = try clients.kubernetes.client()
-        var needed = try await requiredPermissions(lock: lock)
+        var needed = try await requiredPermissions(lock: lock, skippingUnservedKinds: true)
         if lock == .cluster {
             let r = try await client.raw("GET", "/api/v1/namespaces/\(options.runsNamespace.urlPathEscaped)")
             if r.status == 404 { needed.append(Permission("create", group: "", resource: "namespaces", namespace: nil, name: nil)) }
@@ -84,7 +91,11 @@ extension Runner {
                             serviceAccount: (namespace: String, name: String)?) async throws -> RBACManifests
     {
         let masker = Masker()
-        let vars = try VarResolver.resolve(runbook.vars, cli: cliVars, varsFile: varsFile)
+        // Secret values do not decide permissions: a secret var not given stands for itself.
+        let given = Set(cliVars.map { String($0.split(separator: "=", maxSplits: 1).first ?? "") })
+        let stand = runbook.vars.filter { $0.secret && $0.required && !given.contains($0.name) }
+            .map { "\($0.name)=<unknown until run: vars.\($0.name)>" }
+        let vars = try VarResolver.resolve(runbook.vars, cli: cliVars + stand, varsFile: varsFile)
         for d in runbook.vars where d.secret { if let v = vars[d.name] { masker.add(all: v) } }
         let state = RunState(runID: StateStore.newRunID(runbook: runbook.name), runbookName: runbook.name,
                              runbookPath: runbook.file.path, sha256: runbook.sha256, vars: [:], secretVars: [],

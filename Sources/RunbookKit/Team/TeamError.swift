@@ -23,10 +23,13 @@ public enum TeamError: Error, LocalizedError, Sendable {
     case leaseLost(runbook: String, reason: String)
     /// The preflight found permissions the credentials lack (exit 3, nothing changed).
     case missingPermissions([String], user: String)
+    /// A command line that cannot work (exit 2).
+    case usage(String)
 
     public var exitCode: Int32 {
         switch self {
         case .leaseHeld, .holderUnfinished, .unfinishedRun, .recordConflict: return 4
+        case .usage: return 2
         default: return 3
         }
     }
@@ -60,6 +63,7 @@ public enum TeamError: Error, LocalizedError, Sendable {
             return "\(user) lacks \(missing.count) permission\(missing.count == 1 ? "" : "s") this run needs "
                 + "(nothing was changed; `runbook rbac` prints the Role to grant):\n"
                 + missing.map { "  - \($0)" }.joined(separator: "\n")
+        case .usage(let m): return m
         }
     }
 }

@@ -1,5 +1,5 @@
 """The long-lived sandbox process: faults → Backends.start() → fixtures into the Store → API
-server → controllers → wait_ready → DIR/kubeconfig, DIR/env, DIR/sandbox.json → ready.
+server → controllers → wait_ready → DIR/kubeconfig, DIR/env (+ env.json), DIR/sandbox.json → ready.
 SIGTERM stops everything (API server, then Backends.stop())."""
 
 import base64
@@ -173,7 +173,9 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
         backends.wait_ready(60.0)
         kc_path = os.path.join(sandbox_dir, "kubeconfig")
         _write_private(kc_path, kubeconfig(pki, api.port))
-        _write_private(os.path.join(sandbox_dir, "env"), env_file({"KUBECONFIG": kc_path} | dict(env)))
+        full_env = {"KUBECONFIG": kc_path} | {k: str(v) for k, v in dict(env).items()}
+        _write_private(os.path.join(sandbox_dir, "env"), env_file(full_env))
+        _write_private(os.path.join(sandbox_dir, "env.json"), json.dumps(full_env, indent=2) + "\n")
         last = write_state(sandbox_dir, api, backends, fixtures, None)
         report("ready\n")
         # keep sandbox.json current (Services and postgres Pods come and go) until SIGTERM

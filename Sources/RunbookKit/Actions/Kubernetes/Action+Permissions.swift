@@ -114,3 +114,51 @@ extension K8sJobRun {
         return out
     }
 }
+
+extension K8sList {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let apiVersion = c.known("apiVersion"), let kind = c.known("kind") else { return [] }
+        let res = try await c.permissionResource(apiVersion, kind)
+        // no namespace: every namespace
+        let ns = c.with["namespace"] == nil ? nil : c.known("namespace")
+        return [Permission("list", res, namespace: ns, name: nil)]
+    }
+}
+
+extension K8sRollout {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let kind = c.known("kind") else { return [] }
+        let res = try await c.permissionResource(c.known("apiVersion") ?? "apps/v1", kind)
+        let ns = try c.permissionNamespace
+        // status reads; restart and undo patch (their dry-run too) and the rollback puts the template back
+        var out = ["get", "patch"].map { Permission($0, res, namespace: ns, name: c.known("name")) }
+        if c.known("do") == "undo" {
+            let history = kind == "Deployment" ? "replicasets" : "controllerrevisions"
+            out.append(Permission("list", group: "apps", resource: history, namespace: ns, name: nil))
+        }
+        return out
+    }
+}
+
+extension HTTPRequestAction {
+    /// Through the API server's service proxy: the method's verb on `services/proxy`.
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let s = c.with["service"]?.objectValue else { return [] }
+        let verb = ["GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                    "DELETE": "delete"][(c.known("method") ?? "GET").uppercased()] ?? "get"
+        let given = s["namespace"]?.stringValue
+        let ns = given == nil ? try c.kubernetes.client().defaultNamespace : given!.contains("<unknown until run: ") ? nil : given
+        return [Permission(verb, group: "", resource: "services", subresource: "proxy", namespace: ns, name: nil)]
+    }
+}
+
+extension SecretSealAction {
+    /// The controller's certificate: its Service, then a GET through the service proxy.
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard c.with["certificate"] == nil || c.known("certificate")?.isEmpty == true, let o = c.with["controller"]?.objectValue else { return [] }
+        let ns = o["namespace"]?.stringValue ?? "sealed-secrets"
+        let name = o["name"]?.stringValue ?? "sealed-secrets-controller"
+        return [Permission("get", group: "", resource: "services", namespace: ns, name: name),
+                Permission("get", group: "", resource: "services", subresource: "proxy", namespace: ns, name: nil)]
+    }
+}
