@@ -55,8 +55,7 @@ final class TeamRunbooksRBACTests: XCTestCase {
             let env = ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": String(server.split(separator: ":").last ?? ""),
                        "RUNBOOK_SERVICEACCOUNT_DIR": saDir.path, "HOME": work.path]
             func plan() throws -> RunbookCLI.Result {
-                try RunbookCLI.run(["plan", dir.appendingPathComponent(file).path, "--state-dir", work.appendingPathComponent("state").path] + vars,
-                                   env: env, cwd: work)
+                try RunbookCLI.run(["plan", dir.appendingPathComponent(file).path] + vars, env: env, cwd: work)
             }
             let full = try plan()
             XCTAssertNotEqual(full.exitCode, 3, "\(file): the preflight refused the rbac output: \(full.output)")
