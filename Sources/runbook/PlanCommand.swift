@@ -12,6 +12,7 @@ struct PlanCommand: AsyncParsableCommand {
     var context: String?
     @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
     var kubeconfig: String?
+    @OptionGroup var requests: RequestOptions
     @OptionGroup var output: OutputOption
 
     func run() async throws {
@@ -19,9 +20,10 @@ struct PlanCommand: AsyncParsableCommand {
         try await CLI.perform(masker: masker, output: output.output) {
             let book = try CLI.loadRunbook(runbook)
             // A plan writes nothing: the store is only where a run would keep its state.
+            var clients = ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment)
+            clients.requests = try requests.policy()
             var options = EngineOptions(store: StateStore.locate(flag: nil, environment: CLI.environment, cwd: CLI.cwd),
-                                        environment: CLI.environment,
-                                        clients: ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment))
+                                        environment: CLI.environment, clients: clients)
             options.dryRun = true
             options.runsNamespace = LockMode.runsNamespace(flag: nil, environment: CLI.environment)
             return try await Runner.run(book, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options, masker: masker,
