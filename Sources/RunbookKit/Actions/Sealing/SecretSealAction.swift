@@ -10,7 +10,7 @@ import Foundation
 ///
 /// It changes nothing: the output holds only ciphertext, and a dry-run runs it too. Every seal
 /// uses fresh random session keys, so the ciphertext differs from run to run.
-public struct SecretSealAction: Action {
+public struct SecretSealAction: ReadAction {
     public static let spec = ActionSpec(
         name: "secret.seal", required: ["namespace", "name", "data"],
         optional: ["certificate", "controller", "scope", "type", "labels", "annotations"],
@@ -28,11 +28,6 @@ public struct SecretSealAction: Action {
     }
 
     static let keyPattern = try! NSRegularExpression(pattern: "^[-._a-zA-Z0-9]+$")
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        let r = try await execute(context)
-        return Preview(summary: r.summary ?? "sealed", outputs: r.outputs)
-    }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let namespace = try context.string("namespace"), name = try context.string("name")
