@@ -15,10 +15,12 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // zlib: run records in the cluster are gzip-compressed, as Helm compresses releases.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // fork/exec with a process group, PR_SET_PDEATHSIG and default signals: no Swift API does all three.
         .target(name: "CSpawn"),
-        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "COpenSSL", "CSpawn"]),
+        .target(name: "RunbookKit", dependencies: ["CYAML", "CCurl", "CLibPQ", "CZlib", "COpenSSL", "CSpawn"]),
         .executableTarget(
             name: "runbook",
             dependencies: [

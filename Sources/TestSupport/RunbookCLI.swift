@@ -77,6 +77,7 @@ public enum RunbookCLI {
     /// A started `runbook` process; output goes to temp files so pipes never fill up.
     public final class Running: @unchecked Sendable {
         let process = Process()
+        let ended = DispatchSemaphore(value: 0)
         let outFile: URL
         let errFile: URL
 
@@ -89,6 +90,8 @@ public enum RunbookCLI {
             }
             process.executableURL = binary
             process.arguments = args
+            let ended = self.ended
+            process.terminationHandler = { _ in ended.signal() }
             process.environment = env
             if let cwd { process.currentDirectoryURL = cwd }
             process.standardOutput = try FileHandle(forWritingTo: outFile)
@@ -110,13 +113,11 @@ public enum RunbookCLI {
         /// `kill -9`: the process dies at once, in the middle of whatever it does.
         public func kill9() { kill(process.processIdentifier, SIGKILL) }
 
-        /// Waits for the process to end; false when `timeout` passed first.
+        /// Waits for the process to end (on its termination, no polling); false when `timeout`
+        /// passed first. May be called again after a timeout.
         public func wait(timeout: TimeInterval) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning {
-                if Date() > deadline { return false }
-                usleep(20_000)
-            }
+            guard ended.wait(timeout: .now() + timeout) == .success else { return false }
+            ended.signal()  // later waits return at once
             process.waitUntilExit()
             return true
         }

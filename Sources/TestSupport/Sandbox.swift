@@ -1,11 +1,11 @@
 import Foundation
 import RunbookKit
 
-/// A running sandbox (`Tests/Sandbox/sandbox up`) for end-to-end tests: start one per test
-/// class in `class func setUp`, stop it in `class func tearDown`.
+/// A running sandbox (`Tests/Sandbox/sandbox up`) for end-to-end tests — the one Swift harness.
+/// Share one per test class with `SharedSandbox`; `up`/`down` start and stop one by hand.
 public final class Sandbox: @unchecked Sendable {
     public let dir: URL
-    /// The `export` lines of `DIR/env`, parsed.
+    /// The sandbox's environment (KUBECONFIG, PG*, AWS_*, CLOUDSDK_*), from `DIR/env.json`.
     public let env: [String: String]
     public var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
 
@@ -14,32 +14,41 @@ public final class Sandbox: @unchecked Sendable {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
+    /// `Tests/Sandbox/sandbox`, the sandbox's command line.
+    public static var script: String { repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path }
+
+    /// Why a sandbox command failed, with its own output.
     public enum Failure: Error, CustomStringConvertible {
         case command(String, Int32, String)
+        case timedOut(String, TimeInterval)
         public var description: String {
-            if case .command(let c, let s, let e) = self { return "\(c) exited \(s): \(e)" }
-            return ""
+            switch self {
+            case .command(let c, let s, let e): return "\(c) exited \(s): \(e)"
+            case .timedOut(let c, let t): return "\(c) did not finish in \(Int(t)) s"
+            }
         }
     }
 
-    /// Starts a sandbox with the given fixtures in a fresh temporary directory.
-    public static func up(fixtures: [String]) throws -> Sandbox {
+    /// Starts a sandbox with the given fixtures (and vars of fixtures that generate their
+    /// objects, e.g. many-cronjobs' `cronjobs`/`namespaces`) in a fresh temporary directory. When
+    /// it does not start, throws `Failure.command` with the sandbox's output and the end of its
+    /// daemon.log, having stopped whatever it had started.
+    public static func up(fixtures: [String], fixtureVars: [String: String] = [:]) throws -> Sandbox {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString.prefix(8))")
         var args = ["up", "--dir", dir.path]
         for f in fixtures { args += ["--fixture", f] }
-        let r = try run(repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args)
-        guard r.status == 0 else { throw Failure.command("sandbox up", r.status, r.stderr + r.stdout) }
-        let text = (try? String(contentsOf: dir.appendingPathComponent("env"), encoding: .utf8)) ?? ""
-        var env: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            var l = line.trimmingCharacters(in: .whitespaces)
-            guard l.hasPrefix("export ") else { continue }
-            l.removeFirst(7)
-            guard let eq = l.firstIndex(of: "=") else { continue }
-            var v = String(l[l.index(after: eq)...])
-            if v.count >= 2, let f = v.first, f == "'" || f == "\"", v.last == f { v = String(v.dropFirst().dropLast()) }
-            env[String(l[..<eq])] = v
+        for (k, v) in fixtureVars.sorted(by: { $0.key < $1.key }) { args += ["--fixture-var", "\(k)=\(v)"] }
+        let r = try exec(script, args, timeout: 300)
+        guard r.status == 0 else {
+            let log = (try? String(contentsOf: dir.appendingPathComponent("daemon.log"), encoding: .utf8)) ?? ""
+            let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).joined(separator: "\n")
+            _ = try? exec(script, ["down", "--dir", dir.path], timeout: 120)
+            try? FileManager.default.removeItem(at: dir)
+            throw Failure.command("sandbox up \(fixtures.joined(separator: " "))", r.status,
+                                  r.stdout + r.stderr + (tail.isEmpty ? "" : "\n--- end of daemon.log:\n" + tail))
         }
+        let data = try Data(contentsOf: dir.appendingPathComponent("env.json"))
+        let env = try JSONDecoder().decode([String: String].self, from: data)
         return Sandbox(dir: dir, env: env)
     }
 
@@ -50,8 +59,21 @@ public final class Sandbox: @unchecked Sendable {
 
     /// Stops everything the sandbox started and removes its directory.
     public func down() {
-        _ = try? Sandbox.run(Sandbox.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, ["down", "--dir", dir.path])
+        _ = try? Sandbox.exec(Sandbox.script, ["down", "--dir", dir.path], timeout: 120)
         try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// `DIR/sandbox.json` as it is now (Services and postgres Pods come and go).
+    public func info() throws -> [String: Any] {
+        let data = try Data(contentsOf: dir.appendingPathComponent("sandbox.json"))
+        return (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// The loopback port of a Service (`namespace/name`, or `namespace/name/INDEX` for a further port).
+    public func servicePort(_ key: String) -> Int? {
+        guard let services = (try? info())?["services"] as? [String: Any] else { return nil }
+        if let n = services[key] as? Int { return n }
+        return (services[key] as? String).flatMap { Int($0) }
     }
 
     /// Real `kubectl --kubeconfig DIR/kubeconfig ARGS…`.
@@ -71,46 +93,13 @@ public final class Sandbox: @unchecked Sendable {
         return try Value.parseJSON(r.stdout)
     }
 
-    /// Makes the next `count` matching requests fail (see `sandbox fault`).
-    public func fault(target: String = "kube", method: String? = nil, path: String? = nil, count: Int = 1, action: String) throws {
-        var args = ["fault", "--dir", dir.path, "--target", target, "--count", String(count), "--action", action]
-        if let m = method { args += ["--method", m] }
-        if let p = path { args += ["--path", p] }
-        let r = try Sandbox.run(Sandbox.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args)
-        guard r.status == 0 else { throw Failure.command("sandbox fault", r.status, r.stderr) }
-    }
-
-    public func clearFaults() throws {
-        _ = try Sandbox.run(Sandbox.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, ["fault", "--dir", dir.path, "--clear"])
-    }
-
-    /// Runs a program, collecting its output.
-    public static func run(_ program: String, _ args: [String], stdin: String? = nil, environment: [String: String]? = nil,
-                           cwd: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String)
-    {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: program)
-        p.arguments = args
-        if let environment { p.environment = environment }
-        if let cwd { p.currentDirectoryURL = cwd }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? inp.fileHandleForWriting.close()
-        // Read both pipes concurrently so neither fills up.
-        let box = DataBox()
-        let done = DispatchSemaphore(value: 0)
-        let errHandle = err.fileHandleForReading
-        Thread { box.data = errHandle.readDataToEndOfFile(); done.signal() }.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
-        let errData = box.data
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    /// Real `psql` on the sandbox's main server: `-At` output, errors throw.
+    public func psql(_ sql: String, database: String = "postgres") throws -> String {
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        let r = try Sandbox.exec("/usr/bin/env", ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql],
+                                 environment: e, timeout: 60)
+        guard r.status == 0 else { throw Failure.command("psql", r.status, r.stderr) }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
-
-private final class DataBox: @unchecked Sendable { var data = Data() }

@@ -24,6 +24,8 @@ enum CLI {
                               clients: ClientOptions(kubeconfig: cluster?.kubeconfig, context: cluster?.context,
                                                      environment: environment))
         o.yes = yes
+        o.lockMode = cluster?.lock
+        o.runsNamespace = cluster?.runsNamespace ?? LockMode.runsNamespace(flag: nil, environment: environment)
         return o
     }
 

@@ -10,14 +10,15 @@ struct ForgetCommand: AsyncParsableCommand {
     @Argument(help: "The run id (see `runbook history`).") var runID: String
     @Option(name: .long, help: "What was cleaned up by hand, and by whom (required).") var reason: String
     @Flag(name: .long, help: "Do not ask for confirmation (needed without a terminal).") var yes = false
+    @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
     @OptionGroup var output: OutputOption
 
     func run() async throws {
         let masker = Masker()
         try await CLI.perform(masker: masker) {
-            let options = CLI.engineOptions(state: state, cluster: nil, yes: yes)
-            return try Runner.forget(runID: runID, reason: reason, options: options, masker: masker,
+            let options = CLI.engineOptions(state: state, cluster: cluster, yes: yes)
+            return try await Runner.forget(runID: runID, reason: reason, options: options, masker: masker,
                                      reporter: output.output.makeReporter(masker: masker)).exitCode
         }
     }

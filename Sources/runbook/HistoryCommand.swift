@@ -2,14 +2,27 @@ import ArgumentParser
 import RunbookKit
 
 struct HistoryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "List the runs in the state directory.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "List the runs: the state directory's and those recorded in the cluster.")
 
+    @Flag(name: .long, help: "Delete finished runs beyond the newest --keep of each runbook (cluster records and local run directories).")
+    var prune = false
+    @Option(name: .long, help: "With --prune: finished runs to keep per runbook.") var keep = 20
+    @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
     @OptionGroup var output: OutputOption
 
     func run() async throws {
         try await CLI.perform(masker: Masker()) {
-            let runs = try state.store.all()
+            let catalog = RunCatalog(options: CLI.engineOptions(state: state, cluster: cluster, yes: false))
+            if prune {
+                guard keep >= 0 else { throw ValidationError("--keep must be 0 or more") }
+                let removed = try await catalog.prune(keep: keep) { Console.err("warning: \($0)") }
+                for id in removed { Console.out("pruned \(id)") }
+                Console.err("\(removed.count) finished run\(removed.count == 1 ? "" : "s") pruned; unfinished runs are kept")
+                return 0
+            }
+            let runs = try await catalog.all { Console.err("warning: \($0)") }
             switch output.output {
             case .text: Console.out(StatusFormatter.historyText(runs))
             case .json: Console.out(StatusFormatter.historyJSON(runs).jsonString(pretty: true))

@@ -31,7 +31,17 @@ struct ClusterOptions: ParsableArguments {
 
     @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
     var kubeconfig: String?
+
+    @Option(name: .long, help: "Namespace of the cluster Leases and run records (default: $RUNBOOK_NAMESPACE, else runbook-system).")
+    var namespaceForRuns: String?
+
+    @Option(name: .long, help: "cluster (a Lease and run records in the cluster; the default for runbooks with k8s.* steps) or local (the state directory only).")
+    var lock: LockMode?
+
+    var runsNamespace: String { LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment) }
 }
+
+extension LockMode: ExpressibleByArgument {}
 
 struct OutputOption: ParsableArguments {
     @Option(name: .long, help: "text or json.")

@@ -8,7 +8,7 @@ struct RunbookCommand: AsyncParsableCommand {
         commandName: "runbook",
         abstract: "Run migration runbooks: previewed, checkpointed, resumable, undone automatically.",
         subcommands: [RunCommand.self, PlanCommand.self, ResumeCommand.self, RollbackCommand.self, StatusCommand.self,
-                      HistoryCommand.self, ListCommand.self, ValidateCommand.self, ForgetCommand.self])
+                      HistoryCommand.self, RbacCommand.self, JobCommand.self, ListCommand.self, ValidateCommand.self, ForgetCommand.self])
 
     /// Parse errors are usage errors: exit 2 (SPEC §1), not ArgumentParser's 64.
     static func main() async {

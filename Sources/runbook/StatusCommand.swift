@@ -5,15 +5,17 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show a run (default: the latest).")
 
     @Argument(help: "The run id.") var runID: String?
+    @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
     @OptionGroup var output: OutputOption
 
     func run() async throws {
         try await CLI.perform(masker: Masker()) {
-            let store = state.store
+            let catalog = RunCatalog(options: CLI.engineOptions(state: state, cluster: cluster, yes: false))
+            let warn: (String) -> Void = { Console.err("warning: \($0)") }
             let run: RunState
-            if let runID { run = try store.load(runID) } else {
-                guard let last = try store.all().last else { throw StateError.noRuns(stateDir: store.root.path) }
+            if let runID { run = try await catalog.load(runID, warn: warn) } else {
+                guard let last = try await catalog.all(warn: warn).last else { throw StateError.noRuns(stateDir: state.store.root.path) }
                 run = last
             }
             switch output.output {

@@ -5,40 +5,45 @@ import XCTest
 
 /// The k8s.* actions through the built binary against one sandbox, checked with real kubectl.
 final class KubernetesTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
+    var sb: Sandbox!
     var work: URL!
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
 
-    override func setUp() {
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-e2e-\(UUID().uuidString.prefix(8))")
-        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         try? sb.clearFaults()
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
 
     // MARK: helpers
 
-    /// Writes `<name>.yaml` (a runbook with these steps) and extra files beside it.
-    @discardableResult
-    func runbook(_ name: String, vars: String = "", steps: String, files: [String: String] = [:]) -> String {
-        let text = """
-        apiVersion: runbook/v1
-        kind: Runbook
-        metadata: {name: \(name), description: kube e2e}
-        \(vars.isEmpty ? "" : "vars:\n" + vars)
-        steps:
-        \(steps)
-        """
-        try! text.write(to: work.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
-        for (f, t) in files { try! t.write(to: work.appendingPathComponent(f), atomically: true, encoding: .utf8) }
-        return work.appendingPathComponent("\(name).yaml").path
+    /// Copies the runbook `fixtures/runbooks/kube/<name>.yaml` into `work`, with the files it
+    /// refers to (those of `fixtures/runbooks/kube/<name>/`, if any); returns its path there.
+    func runbook(_ name: String) throws -> String {
+        let fixtures = Sandbox.repoRoot.appendingPathComponent("fixtures/runbooks/kube")
+        let fm = FileManager.default
+        let target = work.appendingPathComponent("\(name).yaml")
+        try fm.copyItem(at: fixtures.appendingPathComponent("\(name).yaml"), to: target)
+        let extra = fixtures.appendingPathComponent(name)
+        for f in (try? fm.contentsOfDirectory(atPath: extra.path)) ?? [] {
+            try fm.copyItem(at: extra.appendingPathComponent(f), to: work.appendingPathComponent(f))
+        }
+        return target.path
     }
 
     struct Out { var code: Int32; var text: String; var runID: String? }
@@ -92,23 +97,7 @@ final class KubernetesTests: XCTestCase {
         _ = try kubectl("-n", "seedtest", "label", "configmap", "apply-existing", "tier=one")
         _ = try kubectl("-n", "seedtest", "annotate", "configmap", "apply-existing", "note=before")
         let before = try XCTUnwrap(get("-n", "seedtest", "configmap", "apply-existing"))
-        let path = runbook("apply-rb", vars: "  mode: {default: green}\n  pw: {default: s3cret-applied-value, secret: true}\n",
-                           steps: "  - id: apply\n    action: k8s.apply\n    with: {manifest: objs.yaml}\n", files: ["objs.yaml": """
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: apply-new, namespace: seedtest}
-        data: {mode: "${{ vars.mode }}"}
-        ---
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: apply-existing, namespace: seedtest, labels: {tier: two}}
-        data: {mode: "${{ vars.mode }}", keep: "1"}
-        ---
-        apiVersion: v1
-        kind: Secret
-        metadata: {name: apply-secret, namespace: seedtest}
-        stringData: {password: "${{ vars.pw }}"}
-        """])
+        let path = try runbook("apply-rb")
         let plan = try cli(["plan", path])
         XCTAssertEqual(plan.code, 0, plan.text)
         XCTAssertTrue(plan.text.contains("create ConfigMap seedtest/apply-new"), plan.text)
@@ -140,17 +129,7 @@ final class KubernetesTests: XCTestCase {
 
     func testPatchSecretKeepsPriorStateInClusterNotOnDiskAndRollsBack() throws {
         _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "patch-me", "--from-literal=token=original-token-value")
-        let path = runbook("patch-rb", steps: """
-          - id: patch
-            action: k8s.patch
-            with:
-              apiVersion: v1
-              kind: Secret
-              namespace: seedtest
-              name: patch-me
-              type: merge
-              patch: {metadata: {labels: {rotated: "yes"}}, stringData: {token: replaced-token-value}}
-        """)
+        let path = try runbook("patch-rb")
         let plan = try cli(["plan", path])
         XCTAssertEqual(plan.code, 0, plan.text)
         XCTAssertTrue(plan.text.contains("~ data.token: *** (changed)"), plan.text)
@@ -180,19 +159,7 @@ final class KubernetesTests: XCTestCase {
     func testAPriorStateHoldingARunSecretIsKeptInTheClusterNotOnDisk() throws {
         // A ConfigMap someone filled with a password: its prior state must not land in state.json.
         _ = try kubectl("-n", "seedtest", "create", "configmap", "leaky-config", "--from-literal=dsn=postgres://app:cm-pass-1234@db/app")
-        let path = runbook("leaky-rb", vars: """
-          password: { required: true, secret: true }
-        """, steps: """
-          - id: patch
-            action: k8s.patch
-            with:
-              apiVersion: v1
-              kind: ConfigMap
-              namespace: seedtest
-              name: leaky-config
-              type: merge
-              patch: {data: {dsn: "postgres://app:${{ vars.password }}@db2/app"}}
-        """)
+        let path = try runbook("leaky-rb")
         let run = try cli(["run", path, "--yes", "--var", "password=cm-pass-1234"])
         XCTAssertEqual(run.code, 0, run.text)
         let runID = try XCTUnwrap(run.runID)
@@ -209,14 +176,7 @@ final class KubernetesTests: XCTestCase {
         // The window between restoring an object and checkpointing that rollback step: the holder
         // of the prior state is already gone when the rollback runs again.
         _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "gone-holder", "--from-literal=v=first")
-        let path = runbook("holder-rb", steps: """
-          - id: patch
-            action: k8s.patch
-            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: gone-holder, type: merge, patch: {stringData: {v: second}}}
-          - id: fail
-            action: assert
-            with: {that: "${{ false }}", message: fail on purpose}
-        """)
+        let path = try runbook("holder-rb")
         let run = try cli(["run", path, "--yes", "--no-rollback"])
         XCTAssertEqual(run.code, 3, run.text)
         let runID = try XCTUnwrap(run.runID)
@@ -240,11 +200,7 @@ final class KubernetesTests: XCTestCase {
 
     func testScaleIsNotRolledBackOverSomeoneElsesRescaleWithoutForce() throws {
         _ = try kubectl("-n", "seedtest", "create", "deployment", "rescaled", "--image=busybox:1", "--replicas=2")
-        let path = runbook("rescale-rb", steps: """
-          - id: scale
-            action: k8s.scale
-            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: rescaled, replicas: 0}
-        """)
+        let path = try runbook("rescale-rb")
         let run = try cli(["run", path, "--yes"])
         XCTAssertEqual(run.code, 0, run.text)
         let runID = try XCTUnwrap(run.runID)
@@ -261,11 +217,7 @@ final class KubernetesTests: XCTestCase {
 
     func testDriftedPatchIsNotRolledBackWithoutForce() throws {
         _ = try kubectl("-n", "seedtest", "create", "configmap", "drift-me", "--from-literal=v=1")
-        let path = runbook("drift-rb", steps: """
-          - id: patch
-            action: k8s.patch
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: drift-me, type: strategic, patch: {data: {v: "2"}}}
-        """)
+        let path = try runbook("drift-rb")
         let run = try cli(["run", path, "--yes"])
         XCTAssertEqual(run.code, 0, run.text)
         _ = try kubectl("-n", "seedtest", "patch", "configmap", "drift-me", "--type", "merge", "-p", #"{"data":{"v":"someone-else"}}"#)
@@ -282,17 +234,7 @@ final class KubernetesTests: XCTestCase {
     /// added is.
     func testStatusOnlyUpdateIsNotDriftButALabelChangeIs() throws {
         _ = try kubectl("-n", "seedtest", "create", "deployment", "fp-deploy", "--image=busybox:1", "--replicas=1")
-        let path = runbook("fp-rb", steps: """
-          - id: image
-            action: k8s.patch
-            with:
-              apiVersion: apps/v1
-              kind: Deployment
-              namespace: seedtest
-              name: fp-deploy
-              type: strategic
-              patch: {spec: {template: {spec: {containers: [{name: busybox, image: "busybox:2"}]}}}}
-        """)
+        let path = try runbook("fp-rb")
         func image() throws -> Value? { try get("-n", "seedtest", "deployment", "fp-deploy")?.lookup("spec.template.spec.containers.0.image") }
         func rv() throws -> String? { try get("-n", "seedtest", "deployment", "fp-deploy")?.lookup("metadata.resourceVersion")?.stringValue }
         let statusPatch = #"{"status":{"conditions":[{"type":"Progressing","status":"True","reason":"StatusOnlyProbe"}]}}"#
@@ -344,11 +286,7 @@ final class KubernetesTests: XCTestCase {
         try manifest("1h").write(to: work.appendingPathComponent("es.yaml"), atomically: true, encoding: .utf8)
         _ = try kubectl("apply", "-f", work.appendingPathComponent("es.yaml").path)
         _ = try kubectl("-n", "seedtest", "wait", "externalsecret/fp-es", "--for=condition=Ready", "--timeout=30s")
-        let path = runbook("fp-es-rb", steps: """
-          - id: es
-            action: k8s.apply
-            with: {manifest: es2.yaml}
-        """, files: ["es2.yaml": manifest("2h")])
+        let path = try runbook("fp-es-rb")
         func es() throws -> Value? { try get("-n", "seedtest", "externalsecret", "fp-es") }
         let run = try cli(["run", path, "--yes"])
         XCTAssertEqual(run.code, 0, run.text)
@@ -367,23 +305,7 @@ final class KubernetesTests: XCTestCase {
         _ = try kubectl("-n", "seedtest", "create", "configmap", "delete-me", "--from-literal=a=b")
         _ = try kubectl("-n", "seedtest", "label", "configmap", "delete-me", "keep=label")
         _ = try kubectl("-n", "seedtest", "create", "deployment", "scale-me", "--image=busybox:1", "--replicas=2")
-        let path = runbook("dsw-rb", steps: """
-          - id: wait-cm
-            action: k8s.wait
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: delete-me, field: data.a, equals: b, timeout: 20s}
-          - id: del
-            action: k8s.delete
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: delete-me}
-          - id: gone
-            action: k8s.wait
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: delete-me, deleted: true, timeout: 20s}
-          - id: scale
-            action: k8s.scale
-            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: scale-me, replicas: 0}
-          - id: never
-            action: k8s.wait
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: kube-root-ca-missing, field: data.x, equals: y, timeout: 2s}
-        """)
+        let path = try runbook("dsw-rb")
         let plan = try cli(["plan", path])
         XCTAssertEqual(plan.code, 0, plan.text)
         XCTAssertTrue(plan.text.contains("delete ConfigMap seedtest/delete-me"), plan.text)
@@ -400,11 +322,7 @@ final class KubernetesTests: XCTestCase {
     }
 
     func testJobRunFromCronJobAsKubectlDoes() throws {
-        let path = runbook("job-rb", steps: """
-          - id: job
-            action: k8s.job.run
-            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-manual, keep: true, timeout: 60s}
-        """)
+        let path = try runbook("job-rb")
         let plan = try cli(["plan", path])
         XCTAssertTrue(plan.text.contains("run Job seedtest/irt-manual from CronJob calibrate-irt-weekly"), plan.text)
         XCTAssertNil(try get("-n", "seedtest", "job", "irt-manual"))
@@ -426,68 +344,25 @@ final class KubernetesTests: XCTestCase {
     }
 
     func testJobRunDeletesOnSuccessAndFailsWithLogsOrKubeletMessage() throws {
-        let ok = try cli(["run", runbook("job-ok", steps: """
-          - id: job
-            action: k8s.job.run
-            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-ok, timeout: 60s}
-        """), "--yes"])
+        let ok = try cli(["run", runbook("job-ok"), "--yes"])
         XCTAssertEqual(ok.code, 0, ok.text)
         XCTAssertNil(try get("-n", "seedtest", "job", "irt-ok"), "deleted on success without keep")
 
         try sb.fault(target: "job", path: "calibrate-irt", count: 5, action: "fail")
-        let bad = try cli(["run", runbook("job-bad", steps: """
-          - id: job
-            action: k8s.job.run
-            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-bad, timeout: 60s}
-        """), "--yes"])
+        let bad = try cli(["run", runbook("job-bad"), "--yes"])
         try sb.clearFaults()
         XCTAssertEqual(bad.code, 1, bad.text)
         XCTAssertTrue(bad.text.contains("Job seedtest/irt-bad failed") && bad.text.contains("last log lines"), bad.text)
         XCTAssertNil(try get("-n", "seedtest", "job", "irt-bad"), "rollback deleted the failed Job")
 
-        let stuck = try cli(["run", runbook("job-stuck", steps: """
-          - id: job
-            action: k8s.job.run
-            with: {namespace: seedtest, manifest: job.yaml, timeout: 60s}
-        """, files: ["job.yaml": """
-        apiVersion: batch/v1
-        kind: Job
-        metadata: {name: irt-stuck}
-        spec:
-          backoffLimit: 0
-          template:
-            spec:
-              restartPolicy: Never
-              containers:
-              - name: main
-                image: asia-northeast3-docker.pkg.dev/univprepai/seedtest/calibrate-irt:latest
-                env:
-                - name: DATABASE_URL
-                  valueFrom: {secretKeyRef: {name: no-such-secret, key: url}}
-        """]), "--yes"])
+        let stuck = try cli(["run", runbook("job-stuck"), "--yes"])
         XCTAssertEqual(stuck.code, 1, stuck.text)
         XCTAssertTrue(stuck.text.contains("CreateContainerConfigError") && stuck.text.contains("no-such-secret"), stuck.text)
         XCTAssertNil(try get("-n", "seedtest", "job", "irt-stuck"))
     }
 
     func testSecretReadAndGetMaskAndOptional() throws {
-        let path = runbook("read-rb", steps: """
-          - id: url
-            action: k8s.secret.read
-            with: {namespace: seedtest, name: seedtest-db-credentials, key: DATABASE_URL}
-          - id: missing
-            action: k8s.secret.read
-            with: {namespace: seedtest, name: no-such-secret, key: x, optional: true}
-          - id: check
-            action: assert
-            with: {that: "${{ steps.url.outputs.found && !steps.missing.outputs.found }}"}
-          - id: secret-obj
-            action: k8s.get
-            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: seedtest-db-credentials}
-          - id: echo
-            action: exec
-            with: {command: [echo, "url=${{ steps.url.outputs.value }}", "${{ steps.secret-obj.outputs.object }}"]}
-        """)
+        let path = try runbook("read-rb")
         let url = try XCTUnwrap(get("-n", "seedtest", "secret", "seedtest-db-credentials")?.lookup("data.DATABASE_URL")?.stringValue)
         let plain = String(decoding: Data(base64Encoded: url)!, as: UTF8.self)
         let run = try cli(["run", path, "--yes", "--output", "json"])
@@ -497,31 +372,19 @@ final class KubernetesTests: XCTestCase {
         XCTAssertFalse(run.text.contains(plain) || run.text.contains(url), "secret printed")
         XCTAssertFalse(st.jsonString().contains(plain) || st.jsonString().contains(url), "secret in status")
         XCTAssertFalse(stateText().contains(plain) || stateText().contains(url), "secret stored")
-        let missing = try cli(["run", runbook("read-missing", steps: """
-          - id: r
-            action: k8s.secret.read
-            with: {namespace: seedtest, name: seedtest-db-credentials, key: NOPE}
-        """), "--yes"])
+        let missing = try cli(["run", runbook("read-missing"), "--yes"])
         XCTAssertEqual(missing.code, 1, missing.text)
         XCTAssertTrue(missing.text.contains("has no key NOPE (keys: DATABASE_URL"), missing.text)
     }
 
     func testViewerTokenReadsButForbiddenWriteChangesNothing() throws {
-        let read = try cli(["run", runbook("viewer-read", steps: """
-          - id: g
-            action: k8s.get
-            with: {apiVersion: batch/v1, kind: CronJob, namespace: seedtest, name: calibrate-irt-weekly}
-        """), "--yes"], context: "sandbox-viewer")
+        let read = try cli(["run", runbook("viewer-read"), "--yes"], context: "sandbox-viewer")
         XCTAssertEqual(read.code, 0, read.text)
-        let write = try cli(["run", runbook("viewer-write", steps: """
-          - id: a
-            action: k8s.apply
-            with:
-              objects:
-              - {apiVersion: v1, kind: ConfigMap, metadata: {name: viewer-made, namespace: seedtest}, data: {a: b}}
-        """), "--yes"], context: "sandbox-viewer")
-        XCTAssertEqual(write.code, 1, write.text)
-        XCTAssertTrue(write.text.contains("Forbidden (403)"), write.text)
+        let write = try cli(["run", runbook("viewer-write"), "--yes"], context: "sandbox-viewer")
+        // the preflight (SelfSubjectAccessReviews) refuses before anything changes, naming what is missing
+        XCTAssertEqual(write.code, 3, write.text)
+        XCTAssertTrue(write.text.contains("patch configmaps/viewer-made in namespace seedtest"), write.text)
+        XCTAssertTrue(write.text.contains("create leases.coordination.k8s.io in namespace runbook-system"), write.text)
         XCTAssertNil(try get("-n", "seedtest", "configmap", "viewer-made"))
     }
 
@@ -554,16 +417,7 @@ final class KubernetesTests: XCTestCase {
           context: {cluster: c, user: u, namespace: seedtest}
         """
         try execConfig.write(to: work.appendingPathComponent("exec.kubeconfig"), atomically: true, encoding: .utf8)
-        let path = runbook("exec-rb", steps: """
-          - id: a
-            action: k8s.apply
-            with:
-              objects:
-              - {apiVersion: v1, kind: ConfigMap, metadata: {name: exec-made}, data: {a: b}}
-          - id: g
-            action: k8s.get
-            with: {apiVersion: v1, kind: ConfigMap, name: exec-made}
-        """)
+        let path = try runbook("exec-rb")
         let run = try cli(["run", path, "--yes"], kubeconfig: work.appendingPathComponent("exec.kubeconfig").path)
         XCTAssertEqual(run.code, 0, run.text)
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "exec-made")?.lookup("data.a"), "b", "namespace from the context")
@@ -578,13 +432,7 @@ final class KubernetesTests: XCTestCase {
         let wrong = execConfig.replacingOccurrences(of: kc.tls.caPEM!.base64EncodedString(),
                                                     with: try Data(contentsOf: work.appendingPathComponent("o.crt")).base64EncodedString())
         try wrong.write(to: work.appendingPathComponent("wrong.kubeconfig"), atomically: true, encoding: .utf8)
-        let bad = try cli(["run", runbook("wrongca-rb", steps: """
-          - id: a
-            action: k8s.apply
-            with:
-              objects:
-              - {apiVersion: v1, kind: ConfigMap, metadata: {name: wrongca-made}, data: {a: b}}
-        """), "--yes"], kubeconfig: work.appendingPathComponent("wrong.kubeconfig").path)
+        let bad = try cli(["run", runbook("wrongca-rb"), "--yes"], kubeconfig: work.appendingPathComponent("wrong.kubeconfig").path)
         XCTAssertNotEqual(bad.code, 0, bad.text)
         XCTAssertTrue(bad.text.lowercased().contains("certificate"), bad.text)
         XCTAssertNil(try get("-n", "seedtest", "configmap", "wrongca-made"))
@@ -594,25 +442,17 @@ final class KubernetesTests: XCTestCase {
         _ = try kubectl("-n", "seedtest", "create", "configmap", "flaky", "--from-literal=v=1")
         try sb.fault(method: "PATCH", path: "configmaps/flaky", count: 2, action: "503")
         try sb.fault(method: "GET", path: "configmaps/flaky", count: 1, action: "reset")
-        let run = try cli(["run", runbook("flaky-rb", steps: """
-          - id: p
-            action: k8s.patch
-            with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: flaky, type: merge, patch: {data: {v: "2"}}}
-        """), "--yes"])
+        let run = try cli(["run", runbook("flaky-rb"), "--yes"])
         XCTAssertEqual(run.code, 0, run.text)
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "flaky")?.lookup("data.v"), "2")
+        // the faults did fire: two 503s on the PATCH and one reset on the GET were retried
+        let fired = try sb.faultHistory().map { "\($0.method ?? "*") \($0.path ?? "*") \($0.action) fired \($0.fired), left \($0.count)" }
+        XCTAssertEqual(fired, ["PATCH configmaps/flaky 503 fired 2, left 0", "GET configmaps/flaky reset fired 1, left 0"])
     }
 
     func testKilledPatchResumesAndRollsBackToTheStateBeforeTheRun() throws {
         _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "kill-me", "--from-literal=v=before-the-run")
-        let path = runbook("kill-rb", steps: """
-          - id: patch
-            action: k8s.patch
-            with: {apiVersion: v1, kind: Secret, namespace: seedtest, name: kill-me, type: merge, patch: {stringData: {v: after-the-run}}}
-          - id: fail
-            action: assert
-            with: {that: "${{ false }}", message: fail on purpose}
-        """)
+        let path = try runbook("kill-rb")
         // The PATCH hangs in the API server; the process dies during it, after its write-ahead record.
         // (Two PATCHes: the server-side dry-run that tells whether anything changes, then the write.)
         try sb.fault(method: "PATCH", path: "secrets/kill-me", count: 2, action: "slow")
@@ -633,50 +473,7 @@ final class KubernetesTests: XCTestCase {
     }
 
     func testWaitForExternalSecretConditionRolloutAndJob() throws {
-        let path = runbook("waits-rb", steps: """
-          - id: es
-            action: k8s.apply
-            with:
-              objects:
-              - apiVersion: external-secrets.io/v1beta1
-                kind: ExternalSecret
-                metadata: {name: probe, namespace: seedtest}
-                spec:
-                  refreshInterval: 1h
-                  secretStoreRef: {kind: ClusterSecretStore, name: gcp-secret-store}
-                  target: {name: probe-synced}
-                  data:
-                  - secretKey: value
-                    remoteRef: {key: sandbox-probe}
-              - apiVersion: apps/v1
-                kind: Deployment
-                metadata: {name: waiter, namespace: seedtest}
-                spec:
-                  replicas: 2
-                  selector: {matchLabels: {app: waiter}}
-                  template:
-                    metadata: {labels: {app: waiter}}
-                    spec: {containers: [{name: c, image: asia-northeast3-docker.pkg.dev/univprepai/seedtest/calibrate-irt:latest}]}
-          - id: synced
-            action: k8s.wait
-            with: {apiVersion: external-secrets.io/v1beta1, kind: ExternalSecret, namespace: seedtest, name: probe,
-                   condition: {type: Ready, status: "True", reason: SecretSynced}, timeout: 30s}
-          - id: read
-            action: k8s.secret.read
-            with: {namespace: seedtest, name: probe-synced, key: value}
-          - id: same
-            action: assert
-            with: {equals: ["${{ steps.read.outputs.value }}", probe-value]}
-          - id: rollout
-            action: k8s.wait
-            with: {apiVersion: apps/v1, kind: Deployment, namespace: seedtest, name: waiter, rollout: true, timeout: 60s}
-          - id: job
-            action: k8s.job.run
-            with: {namespace: seedtest, from_cronjob: calibrate-irt-weekly, name: irt-waited, keep: true, timeout: 60s}
-          - id: job-done
-            action: k8s.wait
-            with: {apiVersion: batch/v1, kind: Job, namespace: seedtest, name: irt-waited, job: true, timeout: 30s}
-        """)
+        let path = try runbook("waits-rb")
         let plan = try cli(["plan", path])
         XCTAssertTrue(plan.text.contains("wait up to 30s for ExternalSecret seedtest/probe condition type=Ready status=True reason=SecretSynced"), plan.text)
         let run = try cli(["run", path, "--yes"])

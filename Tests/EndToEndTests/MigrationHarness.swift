@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// What the migration tests need around one sandbox: the built `runbook` binary, real `kubectl`,
@@ -17,72 +18,44 @@ final class MigrationHarness: @unchecked Sendable {
         var description: String { if case .failed(let m) = self { return m }; return "" }
     }
 
-    static let repoRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url
-    }()
+    static var repoRoot: URL { Sandbox.repoRoot }
 
-    let dir: URL
+    /// The sandbox (TestSupport's harness) this one works on.
+    let sandbox: Sandbox
+    var dir: URL { sandbox.dir }
+    /// The environment runbooks run with: the caller's, the sandbox's, a state dir in the sandbox dir.
     let env: [String: String]
-    let sandboxInfo: [String: Any]
     /// Every output of every command run through `runbook(_:)`, scanned by `assertNoSecretLeaks`.
     private(set) var transcripts: [String] = []
     private let lock = NSLock()
 
-    /// Starts a sandbox with the given fixtures in a fresh directory.
-    init(fixtures: [String]) throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-migrations-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var args = ["up", "--dir", dir.path]
-        for f in fixtures { args += ["--fixture", f] }
-        let up = try Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, args,
-                               env: ProcessInfo.processInfo.environment, timeout: 300)
-        guard up.status == 0 else { throw HarnessError.failed("sandbox up failed (\(up.status)): \(up.text)") }
-        let sourced = try Self.exec("/bin/sh", ["-c", "set -a; . \"$1\"; env -0", "sh", dir.appendingPathComponent("env").path],
-                                    env: ProcessInfo.processInfo.environment)
-        var merged: [String: String] = [:]
-        for entry in sourced.stdout.split(separator: "\0") {
-            guard let eq = entry.firstIndex(of: "=") else { continue }
-            merged[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
-        }
-        merged["RUNBOOK_STATE_DIR"] = dir.appendingPathComponent("state").path
+    /// Starts a sandbox with the given fixtures (and fixture vars) in a fresh directory (failing
+    /// with its output).
+    init(fixtures: [String], fixtureVars: [String: String] = [:]) throws {
+        sandbox = try Sandbox.up(fixtures: fixtures, fixtureVars: fixtureVars)
+        var merged = ProcessInfo.processInfo.environment.merging(sandbox.env) { $1 }
+        merged["RUNBOOK_STATE_DIR"] = sandbox.dir.appendingPathComponent("state").path
         merged["NO_COLOR"] = "1"
         merged.removeValue(forKey: "RUNBOOK_PATH")
         env = merged
-        let data = try Data(contentsOf: dir.appendingPathComponent("sandbox.json"))
-        sandboxInfo = (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 
     /// Stops the sandbox; nothing it started keeps running.
-    func shutdown() {
-        _ = try? Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path, ["down", "--dir", dir.path],
-                           env: ProcessInfo.processInfo.environment, timeout: 120)
-        try? FileManager.default.removeItem(at: dir)
-    }
+    func shutdown() { sandbox.down() }
 
     var stateDir: URL { dir.appendingPathComponent("state") }
-    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+    var kubeconfig: String { sandbox.kubeconfig }
 
     /// The loopback port of a Service (`namespace/name`) in the sandbox.
-    func servicePort(_ key: String) -> Int? {
-        guard let services = sandboxInfo["services"] as? [String: Any] else { return nil }
-        if let n = services[key] as? Int { return n }
-        if let s = services[key] as? String { return Int(s) }
-        return nil
-    }
+    func servicePort(_ key: String) -> Int? { sandbox.servicePort(key) }
+
+    /// `DIR/sandbox.json` as it is now.
+    var sandboxInfo: [String: Any] { (try? sandbox.info()) ?? [:] }
 
     // MARK: processes
 
-    /// The built `runbook`: beside the test bundle (`<scratch>/debug/runbook`), or `RUNBOOK_BIN`.
-    static var binary: String {
-        if let b = ProcessInfo.processInfo.environment["RUNBOOK_BIN"] { return b }
-        let candidates = [
-            Bundle(for: MigrationHarness.self).bundleURL.deletingLastPathComponent().appendingPathComponent("runbook"),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("runbook"),
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path ?? candidates[0].path
-    }
+    /// The built `runbook` (TestSupport's `RunbookCLI.binary()`: `RUNBOOK_BINARY` or beside the tests).
+    static var binary: String { (try? RunbookCLI.binary().path) ?? "runbook" }
 
     /// Runs `runbook ARGS` from the repository root with the sandbox's environment.
     @discardableResult
@@ -122,11 +95,7 @@ final class MigrationHarness: @unchecked Sendable {
     }
 
     /// `Tests/Sandbox/sandbox fault --dir DIR ARGS`.
-    func fault(_ args: [String]) throws {
-        let out = try Self.exec(Self.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path,
-                                ["fault", "--dir", dir.path] + args, env: env, timeout: 60)
-        guard out.status == 0 else { throw HarnessError.failed("sandbox fault \(args) failed: \(out.text)") }
-    }
+    func fault(_ args: [String]) throws { try sandbox.fault(args) }
 
     /// `psql DSN -Atc QUERY`: one line per row, columns joined by `|`.
     func psql(_ dsn: String, _ query: String) throws -> String {
@@ -151,41 +120,12 @@ final class MigrationHarness: @unchecked Sendable {
         return (code, json)
     }
 
-    /// Runs a program to its end with output in temporary files (no pipe can fill up).
+    /// Runs a program to its end (TestSupport's `Sandbox.exec`: output in files, a time limit).
     static func exec(_ path: String, _ args: [String], env: [String: String], cwd: URL? = nil, stdin: String? = nil,
                      timeout: TimeInterval = 600) throws -> Output
     {
-        let tmp = FileManager.default.temporaryDirectory
-        let o = tmp.appendingPathComponent("mh-\(UUID().uuidString).out")
-        let e = tmp.appendingPathComponent("mh-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: o.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: e.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: o); try? FileManager.default.removeItem(at: e) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.environment = env
-        if let cwd { p.currentDirectoryURL = cwd }
-        let oh = try FileHandle(forWritingTo: o)
-        let eh = try FileHandle(forWritingTo: e)
-        p.standardOutput = oh
-        p.standardError = eh
-        var inPipe: Pipe?
-        if stdin != nil { inPipe = Pipe(); p.standardInput = inPipe } else { p.standardInput = FileHandle.nullDevice }
-        try p.run()
-        if let stdin, let inPipe {
-            inPipe.fileHandleForWriting.write(Data(stdin.utf8))
-            try? inPipe.fileHandleForWriting.close()
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning {
-            if Date() > deadline { p.terminate(); p.waitUntilExit(); throw HarnessError.failed("\(path) \(args) timed out after \(Int(timeout))s") }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        try? oh.close(); try? eh.close()
-        return Output(status: p.terminationStatus,
-                      stdout: (try? String(contentsOf: o, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: e, encoding: .utf8)) ?? "")
+        let r = try Sandbox.exec(path, args, stdin: stdin, environment: env, cwd: cwd, timeout: timeout)
+        return Output(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
 
     // MARK: runs

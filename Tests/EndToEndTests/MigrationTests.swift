@@ -235,14 +235,17 @@ final class MigrationTests: XCTestCase {
         let known = sb.runIDs()
         let (p, o, e) = try sb.startRunbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json"])
         XCTAssertTrue(sb.waitForEvent(containing: ["run-test-job", "start"], timeout: 120, while: p, excluding: known), "the run never reached run-test-job")
-        Thread.sleep(forTimeInterval: 0.5)
+        // the Job's POST is in flight: the sandbox took the slow rule and holds the request
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "jobs", fired: 1, timeout: 60), "the Job was never posted")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
         XCTAssertEqual(p.terminationReason, .uncaughtSignal)
         // The sandbox holds the slowed request before acting on it: let it land (as it would at
         // once on a real API server) before resuming, so no request of the dead process is in flight.
-        Thread.sleep(forTimeInterval: 3)
+        let landed = Date().addingTimeInterval(30)
+        while try sb.objects("jobs", namespace: Self.namespace).isEmpty, Date() < landed { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertFalse(try sb.objects("jobs", namespace: Self.namespace).isEmpty, "the slowed Job POST never landed")
         let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)

@@ -80,7 +80,7 @@ final class RAnalyticsTests: XCTestCase {
 
     private func deploy(_ sb: MigrationHarness, _ vars: [String] = []) throws -> MigrationHarness.Output {
         try sb.runbook(["run", "deploy-r-analytics", "--yes", "--output", "json", "--var", "image=\(Self.goodImage)",
-                        "--var", "health_timeout=6s", "--var", "rollout_timeout=60s"] + vars)
+                        "--var", "health_timeout=6s", "--var", "rollout_timeout=60s", "--var", "sync_timeout=20s"] + vars)
     }
 
     private func rollback(_ sb: MigrationHarness, _ out: MigrationHarness.Output) throws {
@@ -167,6 +167,19 @@ final class RAnalyticsTests: XCTestCase {
         assertSame(Self.start, try Self.world(sb), "after the automatic rollback")
     }
 
+    func testFailureAtEachMutatingStepRollsEverythingBack() throws {
+        let sb = try harness()
+        let cases: [(step: String, fault: [String])] = [
+            ("store-token", ["--target", "gcp", "--method", "POST", "--path", "univprepai/secrets", "--count", "100", "--action", "500"]),
+            ("apply-deployment", ["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "100", "--action", "500"]),
+            ("health-check", ["--target", "kube", "--method", "GET", "--path", "r-analytics:http/proxy", "--count", "100", "--action", "503"]),
+            ("wire-api", ["--target", "kube", "--method", "PATCH", "--path", "deployments/seedtest-api", "--count", "100", "--action", "500"]),
+        ]
+        try sb.assertEveryFaultRollsBack(cases, reset: { sb.forgetUnfinishedRuns(); try? sb.fault(["--clear"]) },
+                                         world: { try Self.world(sb) }, run: { try deploy(sb, ["--var", "health_timeout=3s"]) })
+        assertSame(Self.start, try Self.world(sb), "after every failure")
+    }
+
     func testUnknownImageFailsTheRolloutWithinItsTimeoutAndRollsBack() throws {
         let sb = try harness()
         let began = Date()
@@ -200,6 +213,23 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(good.status, 0, good.text)
         XCTAssertNotEqual(try servingReplicaSet(sb).0, rsBefore)
         XCTAssertEqual(try health(sb, token: token).0, 200)
+        let (rsGood, templateGood) = try servingReplicaSet(sb)
+
+        // k8s.rollout undo to the deploy's revision (the previous one is the update's image-only step, as
+        // kubectl would pick); its rollback restores the update's exact template.
+        let deployRevision = try sb.kubectl(["-n", Self.namespace, "get", "rs", rsBefore, "-o",
+                                             "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"]).stdout
+        XCTAssertNotNil(Int(deployRevision), "the deploy's ReplicaSet has a revision: \(deployRevision)")
+        let undoRunbook = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-undo.yaml").path
+        let undo = try sb.runbook(["run", undoRunbook, "--yes", "--output", "json", "--var", "to_revision=\(deployRevision)"])
+        XCTAssertEqual(undo.status, 0, undo.text)
+        XCTAssertEqual(try servingReplicaSet(sb).0, rsBefore, "undo serves the deploy's ReplicaSet again")
+        XCTAssertEqual(try servingReplicaSet(sb).1, templateBefore)
+        try rollback(sb, undo)
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        XCTAssertEqual(try servingReplicaSet(sb).0, rsGood, "rolling back the undo restores the update's exact template")
+        XCTAssertEqual(try servingReplicaSet(sb).1, templateGood)
+
         try rollback(sb, good)
         XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
         XCTAssertEqual(try servingReplicaSet(sb).0, rsBefore, "rolling back the update serves the deploy's ReplicaSet again")

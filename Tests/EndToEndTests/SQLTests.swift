@@ -5,23 +5,30 @@ import XCTest
 
 /// `sql.query` through the built binary against the sandbox's PostgreSQL, checked with psql.
 final class SQLTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
+    var sb: Sandbox!
     var work: URL!
     var db = ""
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
 
-    override func setUp() {
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("sql-e2e-\(UUID().uuidString.prefix(8))")
-        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         db = "e2e_\(UUID().uuidString.prefix(8).lowercased())"
-        _ = try! psql("postgres", "CREATE DATABASE \(db)")
-        _ = try! psql(db, """
+        _ = try psql("postgres", "CREATE DATABASE \(db)")
+        _ = try psql(db, """
             CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric, active bool, meta jsonb);
             INSERT INTO items VALUES (1, 'alpha', 1.50, true, '{"tags": ["a"]}'), (2, 'beta', 2, false, null),
                                      (3, 'gamma', 10.25, true, '[]');
@@ -29,6 +36,7 @@ final class SQLTests: XCTestCase {
     }
 
     override func tearDown() {
+        guard sb != nil, let work else { return }   // the sandbox did not start
         _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(db) WITH (FORCE)")
         try? FileManager.default.removeItem(at: work)
     }

@@ -6,22 +6,29 @@ import XCTest
 /// `secret.put` / `secret.get` through the built binary against the sandbox's GCP emulator and
 /// moto (SSM, Secrets Manager), checked directly with curl and the aws CLI.
 final class SecretStoreTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt", "eso-aws"])
+    var sb: Sandbox!
     var work: URL!
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt", "eso-aws"]) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
 
-    override func setUp() {
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("stores-e2e-\(UUID().uuidString.prefix(8))")
-        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
 
     // MARK: the three providers, read directly
 
@@ -427,11 +434,7 @@ final class SecretStoreTests: XCTestCase {
         let name = uniqueName(.gcp)
         try directCreate(.gcp, name, "orig-value-1")
         let rb = putRunbook("inflight", .gcp, name)
-        // (an explicit --delay: Sandbox.fault passes none, and the emulator needs one for "slow")
-        let f = try Sandbox.run(Sandbox.repoRoot.appendingPathComponent("Tests/Sandbox/sandbox").path,
-                                ["fault", "--dir", sb.dir.path, "--target", "gcp", "--method", "POST", "--path", ":addVersion$",
-                                 "--count", "1", "--action", "slow", "--delay", "3"])
-        XCTAssertEqual(f.status, 0, f.stderr)
+        try sb.fault(target: "gcp", method: "POST", path: ":addVersion$", count: 1, action: "slow", delay: 3)
         var e = sb.env
         e["NO_COLOR"] = "1"
         let state = work.appendingPathComponent("state")
@@ -449,7 +452,8 @@ final class SecretStoreTests: XCTestCase {
             }
             if runID == nil { usleep(20_000) }
         }
-        usleep(300_000)  // the request is now waiting inside the emulator
+        // the request is now held inside the emulator: the slow rule fired
+        XCTAssertTrue(try sb.waitForFault(path: ":addVersion$", fired: 1, timeout: 20), "addVersion never reached the emulator")
         XCTAssertEqual(try versionCount(.gcp, name), 1, "the version was added before the kill: no in-flight window")
         running.kill9()
         _ = running.wait(timeout: 10)
@@ -508,6 +512,27 @@ final class SecretStoreTests: XCTestCase {
             let r = try cli(["run", file.path, "--yes"])
             XCTAssertEqual(r.exitCode, 1, "\(p): \(r.output)")
             XCTAssertTrue(r.output.contains("was not found") && r.output.contains(reasons[p]!), "\(p): \(r.output)")
+        }
+    }
+
+    func testOptionalGetOfAMissingSecretIsNotFound() throws {
+        for p in Provider.allCases {
+            let text = """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: optional-\(p), description: optional read}
+            steps:
+              - id: g
+                action: secret.get
+                with: {store: \(store(p)), name: "\(uniqueName(p))", optional: true}
+              - id: check
+                action: assert
+                with: {that: "${{ !steps.g.outputs.found && steps.g.outputs.value == '' }}"}
+            """
+            let file = work.appendingPathComponent("optional-\(p).yaml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let r = try cli(["run", file.path, "--yes"])
+            XCTAssertEqual(r.exitCode, 0, "\(p): \(r.output)")
         }
     }
 }

@@ -5,7 +5,7 @@ import json
 import time
 import unittest
 
-from apitestlib import SandboxTestCase
+from sandboxlib.harness import SandboxTestCase
 
 CRONJOB = """
 apiVersion: batch/v1

@@ -13,7 +13,7 @@ import unittest
 
 import yaml
 
-from apitestlib import sandbox
+from sandboxlib.harness import sandbox
 
 
 def listening_ports() -> set:
@@ -62,7 +62,6 @@ class LifecycleTest(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_up_writes_files_and_down_leaves_nothing(self):
-        temp_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "sandbox-kubectl-*")))
         t0 = time.monotonic()
         p = sandbox("up", "--dir", self.dir, "--fixture", "observer-postgres")
         self.assertLess(time.monotonic() - t0, 30, "up should take seconds")
@@ -80,6 +79,13 @@ class LifecycleTest(unittest.TestCase):
             env = f.read()
         for key in ("KUBECONFIG", "PGHOST", "PGPORT", "AWS_ENDPOINT_URL", "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"):
             self.assertRegex(env, rf"(?m)^export {key}=")
+        with open(os.path.join(self.dir, "env.json")) as f:
+            env_json = json.load(f)
+        for key, value in env_json.items():   # the same variables, unquoted
+            self.assertRegex(env, rf"(?m)^export {key}=")
+            self.assertIsInstance(value, str)
+        self.assertEqual(env_json["KUBECONFIG"], os.path.join(self.dir, "kubeconfig"))
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.dir, "env.json")).st_mode), 0o600)
         pids = set(st["pids"]) | {st["pid"]}
         ports = {v for v in st["ports"].values() if isinstance(v, int)} | set(st["services"].values())
         self.assertTrue(all(alive(p) for p in pids))
@@ -98,8 +104,9 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(ports & listening_ports(), set())
         self.assertEqual(processes_mentioning(self.dir), [])
         self.assertFalse(os.path.exists(os.path.join(self.dir, "sandbox.json")))
-        # kubectl's private home (strategic merge patches) goes with the sandbox
-        self.assertEqual(set(glob.glob(os.path.join(tempfile.gettempdir(), "sandbox-kubectl-*"))) - temp_before, set())
+        # kubectl's private home (strategic merge patches) goes with the sandbox; its name carries
+        # the daemon's pid, so other sandboxes running on the machine do not matter
+        self.assertEqual(glob.glob(os.path.join(tempfile.gettempdir(), f"sandbox-kubectl-{st['pid']}-*")), [])
 
     def test_down_cleans_up_after_a_killed_daemon(self):
         sandbox("up", "--dir", self.dir, "--fixture", "observer-postgres")

@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from apitestlib import RawClient, SandboxTestCase, sandbox
+from sandboxlib.harness import RawClient, SandboxTestCase, sandbox
 
 NS = "proto"
 
@@ -459,13 +459,33 @@ class ProtocolTest(SandboxTestCase):
         self.assertEqual(event["object"]["metadata"]["name"], "watched")
         tls.close()
 
+    def open_watch(self, path: str):
+        """A raw watch request: (socket, iterator over its events as they arrive)."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        tls = self.admin.ctx.wrap_socket(sock, server_hostname="127.0.0.1")
+        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        f = tls.makefile("rb")
+        self.assertIn(b"200", f.readline())
+        while f.readline() not in (b"\r\n", b""):
+            pass
+
+        def events():
+            for line in f:
+                if line.startswith(b"{"):
+                    yield json.loads(line)
+        return tls, events()
+
     def test_watch_from_a_resource_version_replays_history(self):
         base = f"/api/v1/namespaces/{NS}/configmaps"
         first = self.create(base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "hist"}})
         rv = first["metadata"]["resourceVersion"]
+        # a live watch started before the changes sees them fanned out: then they are in the history
+        # (one dispatcher thread, in order) before the watch from `rv` below starts
+        live, events = self.open_watch(f"{base}?watch=1&resourceVersion={rv}&fieldSelector=metadata.name%3Dhist")
         s, _, upd = self.req("PATCH", base + "/hist", {"data": {"a": "1"}}, "application/merge-patch+json")
         self.req("DELETE", base + "/hist")
-        time.sleep(0.3)              # the changes happen before the watch starts
+        self.assertEqual([next(events)["type"] for _ in range(2)], ["MODIFIED", "DELETED"])
+        live.close()
         s, _, text = self.req("GET", f"{base}?watch=1&resourceVersion={rv}&fieldSelector=metadata.name%3Dhist"
                                      f"&timeoutSeconds=1")
         events = [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -523,19 +543,34 @@ class ProtocolTest(SandboxTestCase):
         # a slow request does not hold up others
         self.req("POST", "/sandbox/faults", {"target": "kube", "path": "/configmaps/slow2$", "action": "slow",
                                              "delay": 2})
-        th = threading.Thread(target=lambda: client.request("GET", f"/api/v1/namespaces/{NS}/configmaps/slow2",
-                                                             fresh=True))
+        slow_answer = []
+        th = threading.Thread(target=lambda: slow_answer.append(
+            client.request("GET", f"/api/v1/namespaces/{NS}/configmaps/slow2", fresh=True)[0]))
         th.start()
-        time.sleep(0.2)
+        # in flight: the server has taken the rule (it fired) and holds the request
+        deadline = time.monotonic() + 10
+        while not any(r["path"] == "/configmaps/slow2$" and r["fired"] == 1
+                      for r in self.req("GET", "/sandbox/faults")[2]["history"]):
+            self.assertLess(time.monotonic(), deadline, "the slow request never reached the server")
+            time.sleep(0.02)
         t0 = time.monotonic()
         self.assertEqual(self.req("GET", "/version")[0], 200)
         self.assertLess(time.monotonic() - t0, 1.0)
+        self.assertTrue(th.is_alive(), "the slow request was still being held while /version was answered")
         th.join()
+        self.assertEqual(slow_answer, [404])     # then served normally
         sandbox("fault", "--dir", self.dir, "--target", "kube", "--path", "never", "--action", "503")
         s, _, body = self.req("GET", "/sandbox/faults")
         self.assertEqual(len(body["rules"]), 1)
+        self.assertEqual((body["rules"][0]["count"], body["rules"][0]["fired"]), (1, 0))
+        # the history keeps used-up rules with how often they fired
+        fired = {r["path"]: (r["fired"], r["count"]) for r in body["history"]}
+        self.assertEqual(fired["/configmaps/reset$"], (1, 0))
+        self.assertEqual(fired["never"], (0, 1))
+        listed = json.loads(sandbox("fault", "--dir", self.dir, "--list").stdout)
+        self.assertEqual(listed, body)
         sandbox("fault", "--dir", self.dir, "--clear")
-        self.assertEqual(self.req("GET", "/sandbox/faults")[2]["rules"], [])
+        self.assertEqual(self.req("GET", "/sandbox/faults")[2], {"rules": [], "history": []})
 
 
 if __name__ == "__main__":

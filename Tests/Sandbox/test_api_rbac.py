@@ -6,7 +6,7 @@ import json
 import time
 import unittest
 
-from apitestlib import SandboxTestCase
+from sandboxlib.harness import SandboxTestCase
 
 NS = "rb"
 

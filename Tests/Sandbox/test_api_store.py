@@ -168,6 +168,16 @@ class FaultTest(unittest.TestCase):
             with self.assertRaises(FaultError):
                 f.add(bad)
 
+    def test_after_rules_apply_only_after_the_request_acted(self):
+        f = FaultInjector()
+        f.add({"target": "gcp", "method": "POST", "path": ":addVersion$", "action": "503", "after": True})
+        self.assertIsNone(f.take("gcp", "POST", "/v1/projects/p/secrets/s:addVersion"))
+        self.assertEqual(f.take("gcp", "POST", "/v1/projects/p/secrets/s:addVersion", after=True)["action"], "503")
+        self.assertIsNone(f.take("gcp", "POST", "/v1/projects/p/secrets/s:addVersion", after=True))
+        for bad in ({"target": "job", "action": "503", "after": True}, {"target": "kube", "action": "slow", "after": True}):
+            with self.assertRaises(FaultError):
+                f.add(bad)
+
 
 if __name__ == "__main__":
     unittest.main()

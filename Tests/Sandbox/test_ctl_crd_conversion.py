@@ -4,7 +4,7 @@ import json
 import os
 import unittest
 
-from ctl_support import SandboxCase
+from sandboxlib.harness import SandboxTestCase as SandboxCase
 
 CRDS = ["externalsecrets.external-secrets.io", "secretstores.external-secrets.io",
         "clustersecretstores.external-secrets.io"]

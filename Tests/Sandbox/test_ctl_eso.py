@@ -3,7 +3,7 @@ import base64
 import json
 import unittest
 
-from ctl_support import SandboxCase
+from sandboxlib.harness import SandboxTestCase as SandboxCase
 
 
 def es(name, ns, store, data, api="external-secrets.io/v1beta1", target=None):

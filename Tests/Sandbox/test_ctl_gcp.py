@@ -4,7 +4,7 @@ import subprocess
 import time
 import unittest
 
-from ctl_support import SANDBOX, SandboxCase
+from sandboxlib.harness import SANDBOX, SandboxTestCase as SandboxCase
 
 P = "/v1/projects/univprepai/secrets"
 

@@ -3,7 +3,7 @@ CreateContainerConfigError, backoffLimit, rows written to the real PostgreSQL.""
 import json
 import unittest
 
-from ctl_support import SandboxCase
+from sandboxlib.harness import SandboxTestCase as SandboxCase
 
 IMAGE = "asia-northeast3-docker.pkg.dev/univprepai/seedtest/calibrate-irt:latest"
 

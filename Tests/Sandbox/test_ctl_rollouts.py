@@ -6,7 +6,7 @@ import json
 import subprocess
 import unittest
 
-from ctl_support import SandboxCase
+from sandboxlib.harness import SandboxTestCase as SandboxCase
 
 TOKEN = "sandbox-test-token-0123456789"
 

@@ -7,7 +7,7 @@ import sys
 
 from cryptography import x509
 
-from ctl_support import HERE, SandboxCase
+from sandboxlib.harness import HERE, SandboxTestCase as SandboxCase
 
 sys.path.insert(0, HERE)
 from sandboxlib.controllers.sealedsecrets import KEY_LABEL, seal_value  # noqa: E402
@@ -57,6 +57,16 @@ class SealedSecretsTests(SandboxCase):
         self.assertEqual(stored.public_key().key_size, 4096)
         svc = self.kjson("-n", "sealed-secrets", "get", "service", "sealed-secrets-controller")
         self.assertEqual(svc["spec"]["ports"][0]["port"], 8080)
+
+    def test_certificate_through_the_service_proxy_as_kubeseal_fetches_it(self):
+        keys = self.kjson("-n", "sealed-secrets", "get", "secret", "-l", f"{KEY_LABEL}=active")["items"]
+        stored = base64.b64decode(keys[0]["data"]["tls.crt"]).decode()
+        for name in ("http:sealed-secrets-controller:http", "http:sealed-secrets-controller:", "sealed-secrets-controller:8080"):
+            served = self.kubectl("get", "--raw",
+                                  f"/api/v1/namespaces/sealed-secrets/services/{name}/proxy/v1/cert.pem").stdout
+            self.assertEqual(served, stored, name)
+        health = self.kubectl("get", "--raw", "/api/v1/namespaces/sealed-secrets/services/sealed-secrets-controller:http/proxy/healthz")
+        self.assertEqual(health.stdout, "ok")
 
     def test_unseals_into_an_owned_secret_and_gc_removes_it(self):
         self.apply(self.sealed("new-secret", {"A": "alpha-value", "B": "beta-value"}))

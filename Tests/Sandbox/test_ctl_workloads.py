@@ -2,7 +2,7 @@
 Deployment → StatefulSet cutover keeping the data, and the volumeClaimTemplates data-loss case."""
 import unittest
 
-from ctl_support import SandboxCase
+from sandboxlib.harness import SandboxTestCase as SandboxCase
 
 PW = "observer-sandbox-pw"
 

@@ -56,11 +56,18 @@ public protocol Action: Sendable {
     /// (or the last journal entry when execute never returned). Throws `ActionError.drift` when
     /// the target changed since and `context.force` is false.
     func rollback(_ context: ActionContext, record: Value) async throws
+
+    /// The Kubernetes permissions that `execute`, `preview` and `rollback` need (for `runbook rbac`
+    /// and the preflight of `run`/`plan`). `context.with` is evaluated as in a dry-run: a value known
+    /// only at run time reads as nil through `context.known(_:)`, and means "any name" (or "every
+    /// namespace"). Default: none (the action does not talk to Kubernetes).
+    static func permissions(_ context: ActionContext) async throws -> [Permission]
 }
 
 extension Action {
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {}
     public func rollback(_ context: ActionContext, record: Value) async throws {}
+    public static func permissions(_ context: ActionContext) async throws -> [Permission] { [] }
 }
 
 /// The result of one execute.

@@ -4,7 +4,7 @@ public enum ActionRegistry {
         // engine (no cluster)
         ExecAction.self, ApproveAction.self, AssertAction.self,
         // Kubernetes
-        K8sGet.self, K8sSecretRead.self, K8sApply.self, K8sPatch.self, K8sDelete.self, K8sScale.self, K8sWait.self, K8sJobRun.self,
+        K8sGet.self, K8sList.self, K8sSecretRead.self, K8sApply.self, K8sPatch.self, K8sDelete.self, K8sScale.self, K8sWait.self, K8sJobRun.self,
         K8sCanI.self, K8sRollout.self,
         // secret stores and SQL
         SecretPutAction.self,

@@ -1,8 +1,10 @@
 import Foundation
 
-/// `secret.get`: reads a remote secret (the current value, or one `version`).
+/// `secret.get`: reads a remote secret (the current value, or one `version`). With
+/// `optional: true` a secret that does not exist or reads no value gives `found: false` and an
+/// empty `value` instead of failing (e.g. a read-back in a plan, before the run has created it).
 public struct SecretGetAction: ReadAction {
-    public static let spec = ActionSpec(name: "secret.get", required: ["store", "name"], optional: ["version"],
+    public static let spec = ActionSpec(name: "secret.get", required: ["store", "name"], optional: ["version", "optional"],
                                         secretOutputs: ["value"], mutating: false, dryRun: .execute)
 
     public init() {}
@@ -12,12 +14,6 @@ public struct SecretGetAction: ReadAction {
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
-        let (v, label) = try await read(context)
-        return ActionResult(outputs: ["value": .string(v.value), "version": .string(v.version)],
-                            summary: "read \(label) version \(v.version)")
-    }
-
-    private func read(_ context: ActionContext) async throws -> (SecretVersion, String) {
         let ref = try SecretStoreRef(context.with["store"])
         let name = try context.string("name")
         if let problem = SecretName.problem(name, provider: ref.provider) {
@@ -25,8 +21,18 @@ public struct SecretGetAction: ReadAction {
         }
         let version = try context.optionalString("version").flatMap { $0.isEmpty ? nil : $0 }
         let store = try context.secretStores.store(ref)
-        let v = try await store.read(name, version: version)
+        let label = store.label(name)
+        let v: SecretVersion
+        if version == nil, try context.bool("optional", default: false) {
+            guard case .present(let current) = try await store.current(name) else {
+                return ActionResult(outputs: ["value": "", "version": .null, "found": false], summary: "\(label) holds no readable value")
+            }
+            v = current
+        } else {
+            v = try await store.read(name, version: version)
+        }
         context.masker.add(v.value)
-        return (v, store.label(name))
+        return ActionResult(outputs: ["value": .string(v.value), "version": .string(v.version), "found": true],
+                            summary: "read \(label) version \(v.version)")
     }
 }

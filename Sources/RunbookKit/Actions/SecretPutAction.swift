@@ -3,7 +3,7 @@ import Foundation
 /// `secret.put`: makes plain reads of a remote secret return `value`, adding a version only
 /// when the value differs. Rollback makes reads return what they returned before (or removes
 /// a secret the step created) using only version ids — the old value never touches local disk.
-/// With `if_absent: true` it only creates a missing secret and leaves an existing one as it is
+/// With `if_absent: true` it leaves a secret that already reads a value as it is
 /// (with `secret.generate`, the way to mint a token once across resumes and repeated runs).
 public struct SecretPutAction: Action {
     public static let spec = ActionSpec(name: "secret.put", required: ["store", "name", "value"], optional: ["if_absent"],
@@ -72,7 +72,7 @@ public struct SecretPutAction: Action {
         let value = try context.string("value")
         context.masker.add(value)
         let now = try await currentState(t, context)
-        if try context.bool("if_absent", default: false), now != .absent {
+        if try context.bool("if_absent", default: false), case .present = now {
             return Preview(summary: "unchanged: \(t.store.label(t.name)) exists (if_absent)",
                            outputs: ["version": now.version.map(Value.string) ?? .null, "created": false, "changed": false])
         }
@@ -98,7 +98,9 @@ public struct SecretPutAction: Action {
         let token = RequestToken.make(runID: context.runID, stepID: context.stepID, name: t.name, value: value)
         let now = try await currentState(t, context)
         let earlier = Record(context.journal)
-        if try context.bool("if_absent", default: false), now != .absent {
+        // if_absent: a readable value stays; a secret without one (e.g. created by an attempt that
+        // died before its first version) gets this value like any other put.
+        if try context.bool("if_absent", default: false), case .present = now {
             if var record = earlier, record.created {
                 // Resume: the interrupted attempt created it; it stays this step's to roll back.
                 record.addedVersion = now.version

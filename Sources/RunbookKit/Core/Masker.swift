@@ -8,10 +8,11 @@ import Foundation
 public final class Masker: @unchecked Sendable {
     public static let placeholder = "***"
     private let lock = NSLock()
-    private var needles: [String] = []
-    /// The needles as UTF-8, in the same (longest first) order: matching is done on bytes,
-    /// because masking runs over every checkpoint and output line.
-    private var needleBytes: [[UInt8]] = []
+    private var needles: Set<String> = []
+    /// The needles as UTF-8, by their first four bytes (every needle has at least four), longest
+    /// first within a bucket: `mask` scans a text once, whatever the number of secrets — a
+    /// thousand-item fan-out registers thousands, and every checkpoint and line is masked.
+    private var index: [UInt32: [[UInt8]]] = [:]
 
     public init() {}
 
@@ -32,10 +33,18 @@ public final class Masker: @unchecked Sendable {
         forms.insert(String(escaped.dropFirst().dropLast()))
         lock.lock()
         defer { lock.unlock() }
-        for f in forms where f.count >= 4 && !needles.contains(f) { needles.append(f) }
-        // Longest first, so a secret containing another is replaced whole.
-        needles.sort { $0.utf8.count > $1.utf8.count }
-        needleBytes = needles.map { Array($0.utf8) }
+        for f in forms where f.utf8.count >= 4 && needles.insert(f).inserted {
+            let bytes = Array(f.utf8)
+            var bucket = index[Masker.key(bytes, 0)] ?? []
+            // Longest first, so a secret containing another is replaced whole.
+            let at = bucket.firstIndex { $0.count < bytes.count } ?? bucket.count
+            bucket.insert(bytes, at: at)
+            index[Masker.key(bytes, 0)] = bucket
+        }
+    }
+
+    private static func key(_ b: [UInt8], _ i: Int) -> UInt32 {
+        UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
     }
 
     /// Registers every string inside a value.
@@ -48,46 +57,35 @@ public final class Masker: @unchecked Sendable {
         }
     }
 
+    /// The text with every registered form replaced by `***` (leftmost, longest match first).
     public func mask(_ text: String) -> String {
         lock.lock()
-        let list = needleBytes
+        let index = self.index
         lock.unlock()
-        if list.isEmpty { return text }
-        var bytes = Array(text.utf8)
-        var changed = false
-        for needle in list {
-            if let replaced = Masker.replace(needle, in: bytes) {
-                bytes = replaced
-                changed = true
-            }
-        }
-        return changed ? String(decoding: bytes, as: UTF8.self) : text
-    }
-
-    private static let placeholderBytes = Array(placeholder.utf8)
-
-    /// `haystack` with every occurrence of `needle` replaced by the placeholder, or nil if none.
-    static func replace(_ needle: [UInt8], in haystack: [UInt8]) -> [UInt8]? {
-        let n = needle.count, h = haystack.count
-        guard n > 0, h >= n else { return nil }
-        let first = needle[0]
-        var out: [UInt8]? = nil
+        if index.isEmpty { return text }
+        let bytes = Array(text.utf8)
+        let h = bytes.count
+        var out: [UInt8]?
         var copied = 0, i = 0
-        while i <= h - n {
-            if haystack[i] == first, haystack[i..<i + n].elementsEqual(needle) {
+        while i + 4 <= h {
+            if let bucket = index[Masker.key(bytes, i)],
+               let needle = bucket.first(where: { i + $0.count <= h && bytes[i..<i + $0.count].elementsEqual($0) })
+            {
                 if out == nil { out = []; out!.reserveCapacity(h) }
-                out!.append(contentsOf: haystack[copied..<i])
-                out!.append(contentsOf: placeholderBytes)
-                i += n
+                out!.append(contentsOf: bytes[copied..<i])
+                out!.append(contentsOf: Masker.placeholderBytes)
+                i += needle.count
                 copied = i
             } else {
                 i += 1
             }
         }
-        guard var result = out else { return nil }
-        result.append(contentsOf: haystack[copied..<h])
-        return result
+        guard var result = out else { return text }
+        result.append(contentsOf: bytes[copied..<h])
+        return String(decoding: result, as: UTF8.self)
     }
+
+    private static let placeholderBytes = Array(placeholder.utf8)
 
     public func mask(_ value: Value) -> Value {
         switch value {
@@ -102,7 +100,7 @@ public final class Masker: @unchecked Sendable {
     var registered: [String] {
         lock.lock()
         defer { lock.unlock() }
-        return needles
+        return needles.sorted { ($0.utf8.count, $1) > ($1.utf8.count, $0) }
     }
 
     public var isEmpty: Bool {

@@ -15,6 +15,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case timedOut(step: String, after: TimeInterval)
     /// A `foreach:` value that is not a list.
     case notAList(step: String, got: String)
+    /// A `foreach` setting (`concurrency`…) whose expression gave no usable number.
+    case badSetting(name: String, value: String, minimum: Int)
     case nothingToForget(runID: String, status: String)
     case forgetNeedsReason
     /// No terminal to ask and no `--yes`: a command that would change something refuses.
@@ -49,6 +51,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
             return "step \(step) timed out after \(Int(after))s"
         case .notAList(let step, let got):
             return "foreach of step \(step) must give a list, not \(got)"
+        case .badSetting(let name, let value, let minimum):
+            return "\(name) must be an integer of at least \(minimum), not '\(value)'"
         case .nothingToForget(let id, let status):
             return "run \(id) is \(status): only an unfinished run (interrupted, paused, failed, rollback-failed) can be forgotten"
         case .needsYes(let command):

@@ -9,6 +9,10 @@ public struct EngineOptions: Sendable {
     public var yes = false
     public var noRollback = false
     public var force = false
+    /// `--lock`: nil picks `cluster` for runbooks with a `k8s.*` step, else `local`.
+    public var lockMode: LockMode?
+    /// Where Leases and run records live (`--namespace-for-runs`, `RUNBOOK_NAMESPACE`).
+    public var runsNamespace = LockMode.defaultNamespace
     public var terminal: Terminal
     public var environment: [String: String]
     public var clients: ClientOptions

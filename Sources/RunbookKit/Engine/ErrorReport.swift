@@ -18,6 +18,7 @@ public enum ErrorReport {
             case .notConfirmed, .timedOut, .needsYes: return 3
             default: return 2
             }
+        case let e as TeamError: return e.exitCode
         default: return 3
         }
     }

@@ -20,23 +20,26 @@ extension Runner {
         state.noRollback = options.noRollback
         state.secretDigests = SecretVarDigests.make(vars.filter { secret.contains($0.key) })
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: options, masker: masker, reporter: reporter)
+        // Least privilege: every permission the run needs, checked before anything changes.
+        try await runner.preflight(lock: LockMode.resolve(flag: options.lockMode, runbook: runbook))
         if options.dryRun { return try await runner.startPlan() }
         if changesThings(runbook, options) {
             try confirm("Run \(runbook.name) (\(runbook.steps.count) steps); it changes things. Continue?", command: "runbook run", options)
         }
         StopRequest.shared.install { reporter.note($0) }
-        let lock = try RunLock.acquire(store: options.store, runbook: runbook.name, runID: state.runID)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
-        try refuseOnUnfinishedRun(of: runbook.name, options: options)
-        return try await runner.start()
+        let lock = try await takeLock(runbook, runID: state.runID, runner: runner, options: options, reporter: reporter,
+                                      resuming: false)
+        return try await runner.underLock(lock) {
+            try refuseOnUnfinishedRun(of: runbook.name, options: options)
+            return try await runner.start()
+        }
     }
 
     /// `runbook resume <run-id> [--from STEP]`.
     public static func resume(runID: String, from: String?, cliVars: [String], varsFile: URL?, options: EngineOptions,
                               masker: Masker, reporter: any Reporter) async throws -> RunOutcome
     {
-        let state = try options.store.load(runID)
+        let state = try await loadRun(runID, options: options, reporter: reporter)
         guard state.activity.isUnfinished else {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
@@ -45,27 +48,23 @@ extension Runner {
             try confirm("Resume run \(runID) of \(runbook.name)?", command: "runbook resume", opts)
         }
         StopRequest.shared.install { reporter.note($0) }
-        let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
-        return try await runner.continueRun(from: from)
+        let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
+        return try await runner.underLock(lock) { try await runner.continueRun(from: from) }
     }
 
     /// `runbook rollback <run-id> [--force]`: undo a completed, paused or interrupted run.
     public static func rollback(runID: String, cliVars: [String], varsFile: URL?, options: EngineOptions, masker: Masker,
                                 reporter: any Reporter) async throws -> RunOutcome
     {
-        let state = try options.store.load(runID)
+        let state = try await loadRun(runID, options: options, reporter: reporter)
         guard state.status != .rolledBack, state.status != .forgotten else { throw EngineError.nothingToRollback(runID: runID, status: state.status.rawValue) }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
         try confirm("Roll back run \(runID) of \(runbook.name)?", command: "runbook rollback", opts)
         StopRequest.shared.install { reporter.note($0) }
-        let lock = try RunLock.acquire(store: opts.store, runbook: runbook.name, runID: runID)
-        defer { lock.release() }
-        if let stale = lock.staleHolder { reporter.note("took over the lock left by a process that is gone (\(stale))") }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
-        return try await runner.rollbackOnRequest()
+        let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
+        return try await runner.underLock(lock) { try await runner.rollbackOnRequest() }
     }
 
     /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things

@@ -32,7 +32,14 @@ extension Runner {
             }
         }
         let values: [Value]
-        do { values = try evaluateItems(i) } catch { return try await fail(slot, "foreach: \(describe(error))") }
+        let limits: (concurrency: Int, canary: Int, maxFailures: Int)
+        do {
+            values = try evaluateItems(i)
+            limits = (try setting(group, "concurrency", group.concurrency, minimum: 1), try setting(group, "canary", group.canary, minimum: 0),
+                      try setting(group, "max_failures", group.maxFailures, minimum: 0))
+        } catch {
+            return try await fail(slot, "foreach: \(describe(error))")
+        }
         let keys = values.enumerated().map { ItemRecord.key(of: $1, index: $0) }
         if fresh {
             state.steps[i].items = keys.enumerated().map { k, key in
@@ -55,23 +62,23 @@ extension Runner {
         state.steps[i].finishedAt = nil
         try await persist(slot, allItems: true)
         var started = ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: ForeachGroup.actionName)
-        started.message = "\(values.count) item\(values.count == 1 ? "" : "s"), concurrency \(group.concurrency)"
-            + (group.canary > 0 ? ", canary \(group.canary)" : "") + ", max_failures \(group.maxFailures)"
+        started.message = "\(values.count) item\(values.count == 1 ? "" : "s"), concurrency \(limits.concurrency)"
+            + (limits.canary > 0 ? ", canary \(limits.canary)" : "") + ", max_failures \(limits.maxFailures)"
         try emit(started)
 
         let todo = state.steps[i].items!.indices.filter { state.steps[i].items![$0].status != .succeeded }
         let clock = GroupClock(total: values.count, done: values.count - todo.count)
         var failures: [Int] = []
         // Canary: the first items run alone; one failure and no other item starts.
-        let canary = Array(todo.prefix(group.canary))
-        var stop = try await runItems(i, canary, concurrency: min(group.concurrency, max(1, canary.count)), budget: 0,
+        let canary = Array(todo.prefix(limits.canary))
+        var stop = try await runItems(i, canary, concurrency: min(limits.concurrency, max(1, canary.count)), budget: 0,
                                       failures: &failures, clock: clock)
         if !failures.isEmpty, case .failed(let why)? = stop {
             stop = .failed("canary item \(failures.map { keys[$0] }.joined(separator: ", ")) failed, so no other item was started: \(why)")
         }
         if stop == nil {
-            stop = try await runItems(i, Array(todo.dropFirst(canary.count)), concurrency: group.concurrency,
-                                      budget: group.maxFailures, failures: &failures, clock: clock)
+            stop = try await runItems(i, Array(todo.dropFirst(canary.count)), concurrency: limits.concurrency,
+                                      budget: limits.maxFailures, failures: &failures, clock: clock)
         }
         let failedKeys = failures.map { keys[$0] }
         state.steps[i].finishedAt = Date()
@@ -248,6 +255,15 @@ extension Runner {
             try await persist(StepSlot(i))
         }
         return nil
+    }
+
+    /// A group setting given as an expression, else its number.
+    func setting(_ group: ForeachGroup, _ key: String, _ fallback: Int, minimum: Int) throws -> Int {
+        guard let node = group.settings[key] else { return fallback }
+        let v = try Expressions.evaluate(node, scope: scope, file: runbook.file.path)
+        let n: Int? = v.intValue ?? v.stringValue.flatMap { Int($0) }
+        guard let n, n >= minimum else { throw EngineError.badSetting(name: key, value: v.interpolated, minimum: minimum) }
+        return n
     }
 
     /// The group's list: its `foreach:` value, which must be a list.

@@ -5,11 +5,11 @@ extension Runner {
     /// The run becomes `forgotten` (it no longer blocks new runs, and cannot be resumed or rolled
     /// back); the reason is kept in `state.json` and as a `run.forgotten` audit event.
     public static func forget(runID: String, reason: String, options: EngineOptions, masker: Masker,
-                              reporter: any Reporter) throws -> RunOutcome
+                              reporter: any Reporter) async throws -> RunOutcome
     {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty else { throw EngineError.forgetNeedsReason }
-        let first = try options.store.load(runID)
+        let first = try await loadRun(runID, options: options, reporter: reporter)
         guard first.activity.isUnfinished else {
             throw EngineError.nothingToForget(runID: runID, status: first.activity.label)
         }
@@ -31,8 +31,9 @@ extension Runner {
         state.message = "forgotten by \(Identity.userAtHost): \(reason)"
         state.updatedAt = now
         try options.store.save(state, masker: masker)
-        try options.store.append(AuditEvent(event: "run.forgotten", status: "forgotten",
-                                            message: masker.mask("was \(activity.word); \(reason)")), runID: runID)
+        let audit = AuditEvent(event: "run.forgotten", status: "forgotten", message: masker.mask("was \(activity.word); \(reason)"))
+        try options.store.append(audit, runID: runID)
+        try await mirrorToCluster(state, event: audit, options: options, masker: masker)
         var e = ReportEvent(.runFinished, runID: runID, status: "forgotten", message: reason)
         e.runbook = state.runbookName
         reporter.report(e.masked(by: masker))

@@ -16,6 +16,8 @@ public actor Runner {
     var scope: Scope
     /// Held for the whole command (nil for a dry-run, which leaves no trace).
     var lock: RunLock?
+    /// The cluster Lease and run record (nil with the local lock); see `Team/`.
+    var team: TeamSession?
     /// The run's checkpoint journal while a command writes (nil for a dry-run).
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
@@ -277,6 +279,7 @@ public actor Runner {
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
+            try await team?.checkpoint(state, masker: masker)
             return
         }
         let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
@@ -284,6 +287,8 @@ public actor Runner {
             try compact()
         }
         try await journal.waitDurable(seq)
+        // the team's copy (the cluster's run record) once the local write-ahead copy is durable
+        try await team?.checkpoint(state, masker: masker)
     }
 
     static let compactionFloor = 8 << 20
@@ -317,13 +322,16 @@ public actor Runner {
         reporter.report(e)
         guard !options.dryRun, e.kind != .stepLog, e.kind != .stepPlanned else { return }
         let message = [e.message, e.hint].compactMap { $0 }.joined(separator: "\n")
-        let audit = AuditEvent(event: e.kind.rawValue, step: e.step, status: e.status,
+        // An item's events name the step as `ID[index]`, with the item's key in the message.
+        let step = e.item.map { "\(e.step ?? "")[\($0)]" } ?? e.step
+        let audit = AuditEvent(event: e.kind.rawValue, step: step, status: e.status,
                                message: message.isEmpty ? nil : masker.mask(message))
         if let checkpoints {
             try checkpoints.appendEvent(Data((audit.toValue().jsonString() + "\n").utf8))
         } else {
             try options.store.append(audit, runID: state.runID)
         }
+        team?.note(audit)
     }
 
     /// Journals are machine data (object references, version ids) that actions keep free of

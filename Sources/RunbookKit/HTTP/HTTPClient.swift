@@ -1,33 +1,57 @@
 import CCurl
 import Foundation
 
-/// An HTTPS client over libcurl. One easy handle per client, reused for every request so the
-/// connection (and TLS session) stays alive; a lock serialises requests on it.
+/// An HTTPS client over libcurl. Easy handles are pooled and reused, so connections (and TLS
+/// sessions) stay alive: a request takes an idle handle (a new one only when all are busy), so
+/// as many connections are open as requests were in flight at once (one for a sequential run;
+/// up to a `foreach` group's concurrency).
 public final class HTTPClient: @unchecked Sendable {
     public let tls: TLSConfig
     private let lock = NSLock()
-    private let handle: UnsafeMutableRawPointer
-    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private var idle: [Easy] = []
+
+    /// One libcurl easy handle and its error buffer.
+    private final class Easy {
+        let handle: UnsafeMutableRawPointer
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+
+        init() {
+            guard let h = curl_easy_init() else { fatalError("curl_easy_init failed (out of memory)") }
+            handle = h
+        }
+
+        deinit {
+            curl_easy_cleanup(handle)
+            errorBuffer.deallocate()
+        }
+    }
+
+    /// Idle handles kept beyond this are closed.
+    static let maxIdle = 32
 
     private static let globalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_ALL)) }()
 
     public init(tls: TLSConfig = TLSConfig()) {
         _ = HTTPClient.globalInit
         self.tls = tls
-        guard let h = curl_easy_init() else { fatalError("curl_easy_init failed (out of memory)") }
-        handle = h
     }
 
-    deinit {
-        curl_easy_cleanup(handle)
-        errorBuffer.deallocate()
-    }
-
-    /// Sends one request, one attempt. Any HTTP status is a response; only transport failures throw.
+    /// Sends one request, one attempt, on the calling thread. Any HTTP status is a response; only
+    /// transport failures throw.
     public func send(_ request: HTTPRequest) throws -> HTTPResponse {
-        lock.lock()
-        defer { lock.unlock() }
-        return try perform(request)
+        let easy = lock.withLock { idle.popLast() } ?? Easy()
+        defer { lock.withLock { if idle.count < HTTPClient.maxIdle { idle.append(easy) } } }
+        return try perform(request, easy.handle, easy.errorBuffer)
+    }
+
+    /// `send(_:)` on a thread of its own (libcurl blocks): the caller's task is suspended, not
+    /// its thread, so concurrent requests overlap and the cooperative pool stays free.
+    public func sendAsync(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<HTTPResponse, any Error>) in
+            DispatchQueue.global().async {
+                c.resume(with: Result { try self.send(request) })
+            }
+        }
     }
 
     /// Sends with retries: transport errors marked transient and statuses 429/502/503/504 are
@@ -37,7 +61,7 @@ public final class HTTPClient: @unchecked Sendable {
         var attempt = 1
         while true {
             do {
-                let r = try send(request)
+                let r = try await sendAsync(request)
                 if !r.isRetryable || attempt >= retry.attempts { return r }
                 try await Task.sleep(nanoseconds: UInt64(retry.delay(retry: attempt, retryAfter: r.retryAfter) * 1e9))
             } catch let e as HTTPError where e.isTransient && attempt < retry.attempts {
@@ -56,7 +80,9 @@ public final class HTTPClient: @unchecked Sendable {
         var headers: [String: String] = [:]
     }
 
-    private func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+    private func perform(_ request: HTTPRequest, _ handle: UnsafeMutableRawPointer,
+                         _ errorBuffer: UnsafeMutablePointer<CChar>) throws -> HTTPResponse
+    {
         curl_easy_reset(handle)  // keeps the live connection and TLS session cache
         errorBuffer.initialize(to: 0)
         var headerList: UnsafeMutablePointer<curl_slist>?
@@ -83,6 +109,7 @@ public final class HTTPClient: @unchecked Sendable {
         try set(CURLOPT_TIMEOUT_MS, Int((request.timeout ?? 60) * 1000))
         try set(CURLOPT_CONNECTTIMEOUT_MS, 10_000)
         try set(CURLOPT_TCP_KEEPALIVE, 1)
+        if request.freshConnection { try set(CURLOPT_FRESH_CONNECT, 1) }
 
         // TLS
         if let ca = tls.caPEM { try setBlob(CURLOPT_CAINFO_BLOB, ca) }

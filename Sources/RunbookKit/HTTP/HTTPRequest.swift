@@ -11,6 +11,11 @@ public struct HTTPRequest: Sendable {
     public var timeout: TimeInterval?
     /// Sign the request for AWS.
     public var sigV4: AWSSigV4?
+    /// Send on a new connection. For writes that are not idempotent: libcurl silently resends a
+    /// request once when a *reused* connection dies before any answer, which would repeat a write
+    /// the server already committed; on a fresh connection the failure reaches the caller, which
+    /// checks the remote state before retrying (`StoreTransport.sendWrite`).
+    public var freshConnection = false
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: Data? = nil,
                 timeout: TimeInterval? = nil, sigV4: AWSSigV4? = nil)

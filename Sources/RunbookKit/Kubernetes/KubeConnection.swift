@@ -48,7 +48,9 @@ public struct KubeConnection: Sendable {
         }
         if files.isEmpty {
             if let host = env["KUBERNETES_SERVICE_HOST"], let port = env["KUBERNETES_SERVICE_PORT"] {
-                return try inCluster(host: host, port: port, dir: serviceAccountDir)
+                // RUNBOOK_SERVICEACCOUNT_DIR moves the token, ca.crt and namespace files (tests, sidecars)
+                let dir = env["RUNBOOK_SERVICEACCOUNT_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? serviceAccountDir
+                return try inCluster(host: host, port: port, dir: dir)
             }
             throw KubeError.config("no cluster configuration: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a cluster")
         }

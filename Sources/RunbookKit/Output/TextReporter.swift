@@ -78,9 +78,10 @@ public struct TextReporter: Reporter {
             return ["  \(symbol(e.status)) \(key) \(e.step ?? "") \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
         case .rollbackStepFinished where e.status == "rollback-failed":
             return ["  \(symbol(e.status)) \(key) undo \(e.step ?? "") \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
-        case .stepPlanned:
-            return ["  \(symbol(e.status)) \(key) \(e.step ?? "") [\(e.action ?? "")]: \(e.message ?? "")"]
-                + (e.diff ?? "").split(separator: "\n").map { "      " + colourDiff(String($0)) }
+        case .stepPlanned where e.item == 0 || e.status == "failed":
+            // The first item's preview in full (with diffs) and every failure; the rest as a summary line each.
+            return ["    \(symbol(e.status)) \(key) \(e.step ?? "") [\(e.action ?? "")]: \(e.message ?? "")"]
+                + (e.diff ?? "").split(separator: "\n").map { "        " + colourDiff(String($0)) }
         default:
             return []
         }

@@ -15,9 +15,15 @@ public struct ForeachGroup: Sendable {
     public let maxFailures: Int
     /// The body: ordinary steps, run in order for each item.
     public let steps: [Step]
+    /// `concurrency`, `canary` or `max_failures` given as an expression (`${{ vars.concurrency }}`),
+    /// evaluated when the group starts; the numbers above are then only defaults.
+    public let settings: [String: YAMLNode]
 
-    public init(items: YAMLNode, name: String, concurrency: Int, canary: Int, maxFailures: Int, steps: [Step]) {
+    public init(items: YAMLNode, name: String, concurrency: Int, canary: Int, maxFailures: Int, steps: [Step],
+                settings: [String: YAMLNode] = [:])
+    {
         self.items = items
+        self.settings = settings
         self.name = name
         self.concurrency = concurrency
         self.canary = canary

@@ -51,9 +51,16 @@ extension ValidationPass {
                 itemName = s
             }
         }
-        let concurrency = count(node["concurrency"], "concurrency", minimum: 1) ?? 1
-        let canary = count(node["canary"], "canary", minimum: 0) ?? 0
-        let maxFailures = count(node["max_failures"], "max_failures", minimum: 0) ?? 0
+        var settings: [String: YAMLNode] = [:]
+        for key in ["concurrency", "canary", "max_failures"] {
+            if let n = node[key], case .scalar(let text, _, _, _) = n, text.contains("${{") {
+                settings[key] = n
+                checkReferences(n, step: id, ownIndex: index, mayReadOwn: false, extra: [])
+            }
+        }
+        let concurrency = settings["concurrency"] != nil ? 1 : count(node["concurrency"], "concurrency", minimum: 1) ?? 1
+        let canary = settings["canary"] != nil ? 0 : count(node["canary"], "canary", minimum: 0) ?? 0
+        let maxFailures = settings["max_failures"] != nil ? 0 : count(node["max_failures"], "max_failures", minimum: 0) ?? 0
 
         var body: [Step] = []
         if let s = node["steps"] {
@@ -77,7 +84,7 @@ extension ValidationPass {
             error(node.mark, "missing required key 'steps' in \(label)")
         }
         let group = ForeachGroup(items: items, name: itemName, concurrency: concurrency, canary: canary,
-                                 maxFailures: maxFailures, steps: body)
+                                 maxFailures: maxFailures, steps: body, settings: settings)
         return Step(id: id, name: name, action: ForeachGroup.actionName, with: nil, when: when, timeout: nil, retry: nil,
                     onFailure: nil, rollback: .auto, mark: node.mark, group: group)
     }

@@ -27,14 +27,30 @@ struct AWSJSONClient: Sendable {
     /// Calls `operation`; returns the decoded answer, throws `ServiceError` for a service
     /// exception that the caller may want to handle, `SecretStoreError` for everything else.
     func call(_ operation: String, _ body: Value) async throws -> Value {
-        let request = HTTPRequest(
-            method: "POST", url: endpoint,
-            headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "\(targetPrefix).\(operation)"),
-                      ("Accept", "application/json")],
-            body: body.jsonData(), timeout: 30, sigV4: signer)
-        let response = try await transport.send(request) { r in
-            r.status >= 500 || r.status == 429 || Self.throttlingTypes.contains(Self.errorType(r))
-        }
+        let response = try await transport.send(request(operation, body), retryable: Self.retryable)
+        return try decode(response, operation)
+    }
+
+    /// A write that is not idempotent: before a retry `tookEffect` re-reads the remote state, and
+    /// nil comes back when the write is already there (its answer was lost after the commit).
+    func callWrite(_ operation: String, _ body: Value, tookEffect: () async throws -> Bool) async throws -> Value? {
+        guard let response = try await transport.sendWrite(request(operation, body), retryable: Self.retryable,
+                                                           tookEffect: tookEffect) else { return nil }
+        return try decode(response, operation)
+    }
+
+    static func retryable(_ r: HTTPResponse) -> Bool {
+        r.status >= 500 || r.status == 429 || throttlingTypes.contains(errorType(r))
+    }
+
+    private func request(_ operation: String, _ body: Value) -> HTTPRequest {
+        HTTPRequest(method: "POST", url: endpoint,
+                    headers: [("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", "\(targetPrefix).\(operation)"),
+                              ("Accept", "application/json")],
+                    body: body.jsonData(), timeout: 30, sigV4: signer)
+    }
+
+    private func decode(_ response: HTTPResponse, _ operation: String) throws -> Value {
         if (200..<300).contains(response.status) {
             if response.body.isEmpty { return .object(Object()) }
             do { return try Value.parseJSON(response.body) } catch {

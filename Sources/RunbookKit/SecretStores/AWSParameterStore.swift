@@ -38,6 +38,8 @@ public struct AWSParameterStore: SecretStore {
         do {
             return try await put(name, value, overwrite: false)
         } catch let e as AWSJSONClient.ServiceError where e.type == "ParameterAlreadyExists" {
+            // A create whose answer was lost, retried: the parameter holding this value is ours.
+            if case .present(let v) = try await current(name), v.value == value { return v.version }
             return try await addVersion(name, value: value, requestToken: requestToken)
         } catch let e as AWSJSONClient.ServiceError {
             throw api.unexpected(e, label(name))
@@ -53,9 +55,20 @@ public struct AWSParameterStore: SecretStore {
     }
 
     private func put(_ name: String, _ value: String, overwrite: Bool) async throws -> String {
-        let answer = try await api.call("PutParameter", [
+        // Not idempotent (each put is a new version): before a retry, the value already there
+        // means the lost attempt got through.
+        let sent = try await api.callWrite("PutParameter", [
             "Name": .string(name), "Value": .string(value), "Type": "SecureString", "Overwrite": .bool(overwrite),
-        ])
+        ]) {
+            if case .present(let v) = try await self.current(name), v.value == value { return true }
+            return false
+        }
+        guard let answer = sent else {
+            guard case .present(let v) = try await current(name) else {
+                throw SecretStoreError.badResponse(store: api.transport.store, reason: "the value put into \(label(name)) is gone")
+            }
+            return v.version
+        }
         guard let version = answer["Version"]?.intValue else {
             throw SecretStoreError.badResponse(store: api.transport.store, reason: "PutParameter without Version")
         }

@@ -67,6 +67,8 @@ public struct AWSSecretsManager: SecretStore {
             ])
             return try versionID(answer, "CreateSecret")
         } catch let e as AWSJSONClient.ServiceError where e.type == "ResourceExistsException" {
+            // A create whose answer was lost, retried: the secret holding this value is ours.
+            if case .present(let v) = try await current(name), v.value == value { return v.version }
             return try await addVersion(name, value: value, requestToken: requestToken)
         } catch let e as AWSJSONClient.ServiceError {
             throw api.unexpected(e, label(name))
@@ -77,9 +79,20 @@ public struct AWSSecretsManager: SecretStore {
     /// Manager does not make a second version.
     public func addVersion(_ name: String, value: String, requestToken: String) async throws -> String {
         do {
-            let answer = try await api.call("PutSecretValue", [
+            // The request token makes a replay idempotent on AWS; a store that does not honour it
+            // is checked too: the value already current means the lost attempt got through.
+            let sent = try await api.callWrite("PutSecretValue", [
                 "SecretId": .string(name), "SecretString": .string(value), "ClientRequestToken": .string(requestToken),
-            ])
+            ]) {
+                if case .present(let v) = try await self.current(name), v.value == value { return true }
+                return false
+            }
+            guard let answer = sent else {
+                guard case .present(let v) = try await current(name) else {
+                    throw SecretStoreError.badResponse(store: api.transport.store, reason: "the value put into \(label(name)) is gone")
+                }
+                return v.version
+            }
             return try versionID(answer, "PutSecretValue")
         } catch let e as AWSJSONClient.ServiceError {
             throw api.unexpected(e, label(name))

@@ -72,7 +72,20 @@ public struct GCPSecretManager: SecretStore {
         let data = Data(value.utf8)
         let body: Value = ["payload": ["data": .string(data.base64EncodedString()),
                                        "dataCrc32c": .string(String(CRC32C.checksum(data)))]]
-        let r = try await call("POST", "\(secretURL(name)):addVersion", what: label(name), body: body)
+        // Not idempotent: a retry after a lost answer would add a second version. Before retrying,
+        // look: the same value already the newest version means the lost attempt got through.
+        let sent = try await transport.sendWrite(try makeRequest("POST", "\(secretURL(name)):addVersion", body: body),
+                                                 retryable: Self.retryable) {
+            if case .present(let v) = try await self.current(name), v.value == value { return true }
+            return false
+        }
+        guard let sent else {
+            guard case .present(let v) = try await current(name) else {
+                throw SecretStoreError.badResponse(store: "GCP Secret Manager", reason: "the version added to \(label(name)) is gone")
+            }
+            return v.version
+        }
+        let r = try check(sent, what: label(name))
         guard let v = (try? Value.parseJSON(r.body))?["name"]?.stringValue else {
             throw SecretStoreError.badResponse(store: "GCP Secret Manager", reason: "addVersion without name")
         }
@@ -110,12 +123,22 @@ public struct GCPSecretManager: SecretStore {
     private func call(_ method: String, _ url: String, what: String, body: Value? = nil, allow: Set<Int> = []) async throws
         -> HTTPResponse
     {
-        let request = HTTPRequest(
-            method: method, url: url,
-            headers: [("Authorization", "Bearer \(try token.token())"), ("Accept", "application/json")]
-                + (body == nil ? [] : [("Content-Type", "application/json")]),
-            body: body?.jsonData(), timeout: 30)
-        let r = try await transport.send(request) { $0.status >= 500 || $0.status == 429 }
+        let r = try await transport.send(try makeRequest(method, url, body: body), retryable: Self.retryable)
+        return try check(r, what: what, allow: allow)
+    }
+
+    static func retryable(_ r: HTTPResponse) -> Bool { r.status >= 500 || r.status == 429 }
+
+    private func makeRequest(_ method: String, _ url: String, body: Value?) throws -> HTTPRequest {
+        HTTPRequest(method: method, url: url,
+                    headers: [("Authorization", "Bearer \(try token.token())"), ("Accept", "application/json")]
+                        + (body == nil ? [] : [("Content-Type", "application/json")]),
+                    body: body?.jsonData(), timeout: 30)
+    }
+
+    /// `r` when it succeeded (or has a status in `allow`); otherwise the `SecretStoreError` with
+    /// Google's `error.status` and `error.message`.
+    private func check(_ r: HTTPResponse, what: String, allow: Set<Int> = []) throws -> HTTPResponse {
         if (200..<300).contains(r.status) || allow.contains(r.status) { return r }
         let err = (try? Value.parseJSON(r.body))?["error"]
         let status = err?["status"]?.stringValue ?? "HTTP \(r.status)"

@@ -13,7 +13,7 @@ struct StoreTransport: Sendable {
         var attempt = 1
         while true {
             do {
-                let response = try client.send(request)
+                let response = try await client.sendAsync(request)
                 if !retryable(response) || attempt >= backoff.attempts { return response }
                 try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: response.retryAfter) * 1e9))
             } catch let error as HTTPError {
@@ -25,6 +25,36 @@ struct StoreTransport: Sendable {
                 }
                 try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: nil) * 1e9))
             }
+            attempt += 1
+        }
+    }
+
+    /// For a write that is not idempotent (GCP `addVersion`, SSM `PutParameter`): a retryable
+    /// failure may come *after* the store committed the write (a 503 or a reset that lost the
+    /// answer), so before each retry `tookEffect` re-reads the remote state, and when the write
+    /// is already there this returns nil instead of writing it a second time.
+    func sendWrite(_ request: HTTPRequest, retryable: (HTTPResponse) -> Bool,
+                   tookEffect: () async throws -> Bool) async throws -> HTTPResponse?
+    {
+        var request = request
+        request.freshConnection = true
+        var attempt = 1
+        while true {
+            var retryAfter: TimeInterval?
+            do {
+                let response = try client.send(request)
+                if !retryable(response) || attempt >= backoff.attempts { return response }
+                retryAfter = response.retryAfter
+            } catch let error as HTTPError {
+                guard error.isTransient else {
+                    throw SecretStoreError.connection(store: store, reason: error.errorDescription ?? "\(error)")
+                }
+                if attempt >= backoff.attempts {
+                    throw SecretStoreError.unavailable(store: store, reason: error.errorDescription ?? "\(error)")
+                }
+            }
+            try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: retryAfter) * 1e9))
+            if try await tookEffect() { return nil }
             attempt += 1
         }
     }

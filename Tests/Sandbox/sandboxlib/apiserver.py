@@ -222,9 +222,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.wfile = _NullWriter()
 
-    def _apply_fault(self, method: str, path: str) -> bool:
-        """Handle a matching "kube" fault; True when the request was answered by it."""
-        rule = self.server_api.faults.take("kube", method, path)
+    def _apply_fault(self, method: str, path: str, rule: dict | None = None) -> bool:
+        """Handle a matching "kube" fault (or `rule`); True when the request was answered by it."""
+        rule = rule or self.server_api.faults.take("kube", method, path)
         if rule is None:
             return False
         action = rule["action"]
@@ -273,7 +273,21 @@ class _Handler(BaseHTTPRequestHandler):
             if user is None:
                 self._status(401, "Unauthorized", "Unauthorized")
                 return
-            routes.route(Request(self, method, path, query, body, user))
+            lost = self.server_api.faults.take("kube", method, path, after=True)
+            if lost is None:
+                routes.route(Request(self, method, path, query, body, user))
+                return
+            # The request takes effect; its answer is lost and the fault answers instead.
+            real = self.wfile
+            self.wfile = _NullWriter()
+            try:
+                routes.route(Request(self, method, path, query, body, user))
+            except (HTTPError, access.AccessError, StoreError):
+                pass
+            finally:
+                self.wfile = real
+            log.info("fault after commit: %s on %s %s", lost["action"], method, path)
+            self._apply_fault(method, path, lost)
         except (HTTPError, access.AccessError) as e:
             self._status(e.code, e.reason, e.message, e.details)
         except StoreError as e:

@@ -1,5 +1,5 @@
 """The long-lived sandbox process: faults → Backends.start() → fixtures into the Store → API
-server → controllers → wait_ready → DIR/kubeconfig, DIR/env, DIR/sandbox.json → ready.
+server → controllers → wait_ready → DIR/kubeconfig, DIR/env (+ env.json), DIR/sandbox.json → ready.
 SIGTERM stops everything (API server, then Backends.stop())."""
 
 import base64
@@ -14,7 +14,7 @@ import traceback
 
 import yaml
 
-from . import certs, rbac, resources
+from . import certs, generated, rbac, resources
 from .apiserver import VIEWER, APIServer
 from .controllers.tokens import TokenSecretController
 from .serviceaccounts import TokenIssuer
@@ -64,6 +64,11 @@ def load_objects(dirs: list, substitute) -> list:
                 objs.append((path, doc))
     objs.sort(key=lambda po: _ORDER.get(po[1]["kind"], 10))
     return objs
+
+
+def generated_after_namespaces(objs: list) -> list:
+    """Generated objects in creation order (Namespaces first), like objects/*.yaml."""
+    return sorted(objs, key=lambda po: _ORDER.get(po[1]["kind"], 10))
 
 
 def _write_private(path: str, text: str):
@@ -142,7 +147,9 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
             store.create(defaults_ns | {"metadata": {"name": ns}})
         for obj in rbac.bootstrap_objects(VIEWER):
             store.create(obj)
-        for path, obj in load_objects(dirs, backends.substitute):
+        fixture_vars = generated.parse_vars(os.environ.get("SANDBOX_FIXTURE_VARS", "").split("\n"))
+        for path, obj in load_objects(dirs, backends.substitute) + generated_after_namespaces(
+                generated.generated_objects(dirs, fixture_vars, backends.substitute)):
             t = resources.BY_KIND[obj["kind"]]
             try:
                 validate(t, obj)
@@ -166,7 +173,9 @@ def run(sandbox_dir: str, fixtures: list, ready_fd: int) -> int:
         backends.wait_ready(60.0)
         kc_path = os.path.join(sandbox_dir, "kubeconfig")
         _write_private(kc_path, kubeconfig(pki, api.port))
-        _write_private(os.path.join(sandbox_dir, "env"), env_file({"KUBECONFIG": kc_path} | dict(env)))
+        full_env = {"KUBECONFIG": kc_path} | {k: str(v) for k, v in dict(env).items()}
+        _write_private(os.path.join(sandbox_dir, "env"), env_file(full_env))
+        _write_private(os.path.join(sandbox_dir, "env.json"), json.dumps(full_env, indent=2) + "\n")
         last = write_state(sandbox_dir, api, backends, fixtures, None)
         report("ready\n")
         # keep sandbox.json current (Services and postgres Pods come and go) until SIGTERM

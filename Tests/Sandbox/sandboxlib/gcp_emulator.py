@@ -264,10 +264,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received. Expected an object.")
         return obj
 
-    def _fault(self, method: str, path: str) -> bool:
-        """Applies an injected fault; True when the request is answered (or dropped) by it."""
+    def _fault(self, method: str, path: str, rule: dict | None = None) -> bool:
+        """Applies an injected fault (or `rule`); True when the request is answered (or dropped) by it."""
         faults = self.server.emulator.faults
-        rule = faults.take("gcp", method, path) if faults is not None else None
+        if rule is None:
+            rule = faults.take("gcp", method, path) if faults is not None else None
         if not rule:
             return False
         action = str(rule.get("action", "500"))
@@ -299,7 +300,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             body = self._body() if method in ("POST", "PATCH") else {}
             self._auth(path)
-            self._send(200, self._route(method, path, q, body))
+            faults = self.server.emulator.faults
+            lost = faults.take("gcp", method, path, after=True) if faults is not None else None
+            answer = self._route(method, path, q, body)
+            if lost is not None and self._fault(method, path, lost):
+                return      # committed; the answer is lost
+            self._send(200, answer)
         except ApiError as e:
             self._send(e.code, e.body())
         except (BrokenPipeError, ConnectionResetError):
@@ -373,7 +379,14 @@ class GcpEmulator:
     class _Server(ThreadingHTTPServer):
         daemon_threads = True
         allow_reuse_address = True
+        request_queue_size = 64
         emulator: "GcpEmulator"
+
+        def finish_request(self, request, client_address):
+            # Headers and body leave in separate writes: without TCP_NODELAY, Nagle holds the
+            # body until the client's delayed ACK (~40 ms per request on loopback).
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().finish_request(request, client_address)
 
     def __init__(self, token: str, faults=None, port: int = 0):
         self.token = token

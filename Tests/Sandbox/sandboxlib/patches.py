@@ -262,7 +262,7 @@ class StrategicPatcher:
 
     def __init__(self, kubectl: str = "kubectl"):
         self.kubectl = kubectl
-        self.home = tempfile.mkdtemp(prefix="sandbox-kubectl-")
+        self.home = tempfile.mkdtemp(prefix=f"sandbox-kubectl-{os.getpid()}-")
         os.chmod(self.home, 0o700)
         self.kubeconfig = os.path.join(self.home, "kubeconfig")
         with open(self.kubeconfig, "w") as f:

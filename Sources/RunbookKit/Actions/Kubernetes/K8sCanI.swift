@@ -73,3 +73,12 @@ public struct K8sCanI: ReadAction {
         return text
     }
 }
+
+extension K8sCanI {
+    /// With `as`: creating a `SubjectAccessReview` (cluster-scoped). A `SelfSubjectAccessReview` is
+    /// allowed to every authenticated user by the default `system:basic-user` ClusterRole.
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let who = c.with["as"], !who.isNull, who.interpolated != "" else { return [] }
+        return [Permission("create", group: "authorization.k8s.io", resource: "subjectaccessreviews", namespace: nil, name: nil)]
+    }
+}

@@ -72,7 +72,9 @@ public struct K8sDelete: Action {
                 return
             }
         }
-        _ = try await client.create(PriorState.clean(prior))
+        _ = try await client.createConverging(PriorState.clean(prior)) {
+            ObjectDiff.render(live: PriorState.clean($0), result: PriorState.clean(prior)).isEmpty
+        }
         context.log("re-created \(ref)")
         try await PriorState.discard(fragment, client: client)
     }

@@ -82,7 +82,12 @@ public struct K8sJobRun: Action {
             guard live.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == context.runID else { throw ActionError.failed("Job \(ns)/\(ref.name) already exists and was not started by this run; choose another name") }
             context.log("Job \(ns)/\(ref.name) already exists (an earlier attempt): waiting for it")
         } else {
-            do { _ = try await client.create(job) } catch let e as KubeError where e.isAlreadyExists {}
+            let runID = context.runID
+            do {
+                _ = try await client.createConverging(job) { $0.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == runID }
+            } catch let e as KubeError where e.isAlreadyExists {
+                throw ActionError.failed("Job \(ns)/\(ref.name) already exists and was not started by this run; choose another name")
+            }
             context.log("created Job \(ns)/\(ref.name)")
         }
         let lines = try context.int("log_lines") ?? 50

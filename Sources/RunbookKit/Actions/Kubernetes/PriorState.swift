@@ -46,7 +46,8 @@ public enum PriorState {
         ]
         let holderRef = ObjectRef(apiVersion: "v1", kind: "Secret", namespace: ns, name: name)
         if try await client.get(holderRef) == nil {
-            do { _ = try await client.create(holder) } catch let e as KubeError where e.isAlreadyExists {}
+            let runID = context.runID
+            _ = try await client.createConverging(holder) { $0.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == runID }
         }
         // An existing holder already keeps the earliest prior state (resume): it is not overwritten.
         return ["secretRef": holderRef.value]
@@ -118,7 +119,7 @@ public enum PriorState {
     public static func restore(_ prior: Value, ref: ObjectRef, record: Value?, force: Bool, client: KubeClient) async throws -> String {
         for _ in 0..<4 {
             guard let live = try await client.get(ref) else {
-                _ = try await client.create(clean(prior))
+                _ = try await client.createConverging(clean(prior)) { ObjectDiff.render(live: clean($0), result: clean(prior)).isEmpty }
                 return "re-created \(ref)"
             }
             // Already as it was (e.g. the step failed before changing it): nothing to write.

@@ -72,6 +72,9 @@ class Controller:
 
     name = "controller"
     resync = 0.0
+    # Worker threads; a key is never reconciled by two at once. Work caused by an event is served
+    # before periodic resyncs, so a thousand objects resyncing do not delay a new one.
+    workers = 1
 
     def __init__(self, store, ctx):
         self.store = store
@@ -79,6 +82,9 @@ class Controller:
         self._cv = threading.Condition()
         self._queue: dict = {}  # key -> forced flag (ordered)
         self._timers: dict = {}  # key -> due monotonic time
+        self._resync: dict = {}  # key -> True, served when _queue is empty
+        self._busy: set = set()  # keys a worker is reconciling now
+        self._next_resync: float | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -102,8 +108,15 @@ class Controller:
         except Exception:  # noqa: BLE001
             traceback.print_exc()
 
+    def _next_key(self):
+        """The next key no worker holds: event work first, then resyncs. Lock held."""
+        for q in (self._queue, self._resync):
+            for k in q:
+                if k not in self._busy:
+                    return k, q.pop(k)
+        return None, False
+
     def _worker(self) -> None:
-        next_resync = time.monotonic() + self.resync if self.resync else None
         while not self._stop.is_set():
             with self._cv:
                 now = time.monotonic()
@@ -111,35 +124,42 @@ class Controller:
                     if due <= now:
                         del self._timers[k]
                         self._queue[k] = True
-                if next_resync is not None and now >= next_resync:
-                    next_resync = now + self.resync
+                if self._next_resync is not None and now >= self._next_resync:
+                    self._next_resync = now + self.resync
                     try:
                         for k in self.all_keys():
-                            self._queue[k] = True
+                            if k not in self._queue:
+                                self._resync[k] = True
                     except Exception:  # noqa: BLE001
                         traceback.print_exc()
-                if not self._queue:
+                key, forced = self._next_key()
+                if key is None:
                     waits = [d - now for d in self._timers.values()]
-                    if next_resync is not None:
-                        waits.append(next_resync - now)
+                    if self._next_resync is not None:
+                        waits.append(self._next_resync - now)
                     self._cv.wait(max(0.01, min(waits)) if waits else 1.0)
                     continue
-                key = next(iter(self._queue))
-                forced = self._queue.pop(key)
+                self._busy.add(key)
             try:
                 self.reconcile(key, forced)
             except Exception:  # noqa: BLE001 - a controller must survive one bad object
                 traceback.print_exc()
                 self.enqueue(key, True, after=1.0)
+            finally:
+                with self._cv:
+                    self._busy.discard(key)
+                    self._cv.notify()
 
     def start(self) -> None:
         """Subscribes to the store, queues existing objects and starts the worker."""
         self.store.subscribe(self._on_event)
         for k in self.all_keys():
             self.enqueue(k, True)
-        t = threading.Thread(target=self._worker, name=f"ctl-{self.name}", daemon=True)
-        t.start()
-        self._threads.append(t)
+        self._next_resync = time.monotonic() + self.resync if self.resync else None
+        for n in range(max(1, self.workers)):
+            t = threading.Thread(target=self._worker, name=f"ctl-{self.name}-{n}", daemon=True)
+            t.start()
+            self._threads.append(t)
 
     def stop(self) -> None:
         """Stops the worker (the store subscription is ignored from now on)."""

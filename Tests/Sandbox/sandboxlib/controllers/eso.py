@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -57,11 +58,13 @@ class ESOController(Controller):
 
     name = "eso"
     resync = RESYNC
+    workers = 4  # provider calls wait on the network: keep up with many ExternalSecrets at once
 
     def __init__(self, store, ctx):
         super().__init__(store, ctx)
         self.synced: dict = {}  # key -> (generation, meta hash, monotonic time of last fetch)
         self._boto = {}
+        self._boto_lock = threading.Lock()  # boto3's default session is not safe to share while creating clients
 
     # keys: (ns, name) of ExternalSecrets
     def keys_for(self, event, obj):
@@ -272,11 +275,12 @@ class ESOController(Controller):
         if auth.get("secretAccessKeySecretRef"):
             secret = self._secret_value(ns, auth["secretAccessKeySecretRef"], "secret access key")
         ckey = (service, region, kid, secret)
-        if ckey not in self._boto:
-            self._boto[ckey] = boto3.client(
-                "ssm" if service == "ParameterStore" else "secretsmanager", region_name=region,
-                endpoint_url=self.ctx.aws_endpoint, aws_access_key_id=kid, aws_secret_access_key=secret)
-        client = self._boto[ckey]
+        with self._boto_lock:
+            if ckey not in self._boto:
+                self._boto[ckey] = boto3.client(
+                    "ssm" if service == "ParameterStore" else "secretsmanager", region_name=region,
+                    endpoint_url=self.ctx.aws_endpoint, aws_access_key_id=kid, aws_secret_access_key=secret)
+            client = self._boto[ckey]
 
         def get(key: str, version) -> str:
             try:
@@ -344,6 +348,7 @@ class ESOController(Controller):
         md["annotations"] = ann
         if existing is None:
             out = self.store.create(obj)
+            self._collect_if_orphaned(es, out)
             out["_changed"] = True
             return out
         if obj == existing:
@@ -351,3 +356,13 @@ class ESOController(Controller):
         out = self.store.update(obj)
         out["_changed"] = True
         return out
+
+    def _collect_if_orphaned(self, es, secret) -> None:
+        """The ExternalSecret may have been deleted while this sync ran: its owned Secret, created
+        after the owner's deletion, would never be collected by the store. The real garbage collector
+        deletes dependents whose owner is gone; do the same at once."""
+        live = self.store.get("ExternalSecret", es["metadata"].get("namespace"), es["metadata"]["name"])
+        if live is None or live["metadata"].get("uid") != es["metadata"].get("uid"):
+            ref = controller_of(secret)
+            if ref and ref.get("uid") == es["metadata"].get("uid"):
+                self.store.delete("Secret", secret["metadata"].get("namespace"), secret["metadata"]["name"])

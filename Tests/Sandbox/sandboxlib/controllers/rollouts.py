@@ -251,25 +251,21 @@ class RolloutController(Controller):
         all_pods = sum(st(r, "replicas") for r in olds) + st(new, "replicas")
         new_unavailable = new["spec"]["replicas"] - st(new, "availableReplicas")
         budget = all_pods - min_available - new_unavailable
+        want = {r["metadata"]["uid"]: r["spec"].get("replicas", 0) for r in olds}
         # first the old replicas that are not available anyway, then available ones down to minAvailable
         for r in olds:
-            if budget <= 0:
-                break
-            unhealthy = r["spec"].get("replicas", 0) - st(r, "availableReplicas")
-            cut = min(budget, max(0, unhealthy))
-            if cut:
-                self._set_replicas(r, r["spec"]["replicas"] - cut)
-                r["spec"]["replicas"] -= cut
-                budget -= cut
-        available = sum(st(r, "availableReplicas") for r in olds) + st(new, "availableReplicas")
-        room = available - min_available
+            uid = r["metadata"]["uid"]
+            cut = min(max(0, budget), max(0, want[uid] - st(r, "availableReplicas")))
+            want[uid] -= cut
+            budget -= cut
+        room = sum(st(r, "availableReplicas") for r in olds) + st(new, "availableReplicas") - min_available
         for r in olds:
-            if room <= 0:
-                break
-            cut = min(room, r["spec"].get("replicas", 0))
-            if cut:
-                self._set_replicas(r, r["spec"]["replicas"] - cut)
-                room -= cut
+            uid = r["metadata"]["uid"]
+            cut = min(max(0, room), want[uid])
+            want[uid] -= cut
+            room -= cut
+        for r in olds:
+            self._set_replicas(r, want[r["metadata"]["uid"]])
         return new
 
     def _cleanup(self, limit: int, olds: list):

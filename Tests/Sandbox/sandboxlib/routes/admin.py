@@ -1,5 +1,6 @@
 """The sandbox's own admin endpoint (not on a real server): /sandbox/faults — POST adds a fault
-rule, GET lists the rules with what is left of them, DELETE clears them. Admin certificate only."""
+rule, GET lists the active rules (`rules`) and every rule since the last clear (`history`), each
+with `fired` (times it fired) and `count` (left); DELETE clears them. Admin certificate only."""
 
 import json
 
@@ -27,7 +28,7 @@ def serve(req: Request):
         return req.send(201, {"rules": faults.rules()})
     if req.method == "DELETE":
         faults.clear()
-        return req.send(200, {"rules": []})
+        return req.send(200, {"rules": [], "history": []})
     if req.method == "GET":
-        return req.send(200, {"rules": faults.rules()})
+        return req.send(200, {"rules": faults.rules(), "history": faults.history()})
     raise method_not_allowed()

@@ -1,5 +1,6 @@
 """GET of one object, LIST (label and field selectors, Table output)."""
 
+from .. import paging
 from ..labels import SelectorError
 from .request import HTTPError, Request
 from .tables import table
@@ -54,7 +55,8 @@ def get(req: Request):
 
 
 def list_(req: Request):
-    items = [req.out(o) for o in list_items(req)]
+    served, more = paging.page(req.query, list_items(req))
+    items = [req.out(o) for o in served]
     rv = req.store.resource_version()
     if "as=Table" in (req.h.headers.get("Accept") or ""):
         return req.send(200, table(req.t.kind, items, rv))
@@ -63,4 +65,4 @@ def list_(req: Request):
             o.pop("apiVersion", None)
             o.pop("kind", None)
     req.send(200, {"kind": f"{req.t.kind}List", "apiVersion": req.t.api_version(req.version),
-                   "metadata": {"resourceVersion": rv}, "items": items})
+                   "metadata": {"resourceVersion": rv, **more}, "items": items})

@@ -1,0 +1,164 @@
+import Foundation
+
+/// What each `k8s.*` action needs from RBAC: the verbs its execute, dry-run and rollback send.
+extension ActionContext {
+    /// A `with` string known before the run (nil when absent or only known at run time).
+    public func known(_ key: String) -> String? {
+        guard let v = with[key], !v.isNull else { return nil }
+        let s = v.stringValue ?? v.interpolated
+        return s.contains("<unknown until run: ") ? nil : s
+    }
+
+    /// The resource serving `apiVersion`/`kind` (discovery).
+    func permissionResource(_ apiVersion: String, _ kind: String) async throws -> KubeResource {
+        try await kubernetes.client().resource(apiVersion: apiVersion, kind: kind)
+    }
+
+    /// The namespace a step works in: `with.namespace`, else the context's default; nil when
+    /// known only at run time (every namespace).
+    var permissionNamespace: String? {
+        get throws {
+            if with["namespace"] != nil && !(with["namespace"]?.isNull ?? true) { return known("namespace") }
+            return try kubernetes.client().defaultNamespace
+        }
+    }
+
+    /// `verbs` on the object named by `apiVersion`/`kind`/`namespace`/`name` in `with`.
+    func objectPermissions(_ verbs: [String], subresource: String? = nil) async throws -> [Permission] {
+        guard let apiVersion = known("apiVersion"), let kind = known("kind") else { return [] }
+        let res = try await permissionResource(apiVersion, kind)
+        let ns = try permissionNamespace
+        return verbs.map { Permission($0, res, subresource: subresource, namespace: ns, name: known("name")) }
+    }
+
+    /// The Secrets that keep prior states holding secret data (see `PriorState`): names derived
+    /// from the run id, so any name.
+    func priorStateHolderPermissions(namespace: String?) -> [Permission] {
+        ["create", "get", "delete"].map { Permission($0, group: "", resource: "secrets", namespace: namespace, name: nil) }
+    }
+}
+
+extension K8sGet {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] { try await c.objectPermissions(["get"]) }
+}
+
+extension K8sSecretRead {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        let ns = try c.permissionNamespace
+        if c.with["labelSelector"] != nil { return [Permission("list", group: "", resource: "secrets", namespace: ns, name: nil)] }
+        return [Permission("get", group: "", resource: "secrets", namespace: ns, name: c.known("name"))]
+    }
+}
+
+extension K8sApply {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        var objects: [Value] = []
+        if let inline = c.with["objects"]?.arrayValue { objects = inline } else if c.with["manifest"] != nil {
+            objects = (try? c.documents(fromFile: "manifest")) ?? []
+        }
+        var out: [Permission] = []
+        for o in objects {
+            guard let apiVersion = o["apiVersion"]?.stringValue, let kind = o["kind"]?.stringValue else { continue }
+            let res = try await c.permissionResource(apiVersion, kind)
+            let name = o.lookup("metadata.name")?.stringValue.flatMap { $0.contains("<unknown until run: ") ? nil : $0 }
+            var ns = try c.permissionNamespace
+            if let n = o.lookup("metadata.namespace")?.stringValue { ns = n.contains("<unknown until run: ") ? nil : n }
+            // server-side apply (a PATCH that may create), its dry-run, and the rollback: delete
+            // what it created, put back (update) what it changed
+            out += ["get", "patch", "update", "delete"].map { Permission($0, res, namespace: ns, name: name) }
+            if kind == "Secret", apiVersion == "v1" { out += c.priorStateHolderPermissions(namespace: ns) }
+        }
+        return out
+    }
+}
+
+extension K8sPatch {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        var out = try await c.objectPermissions(["get", "patch", "update"])
+        if c.known("kind") == "Secret" { out += c.priorStateHolderPermissions(namespace: try c.permissionNamespace) }
+        return out
+    }
+}
+
+extension K8sDelete {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        var out = try await c.objectPermissions(["get", "delete", "create"])
+        if c.known("kind") == "Secret" { out += c.priorStateHolderPermissions(namespace: try c.permissionNamespace) }
+        return out
+    }
+}
+
+extension K8sScale {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        try await c.objectPermissions(["get"]) + c.objectPermissions(["get", "patch"], subresource: "scale")
+    }
+}
+
+extension K8sWait {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] { try await c.objectPermissions(["get"]) }
+}
+
+extension K8sJobRun {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        let ns = try c.permissionNamespace
+        var out: [Permission] = []
+        if let cron = c.with["from_cronjob"] {
+            out.append(Permission("get", group: "batch", resource: "cronjobs", namespace: ns,
+                                  name: cron.stringValue.flatMap { $0.contains("<unknown") ? nil : $0 }))
+        }
+        // the Job's name comes from the run id unless `name:` is given
+        let job = c.known("name")
+        out += ["create", "get", "delete"].map { Permission($0, group: "batch", resource: "jobs", namespace: ns, name: job) }
+        out += ["list", "delete"].map { Permission($0, group: "", resource: "pods", namespace: ns, name: nil) }
+        out.append(Permission("get", group: "", resource: "pods", subresource: "log", namespace: ns, name: nil))
+        return out
+    }
+}
+
+extension K8sList {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let apiVersion = c.known("apiVersion"), let kind = c.known("kind") else { return [] }
+        let res = try await c.permissionResource(apiVersion, kind)
+        // no namespace: every namespace
+        let ns = c.with["namespace"] == nil ? nil : c.known("namespace")
+        return [Permission("list", res, namespace: ns, name: nil)]
+    }
+}
+
+extension K8sRollout {
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let kind = c.known("kind") else { return [] }
+        let res = try await c.permissionResource(c.known("apiVersion") ?? "apps/v1", kind)
+        let ns = try c.permissionNamespace
+        // status reads; restart and undo patch (their dry-run too) and the rollback puts the template back
+        var out = ["get", "patch"].map { Permission($0, res, namespace: ns, name: c.known("name")) }
+        if c.known("do") == "undo" {
+            let history = kind == "Deployment" ? "replicasets" : "controllerrevisions"
+            out.append(Permission("list", group: "apps", resource: history, namespace: ns, name: nil))
+        }
+        return out
+    }
+}
+
+extension HTTPRequestAction {
+    /// Through the API server's service proxy: the method's verb on `services/proxy`.
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard let s = c.with["service"]?.objectValue else { return [] }
+        let verb = ["GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                    "DELETE": "delete"][(c.known("method") ?? "GET").uppercased()] ?? "get"
+        let given = s["namespace"]?.stringValue
+        let ns = given == nil ? try c.kubernetes.client().defaultNamespace : given!.contains("<unknown until run: ") ? nil : given
+        return [Permission(verb, group: "", resource: "services", subresource: "proxy", namespace: ns, name: nil)]
+    }
+}
+
+extension SecretSealAction {
+    /// The controller's certificate: its Service, then a GET through the service proxy.
+    public static func permissions(_ c: ActionContext) async throws -> [Permission] {
+        guard c.with["certificate"] == nil || c.known("certificate")?.isEmpty == true, let o = c.with["controller"]?.objectValue else { return [] }
+        let ns = o["namespace"]?.stringValue ?? "sealed-secrets"
+        let name = o["name"]?.stringValue ?? "sealed-secrets-controller"
+        return [Permission("get", group: "", resource: "services", namespace: ns, name: name),
+                Permission("get", group: "", resource: "services", subresource: "proxy", namespace: ns, name: nil)]
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Least privilege: the permissions a run needs (for `runbook rbac`) and the preflight that checks
+/// them with SelfSubjectAccessReviews before `run` or `plan` changes anything.
+extension Runner {
+    /// Every permission of this run: each step's (with its dry-run and rollback, explicit rollback
+    /// steps and `foreach` bodies included) and, with the cluster lock, the Lease and run records.
+    /// A named permission covered by the same one for any name is left out.
+    /// With `skippingUnservedKinds` (the run's preflight), a step whose kind the server does not
+    /// serve adds nothing: there is no permission to ask about, and the step (or the runbook's own
+    /// check, with its own message) reports it — it may never run at all (`when:`).
+    func requiredPermissions(lock: LockMode, skippingUnservedKinds: Bool = false) async throws -> [Permission] {
+        var all = Set<Permission>()
+        for step in runbook.allSteps {
+            guard let type = actions.action(named: step.action) else { continue }
+            let ctx = context(for: step, with: lenientEvaluate(step.with), journal: nil, slot: nil)
+            do {
+                all.formUnion(try await type.permissions(ctx))
+            } catch KubeError.unknownKind where skippingUnservedKinds {
+                continue
+            }
+        }
+        if lock == .cluster { all.formUnion(Runner.teamPermissions(runbook: runbook.name, namespace: options.runsNamespace)) }
+        return all.filter { p in
+            guard p.name != nil else { return true }
+            var any = p
+            any.name = nil
+            return !all.contains(any)
+        }.sorted()
+    }
+
+    /// The Lease (named after the runbook; created on first use) and the run records (named after
+    /// run ids, so any name; listed by `status` and `history`).
+    static func teamPermissions(runbook: String, namespace: String) -> [Permission] {
+        let lease = ClusterLease.leaseName(runbook)
+        return [
+            Permission("create", group: "coordination.k8s.io", resource: "leases", namespace: namespace, name: nil),
+            Permission("get", group: "coordination.k8s.io", resource: "leases", namespace: namespace, name: lease),
+            Permission("update", group: "coordination.k8s.io", resource: "leases", namespace: namespace, name: lease),
+        ] + ["create", "get", "update", "list"].map { Permission($0, group: "", resource: "secrets", namespace: namespace, name: nil) }
+    }
+
+    /// `with` as a dry-run sees it, except that anything not known before the run (a step output,
+    /// a `foreach` item) becomes a `<unknown until run: …>` placeholder instead of an error.
+    func lenientEvaluate(_ node: YAMLNode?) -> Value {
+        guard let node else { return .object(Object()) }
+        switch node {
+        case .scalar(let text, _, _, _):
+            return (try? dryEvaluate(node, scope: scope)) ?? UnknownOutput.placeholder(text)
+        case .sequence(let items, _):
+            return .array(items.map { lenientEvaluate($0) })
+        case .mapping(let pairs, _):
+            var o = Object()
+            for p in pairs { o[p.key.scalarText ?? ""] = lenientEvaluate(p.value) }
+            return .object(o)
+        }
+    }
+
+    /// Asks the API server (SelfSubjectAccessReview) for every permission the run needs; throws
+    /// `TeamError.missingPermissions` listing each one refused. Runbooks without `k8s.*` steps and
+    /// without the cluster lock need nothing from the cluster.
+    func preflight(lock: LockMode) async throws {
+        guard runbook.usesCluster || lock == .cluster else { return }
+        let client = try clients.kubernetes.client()
+        var needed = try await requiredPermissions(lock: lock, skippingUnservedKinds: true)
+        if lock == .cluster {
+            let r = try await client.raw("GET", "/api/v1/namespaces/\(options.runsNamespace.urlPathEscaped)")
+            if r.status == 404 { needed.append(Permission("create", group: "", resource: "namespaces", namespace: nil, name: nil)) }
+        }
+        var missing: [String] = []
+        for p in needed where try await !Runner.allowed(p, client: client) { missing.append(p.description) }
+        guard missing.isEmpty else { throw TeamError.missingPermissions(missing, user: "the user of \(client.connection.source)") }
+    }
+
+    static func allowed(_ p: Permission, client: KubeClient) async throws -> Bool {
+        var attrs: Object = ["verb": .string(p.verb), "group": .string(p.group), "resource": .string(p.resource)]
+        if let s = p.subresource { attrs["subresource"] = .string(s) }
+        if let ns = p.namespace { attrs["namespace"] = .string(ns) }
+        if let n = p.name { attrs["name"] = .string(n) }
+        let review: Value = ["apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                             "spec": ["resourceAttributes": .object(attrs)]]
+        let answer = try await client.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body: review)
+        return answer.lookup("status.allowed")?.boolValue ?? false
+    }
+}
+
+extension Runner {
+    /// `runbook rbac`: the manifests granting `serviceAccount` (default `runbook-<runbook>` in the runs
+    /// namespace) exactly what a run of `runbook` with these vars needs.
+    public static func rbac(_ runbook: Runbook, cliVars: [String], varsFile: URL?, options: EngineOptions,
+                            serviceAccount: (namespace: String, name: String)?) async throws -> RBACManifests
+    {
+        let masker = Masker()
+        // Secret values do not decide permissions: a secret var not given stands for itself.
+        let given = Set(cliVars.map { String($0.split(separator: "=", maxSplits: 1).first ?? "") })
+        let stand = runbook.vars.filter { $0.secret && $0.required && !given.contains($0.name) }
+            .map { "\($0.name)=<unknown until run: vars.\($0.name)>" }
+        let vars = try VarResolver.resolve(runbook.vars, cli: cliVars + stand, varsFile: varsFile)
+        for d in runbook.vars where d.secret { if let v = vars[d.name] { masker.add(all: v) } }
+        let state = RunState(runID: StateStore.newRunID(runbook: runbook.name), runbookName: runbook.name,
+                             runbookPath: runbook.file.path, sha256: runbook.sha256, vars: [:], secretVars: [],
+                             kubeconfig: nil, context: nil, status: .running, startedAt: Date(), who: Identity.userAtHost,
+                             steps: [])
+        var opts = options
+        opts.dryRun = true
+        let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: SilentReporter())
+        let lock = LockMode.resolve(flag: options.lockMode, runbook: runbook)
+        let perms = try await runner.requiredPermissions(lock: lock)
+        let sa = serviceAccount ?? (options.runsNamespace, KubeName.subdomain("runbook-\(runbook.name)"))
+        return RBACManifests(runbook: runbook.name, permissions: perms, runsNamespace: lock == .cluster ? options.runsNamespace : nil,
+                             serviceAccount: sa)
+    }
+}
+
+/// `rbac` evaluates steps without running them: nothing to show.
+private struct SilentReporter: Reporter {
+    func report(_ event: ReportEvent) {}
+    func note(_ line: String) {}
+}

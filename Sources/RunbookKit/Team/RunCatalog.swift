@@ -1,0 +1,71 @@
+import Foundation
+
+/// Runs as `status` and `history` see them: the local state dir merged with the run records in
+/// the cluster (when cluster access is configured), so that a run started on another machine is
+/// listed too. For a run in both places the newer checkpoint wins.
+public struct RunCatalog: Sendable {
+    public let options: EngineOptions
+    /// Run records in the cluster, or nil (no cluster configured, or `--lock local`).
+    public let records: RunRecords?
+
+    public init(options: EngineOptions) {
+        self.options = options
+        if options.lockMode != .local, let connection = try? KubeConnection.resolve(options.clients) {
+            // Few retries: an unreachable cluster must not hold `history` up for long.
+            let client = KubeClient(connection: connection, environment: options.environment,
+                                    retry: RetryBackoff(attempts: 2, initial: 0.2, maximum: 1))
+            records = RunRecords(client: client, namespace: options.runsNamespace)
+        } else {
+            records = nil
+        }
+    }
+
+    /// Every run, oldest first; `warn` hears why the cluster's records could not be read.
+    public func all(warn: (String) -> Void) async throws -> [RunState] {
+        var byID: [String: RunState] = [:]
+        for s in try options.store.all() { byID[s.runID] = s }
+        if let records {
+            do {
+                for r in try await records.all() where (byID[r.runID]?.updatedAt ?? .distantPast) < r.updatedAt { byID[r.runID] = r }
+            } catch {
+                warn("cluster run records (namespace \(options.runsNamespace)) not read: \(describe(error))")
+            }
+        }
+        return byID.values.sorted { ($0.startedAt, $0.runID) < ($1.startedAt, $1.runID) }
+    }
+
+    /// One run, from wherever its newest checkpoint is.
+    public func load(_ runID: String, warn: (String) -> Void) async throws -> RunState {
+        var local: RunState?
+        var localError: (any Error)?
+        do { local = try options.store.load(runID) } catch { localError = error }
+        if let records {
+            do {
+                if let r = try await records.load(runID)?.state, r.updatedAt > (local?.updatedAt ?? .distantPast) { return r }
+            } catch {
+                warn("cluster run record of \(runID) not read: \(describe(error))")
+            }
+        }
+        if let local { return local }
+        throw localError!
+    }
+
+    /// Deletes the records (in the cluster) and run directories (here) of finished runs beyond the
+    /// newest `keep` of each runbook. Unfinished runs are never pruned. Returns the run ids removed.
+    public func prune(keep: Int, warn: (String) -> Void) async throws -> [String] {
+        let runs = try await all(warn: warn)
+        var removed: [String] = []
+        for name in Set(runs.map(\.runbookName)).sorted() {
+            let finished = runs.filter { $0.runbookName == name && !TeamSession.isUnfinished($0) }
+            for run in finished.dropLast(keep) {
+                if let records { try await records.delete(run.runID) }
+                let dir = options.store.runDirectory(run.runID)
+                if FileManager.default.fileExists(atPath: dir.path) { try FileManager.default.removeItem(at: dir) }
+                removed.append(run.runID)
+            }
+        }
+        return removed
+    }
+
+    private func describe(_ error: any Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }
+}

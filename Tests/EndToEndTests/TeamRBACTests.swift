@@ -1,0 +1,176 @@
+import Foundation
+import RunbookKit
+import TestSupport
+import XCTest
+
+/// Least privilege through the built binary: a ServiceAccount bound to exactly what `runbook rbac`
+/// prints runs the runbook in in-cluster mode (KUBERNETES_SERVICE_HOST/_PORT and the token/CA files
+/// at RUNBOOK_SERVICEACCOUNT_DIR); without any one of its rules the preflight refuses, naming it,
+/// and changes nothing. `runbook job` manifests are accepted by the API server.
+final class TeamRBACTests: XCTestCase {
+    nonisolated(unsafe) static var sandbox: Sandbox!
+    var sb: Sandbox { Self.sandbox }
+    var work: URL!
+
+    override class func setUp() {
+        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+    }
+
+    override class func tearDown() { sandbox?.down() }
+
+    override func setUp() {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("rbac-e2e-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+
+    func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
+        let r = try sb.kubectl(a, stdin: stdin)
+        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
+        return r.stdout
+    }
+
+    /// A runbook reading a Secret, applying a ConfigMap, patching the CronJob and (with fail=true)
+    /// failing at the end, so that everything is rolled back.
+    func writeRunbook() throws -> String {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-least}
+        vars:
+          fail: {default: false, type: bool}
+        steps:
+          - id: read
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: seedtest-db-credentials, key: DATABASE_URL}
+          - id: cm
+            action: k8s.apply
+            with: {manifest: cm.yaml}
+          - id: label
+            action: k8s.patch
+            with:
+              apiVersion: batch/v1
+              kind: CronJob
+              namespace: seedtest
+              name: calibrate-irt-weekly
+              type: merge
+              patch: {metadata: {labels: {team-least: "yes"}}}
+          - id: check
+            action: assert
+            with: {that: "${{ !vars.fail }}", message: forced failure}
+        """
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: team-least-cm, namespace: seedtest}\ndata: {a: \"1\"}\n"
+            .write(to: work.appendingPathComponent("cm.yaml"), atomically: true, encoding: .utf8)
+        let path = work.appendingPathComponent("team-least.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The service-account environment of a Pod, pointing at the sandbox.
+    func inClusterEnv(token: String) throws -> [String: String] {
+        let dir = work.appendingPathComponent("sa")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try token.write(to: dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: sb.dir.appendingPathComponent("pki/ca.crt"), to: dir.appendingPathComponent("ca.crt"))
+        try "seedtest".write(to: dir.appendingPathComponent("namespace"), atomically: true, encoding: .utf8)
+        let server = try XCTUnwrap(Value.parseJSON(try Data(contentsOf: sb.dir.appendingPathComponent("sandbox.json")))["server"]?.stringValue)
+        let port = try XCTUnwrap(server.split(separator: ":").last.map(String.init))
+        return ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port,
+                "RUNBOOK_SERVICEACCOUNT_DIR": dir.path, "HOME": work.path]
+    }
+
+    func runbook(_ args: [String], env: [String: String]) throws -> RunbookCLI.Result {
+        try RunbookCLI.run(args + ["--state-dir", work.appendingPathComponent("state").path], env: env, cwd: work)
+    }
+
+    func testServiceAccountWithExactlyTheRbacOutputRunsInClusterAndEveryRuleIsNeeded() throws {
+        let path = try writeRunbook()
+        let rbac = try RunbookCLI.run(["rbac", path, "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(rbac.exitCode, 0, rbac.output)
+        let objects = try YAMLParser.parse(rbac.stdout, file: "rbac").map { $0.toValue() }.filter { !$0.isNull }
+        XCTAssertEqual(Set(objects.compactMap { $0["kind"]?.stringValue }), ["Namespace", "ServiceAccount", "Role", "RoleBinding"])
+        let seedtestRole = try XCTUnwrap(objects.first { $0["kind"] == "Role" && $0.lookup("metadata.namespace") == "seedtest" })
+        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"seedtest-db-credentials\"]"), seedtestRole.jsonString())
+        _ = try kubectl(["apply", "-f", "-"], stdin: rbac.stdout)
+        let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-least"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let env = try inClusterEnv(token: token)
+
+        // every rule is needed: without it the preflight refuses, naming what is missing, and nothing changes
+        for (ri, role) in objects.enumerated() where role["kind"] == "Role" {
+            let rules = role["rules"]?.arrayValue ?? []
+            for (i, rule) in rules.enumerated() {
+                var cut = role
+                cut["rules"] = .array(rules.enumerated().filter { $0.offset != i }.map(\.element))
+                _ = try kubectl(["apply", "-f", "-"], stdin: cut.jsonString())
+                let plan = try runbook(["plan", path], env: env)
+                let verb = rule["verbs"]?[0]?.stringValue ?? "?"
+                let resource = (rule["resources"]?[0]?.stringValue ?? "?").split(separator: "/")[0]
+                let ns = role.lookup("metadata.namespace")?.stringValue ?? "?"
+                XCTAssertEqual(plan.exitCode, 3, "role \(ri) rule \(i): \(plan.output)")
+                XCTAssertTrue(plan.stderr.contains("lacks") && plan.stderr.contains("\(verb) \(resource)")
+                    && plan.stderr.contains("in namespace \(ns)"), "role \(ri) rule \(i) (\(verb) \(resource)) not named: \(plan.output)")
+                _ = try kubectl(["apply", "-f", "-"], stdin: role.jsonString())
+            }
+        }
+        XCTAssertNil(try sb.kubectlJSON(["configmap", "team-least-cm", "-n", "seedtest"]))
+        XCTAssertNil(try sb.kubectlJSON(["lease", "team-least", "-n", "runbook-system"]))
+
+        // a forced failure rolls back with the same rights
+        let failed = try runbook(["run", path, "--yes", "--var", "fail=true"], env: env)
+        XCTAssertEqual(failed.exitCode, 1, failed.output)
+        XCTAssertNil(try sb.kubectlJSON(["configmap", "team-least-cm", "-n", "seedtest"]))
+        XCTAssertNil(try sb.kubectlJSON(["cronjob", "calibrate-irt-weekly", "-n", "seedtest"])?.lookup("metadata.labels.team-least"))
+
+        let ok = try runbook(["run", path, "--yes"], env: env)
+        XCTAssertEqual(ok.exitCode, 0, ok.output)
+        XCTAssertEqual(try sb.kubectlJSON(["configmap", "team-least-cm", "-n", "seedtest"])?.lookup("data.a"), "1")
+        XCTAssertEqual(try sb.kubectlJSON(["cronjob", "calibrate-irt-weekly", "-n", "seedtest"])?
+            .lookup("metadata.labels")?["team-least"], "yes")
+        let holder = try sb.kubectlJSON(["lease", "team-least", "-n", "runbook-system"])
+        XCTAssertNotNil(holder)
+        let rolled = try runbook(["rollback", try XCTUnwrap(ok.output.range(of: #"team-least-\d{8}T\d{6}-[0-9a-f]{4}"#, options: .regularExpression)
+            .map { String(ok.output[$0]) }), "--yes"], env: env)
+        XCTAssertEqual(rolled.exitCode, 0, rolled.output)
+        XCTAssertNil(try sb.kubectlJSON(["configmap", "team-least-cm", "-n", "seedtest"]))
+    }
+
+    func testJobManifestsAreAcceptedAndKeepSecretVarsOut() throws {
+        let path = try writeRunbook()
+        let job = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--var", "fail=false",
+                                      "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(job.exitCode, 0, job.output)
+        let objects = try YAMLParser.parse(job.stdout, file: "job").map { $0.toValue() }.filter { !$0.isNull }
+        let cm = try XCTUnwrap(objects.first { $0["kind"] == "ConfigMap" })
+        XCTAssertEqual(cm.lookup("data")?["team-least.yaml"]?.stringValue, try String(contentsOfFile: path, encoding: .utf8))
+        XCTAssertNotNil(cm.lookup("data")?["cm.yaml"])
+        let j = try XCTUnwrap(objects.first { $0["kind"] == "Job" })
+        XCTAssertEqual(j.lookup("spec.template.spec.serviceAccountName"), "runbook-team-least")
+        let args = j.lookup("spec.template.spec.containers")?[0]?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        XCTAssertEqual(Array(args.prefix(3)), ["run", "/runbook/team-least.yaml", "--yes"])
+        XCTAssertTrue(args.contains("cluster") && args.contains("fail=false"), "\(args)")
+        // the server validates every object (a dry-run does not create the namespace its objects go to)
+        _ = try sb.kubectl(["create", "namespace", "runbook-system"])
+        let stream = objects.filter { $0["kind"] != "Namespace" }.map { "---\n" + $0.yamlString() }.joined()
+        let dry = try sb.kubectl(["create", "--dry-run=server", "-f", "-"], stdin: stream)
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+
+        // a secret var is refused: it would land in the manifest
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-secretjob}
+        vars:
+          pw: {required: true, secret: true}
+        steps:
+          - {id: a, action: k8s.get, with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: x, optional: true}}
+        """.write(to: work.appendingPathComponent("team-secretjob.yaml"), atomically: true, encoding: .utf8)
+        let refused = try RunbookCLI.run(["job", "team-secretjob.yaml", "--image", "x", "--var", "pw=hunter2-secret",
+                                          "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(refused.exitCode, 2, refused.output)
+        XCTAssertFalse(refused.output.contains("hunter2-secret"), refused.output)
+        let withFile = try RunbookCLI.run(["job", "team-secretjob.yaml", "--image", "x", "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(withFile.exitCode, 0, withFile.output)
+        XCTAssertTrue(withFile.stdout.contains("/vars/vars.yaml") && withFile.stdout.contains("runbook-team-secretjob-vars"), withFile.output)
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import RunbookKit
+import TestSupport
+import XCTest
+
+/// Team-wide runs through the built binary: two state dirs ("two machines") against one sandbox,
+/// the cluster Lease, the run records (checked with kubectl), resume/rollback from the other dir,
+/// record-write faults and bad input.
+final class TeamRunTests: XCTestCase {
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
+    var sb: Sandbox!
+    var work: URL!
+    let runsNS = "runbook-system"
+
+    override class func setUp() {
+        super.setUp()
+        shared.start()
+    }
+
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
+
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("team-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try? sb.clearFaults()
+    }
+
+    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+
+    // MARK: helpers
+
+    /// A runbook: `make` applies a ConfigMap `<name>-cm`, `hold` blocks on the fifo `hold` in the work
+    /// dir (unless the file `release` exists), `after` applies `<name>-after`.
+    func holdingRunbook(_ name: String) -> String {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: \(name)}
+        steps:
+          - id: make
+            action: k8s.apply
+            with:
+              objects:
+                - {apiVersion: v1, kind: ConfigMap, metadata: {name: \(name)-cm, namespace: seedtest}, data: {a: "1"}}
+          - id: hold
+            action: exec
+            with: {command: ["sh", "-c", "[ -e release ] || read line < hold"], cwd: "\(work.path)"}
+          - id: after
+            action: k8s.apply
+            with:
+              objects:
+                - {apiVersion: v1, kind: ConfigMap, metadata: {name: \(name)-after, namespace: seedtest}, data: {b: "2"}}
+        """
+        let path = work.appendingPathComponent("\(name).yaml").path
+        try! text.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(mkfifo(work.appendingPathComponent("hold").path, 0o600), 0)
+        return path
+    }
+
+    func args(_ a: [String], dir: String, kubeconfig: String? = nil) -> [String] {
+        a + ["--state-dir", work.appendingPathComponent(dir).path, "--kubeconfig", kubeconfig ?? sb.kubeconfig]
+    }
+
+    func cli(_ a: [String], dir: String, kubeconfig: String? = nil) throws -> RunbookCLI.Result {
+        try RunbookCLI.run(args(a, dir: dir, kubeconfig: kubeconfig), cwd: work)
+    }
+
+    /// Waits until the `hold` step reads the fifo; returns the write end (close it to let the step go on).
+    func waitForHold(_ p: RunbookCLI.Running, timeout: TimeInterval = 60) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let fd = open(work.appendingPathComponent("hold").path, O_WRONLY | O_NONBLOCK)
+            if fd >= 0 { return fd }
+            if Date() > deadline || kill(p.pid, 0) != 0 {
+                p.kill9()
+                _ = p.wait(timeout: 5)
+                throw HoldNotReached.notReached(p.result().output)
+            }
+            usleep(20_000)
+        }
+    }
+
+    enum HoldNotReached: Error { case notReached(String) }
+
+    func kubectl(_ a: String...) throws -> String {
+        let r = try sb.kubectl(a)
+        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
+        return r.stdout
+    }
+
+    func exists(_ kind: String, _ name: String, ns: String = "seedtest") throws -> Bool {
+        try sb.kubectl(["get", kind, name, "-n", ns]).status == 0
+    }
+
+    func runID(_ text: String) -> String? {
+        text.range(of: #"[a-z0-9-]+-\d{8}T\d{6}-[0-9a-f]{4}"#, options: .regularExpression).map { String(text[$0]) }
+    }
+
+    /// Every run record: (name, raw JSON of the Secret, decoded state.json, decoded events).
+    func records() throws -> [(name: String, raw: String, state: String, events: String)] {
+        let list = try XCTUnwrap(sb.kubectlJSON(["secrets", "-n", runsNS, "--field-selector", "type=runbook.dev/run.v1"]))
+        return try (list["items"]?.arrayValue ?? []).map { item in
+            func unpack(_ key: String) throws -> String {
+                let outer = try XCTUnwrap(Data(base64Encoded: item.lookup("data.\(key)")?.stringValue ?? ""))
+                let inner = try XCTUnwrap(Data(base64Encoded: outer))
+                return String(decoding: try Gzip.decompress(inner), as: UTF8.self)
+            }
+            return (item.lookup("metadata.name")?.stringValue ?? "", item.jsonString(), try unpack("state"), try unpack("events"))
+        }
+    }
+
+    func record(_ runID: String) throws -> Value {
+        let name = "runbook.run.v1." + runID.lowercased()
+        let rec = try XCTUnwrap(records().first { $0.name == name }, "no record \(name)")
+        return try Value.parseJSON(rec.state)
+    }
+
+    /// Makes the Lease look abandoned (its holder stopped renewing long ago), as after 30 s.
+    func expireLease(_ runbook: String) throws {
+        _ = try kubectl("-n", runsNS, "patch", "lease", runbook, "--type", "merge", "-p",
+                        #"{"spec":{"renewTime":"2020-01-01T00:00:00.000000Z"}}"#)
+    }
+
+    // MARK: tests
+
+    func testSecondMachineWaitsForTheFirstAndSeesItsRun() throws {
+        let path = holdingRunbook("team-two")
+        let a = try RunbookCLI.start(args(["run", path, "--yes"], dir: "A"), cwd: work)
+        let fd = try waitForHold(a)
+        let lease = try XCTUnwrap(sb.kubectlJSON(["lease", "team-two", "-n", runsNS]))
+        let holder = try XCTUnwrap(lease.lookup("spec.holderIdentity")?.stringValue)
+        let idA = try XCTUnwrap(runID(holder))
+        XCTAssertTrue(holder.contains("@") && holder.contains("pid"), holder)
+        XCTAssertEqual(lease.lookup("spec.leaseDurationSeconds")?.intValue, 30)
+
+        let b = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(b.exitCode, 4, b.output)
+        XCTAssertTrue(b.stderr.contains("holds the cluster lock: \(idA)"), b.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("B/runs").path + "/" + idA))
+        let history = try cli(["history", "--output", "json"], dir: "B")
+        XCTAssertTrue(history.stdout.contains(idA), history.output)
+        let status = try cli(["status", idA, "--output", "json"], dir: "B")
+        XCTAssertEqual(status.exitCode, 0, status.output)
+        XCTAssertEqual(try Value.parseJSON(status.stdout)["status"], "running")
+        XCTAssertEqual(try record(idA)["steps"]?[1]?["status"], "running")
+
+        _ = write(fd, "go\n", 3)
+        close(fd)
+        XCTAssertTrue(a.wait(timeout: 60))
+        XCTAssertEqual(a.result().exitCode, 0)
+        XCTAssertEqual(try record(idA)["status"], "succeeded")
+        let labels = try XCTUnwrap(sb.kubectlJSON(["secret", "runbook.run.v1." + idA.lowercased(), "-n", runsNS]))
+        XCTAssertEqual(labels.lookup("metadata.labels")?["runbook.dev/status"], "succeeded")
+        XCTAssertEqual(labels.lookup("metadata.labels")?["runbook.dev/runbook"], "team-two")
+        XCTAssertEqual(labels["type"], "runbook.dev/run.v1")
+        XCTAssertEqual(try sb.kubectlJSON(["lease", "team-two", "-n", runsNS])?.lookup("spec.holderIdentity"), "")
+
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        let again = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(again.exitCode, 0, again.output)
+    }
+
+    func testKilledRunKeepsItsLeaseAndIsResumedFromTheOtherMachine() throws {
+        let path = holdingRunbook("team-kill")
+        let a = try RunbookCLI.start(args(["run", path, "--yes"], dir: "A"), cwd: work)
+        let fd = try waitForHold(a)
+        a.kill9()
+        _ = a.wait(timeout: 10)
+        close(fd)
+        let idA = try XCTUnwrap(runID(try XCTUnwrap(sb.kubectlJSON(["lease", "team-kill", "-n", runsNS]))
+            .lookup("spec.holderIdentity")?.stringValue ?? ""))
+        // the holder stopped renewing; its run is unfinished: the Lease is not taken over
+        try expireLease("team-kill")
+        let b = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(b.exitCode, 4, b.output)
+        XCTAssertTrue(b.stderr.contains("held by run \(idA)") && b.stderr.contains("runbook resume \(idA)"), b.output)
+        XCTAssertFalse(try exists("configmap", "team-kill-after"))
+
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        let resumed = try cli(["resume", idA, "--yes"], dir: "B")
+        XCTAssertEqual(resumed.exitCode, 0, resumed.output)
+        XCTAssertTrue(try exists("configmap", "team-kill-after"))
+        XCTAssertEqual(try record(idA)["status"], "succeeded")
+        // dir A sees the newer checkpoint from the cluster
+        let status = try cli(["status", idA, "--output", "json"], dir: "A")
+        XCTAssertEqual(try Value.parseJSON(status.stdout)["status"], "succeeded", status.output)
+    }
+
+    func testKilledRunIsRolledBackFromTheOtherMachine() throws {
+        let path = holdingRunbook("team-undo")
+        let a = try RunbookCLI.start(args(["run", path, "--yes"], dir: "A"), cwd: work)
+        let fd = try waitForHold(a)
+        a.kill9()
+        _ = a.wait(timeout: 10)
+        close(fd)
+        XCTAssertTrue(try exists("configmap", "team-undo-cm"))
+        let idA = try XCTUnwrap(runID(try XCTUnwrap(sb.kubectlJSON(["lease", "team-undo", "-n", runsNS]))
+            .lookup("spec.holderIdentity")?.stringValue ?? ""))
+        // the Lease is still fresh, but the holder's process is known to be gone (same host): no wait
+        let blocked = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(blocked.exitCode, 4, blocked.output)
+        XCTAssertTrue(blocked.stderr.contains("held by run \(idA)") && blocked.stderr.contains("interrupted"), blocked.output)
+        let r = try cli(["rollback", idA, "--yes"], dir: "B")
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertFalse(try exists("configmap", "team-undo-cm"))
+        XCTAssertEqual(try record(idA)["status"], "rolled-back")
+        let h = try cli(["history"], dir: "B")
+        XCTAssertTrue(h.stdout.contains(idA) && h.stdout.contains("rolled-back"), h.output)
+    }
+
+    func testRecordWriteFailurePausesBeforeTheNextStep() throws {
+        let path = holdingRunbook("team-fault")
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        // every write of a run record fails (more than the retries)
+        try sb.fault(method: "PUT", path: "^/api/v1/namespaces/\(runsNS)/secrets/runbook\\.run\\.v1\\.team-fault", count: 50, action: "500")
+        let r = try cli(["run", path, "--yes"], dir: "A")
+        XCTAssertEqual(r.exitCode, 3, r.output)
+        XCTAssertTrue(r.output.contains("cannot write the run record"), r.output)
+        XCTAssertFalse(try exists("configmap", "team-fault-after"))
+        let id = try XCTUnwrap(runID(r.output))
+        try sb.clearFaults()
+        let local = try Value.parseJSON(try String(contentsOf: work.appendingPathComponent("A/runs/\(id)/state.json"), encoding: .utf8))
+        XCTAssertEqual(local["status"], "paused")
+        let resumed = try cli(["resume", id, "--yes"], dir: "A")
+        XCTAssertEqual(resumed.exitCode, 0, resumed.output)
+        XCTAssertTrue(try exists("configmap", "team-fault-after"))
+        XCTAssertEqual(try record(id)["status"], "succeeded")
+    }
+
+    func testRecordsHoldNoSecretValue() throws {
+        let secret = "team-Sup3r-s3cret-\(UUID().uuidString.prefix(6))"
+        _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "team-src", "--from-literal=pw=\(secret)")
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-secret}
+        vars:
+          token: {required: true, secret: true}
+        steps:
+          - id: read
+            action: k8s.secret.read
+            with: {namespace: seedtest, name: team-src, key: pw}
+          - id: copy
+            action: k8s.apply
+            with:
+              objects:
+                - apiVersion: v1
+                  kind: Secret
+                  metadata: {name: team-copy, namespace: seedtest}
+                  stringData: {pw: "${{ steps.read.outputs.value }}", token: "${{ vars.token }}"}
+          - id: echo
+            action: exec
+            with: {command: ["echo", "${{ vars.token }}", "${{ steps.read.outputs.value }}"]}
+        """
+        let path = work.appendingPathComponent("team-secret.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let token = "tok-\(UUID().uuidString)"
+        let r = try cli(["run", path, "--yes", "--var", "token=\(token)"], dir: "A")
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        let all = try records()
+        XCTAssertFalse(all.isEmpty)
+        for rec in all {
+            for s in [secret, token] {
+                for form in [s, Data(s.utf8).base64EncodedString()] {
+                    XCTAssertFalse(rec.raw.contains(form) || rec.state.contains(form) || rec.events.contains(form),
+                                   "record \(rec.name) holds a secret (\(form.prefix(6))…)")
+                }
+            }
+        }
+    }
+
+    func testBadInputChangesNothing() throws {
+        let path = holdingRunbook("team-bad")
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        // a runs namespace that cannot be created
+        let bad = try cli(["run", path, "--yes", "--namespace-for-runs", "Not_A_Namespace"], dir: "A")
+        XCTAssertEqual(bad.exitCode, 3, bad.output)
+        XCTAssertTrue(bad.stderr.contains("Not_A_Namespace does not exist and cannot be created"), bad.output)
+        XCTAssertFalse(try exists("configmap", "team-bad-cm"))
+
+        // a user who may not touch Leases (nor anything else)
+        _ = try kubectl("-n", "seedtest", "create", "serviceaccount", "team-nobody")
+        let token = try kubectl("-n", "seedtest", "create", "token", "team-nobody").trimmingCharacters(in: .whitespacesAndNewlines)
+        let kc = work.appendingPathComponent("nobody.kubeconfig").path
+        try FileManager.default.copyItem(atPath: sb.kubeconfig, toPath: kc)
+        for a in [["config", "set-credentials", "nobody", "--token=\(token)"],
+                  ["config", "set-context", "nobody", "--cluster=sandbox", "--user=nobody", "--namespace=seedtest"],
+                  ["config", "use-context", "nobody"]]
+        {
+            XCTAssertEqual(try Sandbox.run("/usr/bin/kubectl", ["--kubeconfig", kc] + a).status, 0)
+        }
+        let forbidden = try cli(["run", path, "--yes"], dir: "A", kubeconfig: kc)
+        XCTAssertEqual(forbidden.exitCode, 3, forbidden.output)
+        // the preflight asks before the Lease is touched, and names each missing permission
+        for p in ["create leases.coordination.k8s.io in namespace runbook-system",
+                  "update leases.coordination.k8s.io/team-bad in namespace runbook-system",
+                  "create secrets in namespace runbook-system", "patch configmaps/team-bad-cm in namespace seedtest"]
+        {
+            XCTAssertTrue(forbidden.stderr.contains(p), "\(p) not named: \(forbidden.output)")
+        }
+        XCTAssertFalse(try exists("configmap", "team-bad-cm"))
+
+        // a record that another process changed: this process stops owning the run (exit 4)
+        try FileManager.default.removeItem(at: work.appendingPathComponent("release"))
+        let a = try RunbookCLI.start(args(["run", path, "--yes"], dir: "A"), cwd: work)
+        let fd = try waitForHold(a)
+        let id = try XCTUnwrap(runID(try XCTUnwrap(sb.kubectlJSON(["lease", "team-bad", "-n", runsNS]))
+            .lookup("spec.holderIdentity")?.stringValue ?? ""))
+        _ = try kubectl("-n", runsNS, "label", "secret", "runbook.run.v1." + id.lowercased(), "someone=else")
+        _ = write(fd, "go\n", 3)
+        close(fd)
+        XCTAssertTrue(a.wait(timeout: 60))
+        let res = a.result()
+        XCTAssertEqual(res.exitCode, 4, res.output)
+        XCTAssertTrue(res.stderr.contains("was changed by another process"), res.output)
+        XCTAssertFalse(try exists("configmap", "team-bad-after"))
+    }
+}
