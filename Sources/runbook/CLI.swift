@@ -8,15 +8,22 @@ enum CLI {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// Runs `body`, prints any error (masked) and exits with the SPEC §1 code.
-    static func perform(masker: Masker, _ body: () async throws -> Int32) async throws {
+    /// With `--output json` the error is also one JSON object on stdout.
+    static func perform(masker: Masker, output: OutputFormat = .text, _ body: () async throws -> Int32) async throws {
         let code: Int32
         do {
             code = try await body()
         } catch {
-            for line in ErrorReport.lines(for: error, masker: masker) { Console.err(line) }
+            report(error, masker: masker, output: output)
             code = ErrorReport.exitCode(for: error)
         }
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Text on stderr; with `--output json` also `{"event":"error",…}` on stdout.
+    static func report(_ error: any Error, masker: Masker, output: OutputFormat) {
+        for line in ErrorReport.lines(for: error, masker: masker) { Console.err(line) }
+        if output == .json { Console.out(ErrorReport.json(for: error, masker: masker).jsonString()) }
     }
 
     static func engineOptions(state: StateDirOption, cluster: ClusterOptions?, yes: Bool) -> EngineOptions {
@@ -35,7 +42,7 @@ enum CLI {
 
     static func run(_ o: RunOptions, dryRun: Bool) async throws {
         let masker = Masker()
-        try await perform(masker: masker) {
+        try await perform(masker: masker, output: o.output.output) {
             let runbook = try loadRunbook(o.runbook)
             var options = engineOptions(state: o.state, cluster: o.cluster, yes: o.yes)
             options.dryRun = dryRun

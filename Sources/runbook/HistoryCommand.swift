@@ -13,7 +13,7 @@ struct HistoryCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOption
 
     func run() async throws {
-        try await CLI.perform(masker: Masker()) {
+        try await CLI.perform(masker: Masker(), output: output.output) {
             let catalog = RunCatalog(options: CLI.engineOptions(state: state, cluster: cluster, yes: false))
             if prune {
                 guard keep >= 0 else { throw ValidationError("--keep must be 0 or more") }

@@ -1,9 +1,36 @@
 import ArgumentParser
+import RunbookKit
 
 struct PlanCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what a run would do (run --dry-run).")
+    static let configuration = CommandConfiguration(
+        commandName: "plan", abstract: "Show what a run would do: reads run, changes are previewed; nothing changes, nothing is recorded.")
 
-    @OptionGroup var options: RunOptions
+    @Argument(help: "A runbook file, or a name looked up in ./runbooks and $RUNBOOK_PATH.")
+    var runbook: String
+    @OptionGroup var vars: VarOptions
+    @Option(name: .long, help: "Kubeconfig context to use.")
+    var context: String?
+    @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
+    var kubeconfig: String?
+    @Option(name: .long, help: "Namespace of the cluster Leases and run records whose permissions are checked (default: $RUNBOOK_NAMESPACE, else runbook-system).")
+    var namespaceForRuns: String?
+    @Option(name: .long, help: "The lock the run would take (cluster or local): decides which permissions are checked.")
+    var lock: LockMode?
+    @OptionGroup var output: OutputOption
 
-    func run() async throws { try await CLI.run(options, dryRun: true) }
+    func run() async throws {
+        let masker = Masker()
+        try await CLI.perform(masker: masker, output: output.output) {
+            let book = try CLI.loadRunbook(runbook)
+            // A plan writes nothing: the store is only where a run would keep its state.
+            var options = EngineOptions(store: StateStore.locate(flag: nil, environment: CLI.environment, cwd: CLI.cwd),
+                                        environment: CLI.environment,
+                                        clients: ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment))
+            options.dryRun = true
+            options.runsNamespace = LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)
+            options.lockMode = lock
+            return try await Runner.run(book, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options, masker: masker,
+                                        reporter: output.output.makeReporter(masker: masker)).exitCode
+        }
+    }
 }

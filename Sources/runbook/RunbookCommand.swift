@@ -7,6 +7,7 @@ struct RunbookCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runbook",
         abstract: "Run migration runbooks: previewed, checkpointed, resumable, undone automatically.",
+        version: "runbook \(RunbookVersion.current)",
         subcommands: [RunCommand.self, PlanCommand.self, ResumeCommand.self, RollbackCommand.self, StatusCommand.self,
                       HistoryCommand.self, RbacCommand.self, JobCommand.self, ListCommand.self, ValidateCommand.self, ForgetCommand.self])
 
@@ -22,8 +23,29 @@ struct RunbookCommand: AsyncParsableCommand {
             exit(withError: code)
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
-            Console.err(fullMessage(for: error))
+            var text = message(for: error)
+            let args = Array(CommandLine.arguments.dropFirst())
+            let commands = configuration.subcommands.map { $0.configuration.commandName ?? "" }
+            if let first = args.first, !first.hasPrefix("-"), !commands.contains(first) {
+                text = "unknown command '\(first)'\(Suggestion.hint(for: first, in: commands)); commands: \(commands.joined(separator: ", "))"
+                Console.err("Error: " + text)
+            } else {
+                Console.err(fullMessage(for: error))
+            }
+            if wantsJSON(CommandLine.arguments) {
+                Console.out(ErrorReport.json(code: 2, message: text, masker: Masker()).jsonString())
+            }
             Foundation.exit(2)
         }
+    }
+
+    /// `--output json` or `--output=json` among the raw arguments (a usage error happens before
+    /// the options are parsed, and must still answer in JSON).
+    static func wantsJSON(_ args: [String]) -> Bool {
+        for (i, a) in args.enumerated() {
+            if a == "--output=json" { return true }
+            if a == "--output", i + 1 < args.count, args[i + 1] == "json" { return true }
+        }
+        return false
     }
 }

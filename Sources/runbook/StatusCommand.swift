@@ -10,7 +10,7 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOption
 
     func run() async throws {
-        try await CLI.perform(masker: Masker()) {
+        try await CLI.perform(masker: Masker(), output: output.output) {
             let catalog = RunCatalog(options: CLI.engineOptions(state: state, cluster: cluster, yes: false))
             let warn: (String) -> Void = { Console.err("warning: \($0)") }
             let run: RunState

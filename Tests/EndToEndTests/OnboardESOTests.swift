@@ -213,7 +213,10 @@ final class OnboardESOTests: XCTestCase {
             ("read-synced-openai-api-key", ["--target", "kube", "--method", "GET", "--path", "/api/v1/namespaces/chat/secrets/chat-api-secrets", "--count", "100", "--action", "500"]),
         ]
         try sb.assertEveryFaultRollsBack(cases, reset: { reset(sb) }, world: { try world(sb) }, run: { try run(sb) })
-        // SSM refuses the second parameter (a name AWS reserves): the first one is taken back.
+        // SSM refuses a parameter name AWS reserves: at the first write nothing is left; at the
+        // second, the first parameter is taken back.
+        try sb.assertEveryFaultRollsBack([("put-openai-api-key", ["--clear"])], reset: { reset(sb) }, world: { try world(sb) },
+                                         run: { try run(sb, ["--var", "openai_api_key_parameter=/aws/reserved/openai-api-key"]) })
         try sb.assertEveryFaultRollsBack([("put-database-url", ["--clear"])], reset: { reset(sb) }, world: { try world(sb) },
                                          run: { try run(sb, ["--var", "database_url_parameter=/aws/reserved/database-url"]) })
     }

@@ -159,6 +159,28 @@ final class RAnalyticsTests: XCTestCase {
         assertSame(Self.start, try Self.world(sb), "after rolling back the deploy")
     }
 
+    func testHTTPRequestToAURLSendsReadsInPlanAndWritesOnlyInARun() throws {
+        let sb = try harness()
+        let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/http/http-url.yaml").path
+        var endpoint = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"] ?? ""
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        let token = sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"] ?? ""
+        Self.tokens.append(token)
+        let vars = ["--var", "endpoint=\(endpoint)", "--var", "token=\(token)"]
+        let plan = try sb.runbook(["plan", file] + vars)
+        XCTAssertEqual(plan.status, 0, plan.text)
+        XCTAssertTrue(plan.stdout.contains("GET \(endpoint)/v1/projects/univprepai/secrets: 200 (expectation met)"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("POST \(endpoint)/v1/projects/univprepai/secrets (headers: Authorization) with a 32-byte body"), plan.stdout)
+        XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request").0, 404, "plan sent no POST")
+        let run = try sb.runbook(["run", file, "--yes"] + vars)
+        XCTAssertEqual(run.status, 0, run.text)
+        XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request").0, 200, "the run sent the POST")
+        let again = try sb.runbook(["run", file, "--yes"] + vars)
+        XCTAssertEqual(again.status, 1, "a second POST gets 409 and the expectation says so: \(again.text)")
+        XCTAssertTrue(again.text.contains("expected status 200, got 409"), again.text)
+        XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request", method: "DELETE").0, 200)
+    }
+
     func testWrongTokenRollsBackEverythingToTheExactStart() throws {
         let sb = try harness()
         let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:2.0-wrong-env", "--var", "health_timeout=3s"])

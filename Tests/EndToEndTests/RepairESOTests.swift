@@ -117,6 +117,9 @@ final class RepairESOTests: XCTestCase {
         let first = try run(sb)
         XCTAssertEqual(first.status, 0, first.text)
         let firstID = try XCTUnwrap(sb.runID(from: first))
+        XCTAssertTrue(first.stdout.split(separator: "\n").contains {
+            $0.contains(#""step":"verify-list""#) && $0.contains(#""status":"succeeded""#)
+        }, "the runbook listed the ExternalSecrets itself:\n\(first.text)")
         for c in Self.crds {
             let conv = ((try sb.object("crd", c, namespace: "default"))?["spec"] as? [String: Any])?["conversion"] as? [String: Any]
             XCTAssertEqual(conv?["strategy"] as? String, "None", c)

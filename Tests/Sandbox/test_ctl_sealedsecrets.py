@@ -4,15 +4,43 @@ import base64
 import json
 import os
 import sys
+import unittest
 
 from cryptography import x509
 
 from sandboxlib.harness import HERE, SandboxTestCase as SandboxCase
 
 sys.path.insert(0, HERE)
-from sandboxlib.controllers.sealedsecrets import KEY_LABEL, seal_value  # noqa: E402
+from sandboxlib.controllers.sealedsecrets import KEY_LABEL, label_for, new_key_pair, open_value, seal_value  # noqa: E402
 
 NS = "observer-prod"
+
+
+class SealedSecretsFormatTests(unittest.TestCase):
+    """The controller's crypto on its own (no sandbox)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.key, cls.cert = new_key_pair(2048)
+
+    def test_label_of_each_scope(self):
+        self.assertEqual(label_for("ns", "s", {}), b"ns/s")
+        self.assertEqual(label_for("ns", "s", {"sealedsecrets.bitnami.com/namespace-wide": "true"}), b"ns")
+        self.assertEqual(label_for("ns", "s", {"sealedsecrets.bitnami.com/cluster-wide": "true"}), b"")
+        self.assertEqual(label_for("ns", "s", {"sealedsecrets.bitnami.com/cluster-wide": "false"}), b"ns/s")
+
+    def test_round_trip_length_prefix_and_wrong_label(self):
+        sealed = seal_value(self.cert.public_key(), b"value-1", b"ns/s")
+        self.assertEqual(sealed[:2], (256).to_bytes(2, "big"))
+        self.assertEqual(len(sealed), 2 + 256 + len(b"value-1") + 16)
+        self.assertEqual(open_value(self.key, sealed, b"ns/s"), b"value-1")
+        with self.assertRaises(Exception):
+            open_value(self.key, sealed, b"ns/other")
+        with self.assertRaises(ValueError):
+            open_value(self.key, sealed[:1], b"ns/s")
+        with self.assertRaises(ValueError):
+            open_value(self.key, sealed[:100], b"ns/s")
+        self.assertEqual(open_value(self.key, seal_value(self.cert.public_key(), b"", b""), b""), b"")
 
 
 class SealedSecretsTests(SandboxCase):
@@ -117,5 +145,4 @@ class SealedSecretsTests(SandboxCase):
 
 
 if __name__ == "__main__":
-    import unittest
     unittest.main()

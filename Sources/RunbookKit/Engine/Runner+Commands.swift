@@ -7,6 +7,7 @@ extension Runner {
                            reporter: any Reporter) async throws -> RunOutcome
     {
         let vars = try VarResolver.resolve(runbook.vars, cli: cliVars, varsFile: varsFile)
+        try checkClusterAccess(runbook, options)
         let secret = runbook.vars.filter(\.secret).map(\.name)
         for name in secret { if let v = vars[name] { masker.add(all: v) } }
         var stored = vars
@@ -77,6 +78,17 @@ extension Runner {
                                     next: activity.nextSteps(runID: newest.runID, hint: options.stateDirHint)
                                         ?? ["wait for it to finish (\(activity.label))"],
                                     others: unfinished.count - 1)
+    }
+
+    /// A `--context` or `--kubeconfig` that does not resolve (or, for a runbook with `k8s.*`
+    /// steps, no cluster configuration at all) is a usage error before anything is recorded or
+    /// contacted (exit 2), not a failed step halfway through a run.
+    static func checkClusterAccess(_ runbook: Runbook, _ options: EngineOptions) throws {
+        let usesCluster = (runbook.steps + runbook.steps.flatMap { $0.group?.steps ?? [] }).contains { $0.action.hasPrefix("k8s.") }
+        guard usesCluster || options.clients.kubeconfig != nil || options.clients.context != nil else { return }
+        do { _ = try KubeConnection.resolve(options.clients) } catch let KubeError.config(message) {
+            throw RunbookError.usage("cluster access: \(message)")
+        }
     }
 
     /// True when some step (or a foreach group's step) is mutating.

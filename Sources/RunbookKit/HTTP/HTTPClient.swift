@@ -104,6 +104,7 @@ public final class HTTPClient: @unchecked Sendable {
             throw HTTPError.invalidURL(request.url)
         }
         try set(CURLOPT_URL, request.url)
+        try set(CURLOPT_USERAGENT, "runbook")  // a User-Agent header of the request wins
         try set(CURLOPT_NOSIGNAL, 1)
         try check(runbook_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
         try set(CURLOPT_TIMEOUT_MS, Int((request.timeout ?? 60) * 1000))

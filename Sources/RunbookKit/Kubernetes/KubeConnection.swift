@@ -40,7 +40,12 @@ public struct KubeConnection: Sendable {
             guard FileManager.default.fileExists(atPath: k) else { throw KubeError.config("--kubeconfig \(k) does not exist") }
             files = [k]
         } else if let list = env["KUBECONFIG"], !list.isEmpty {
-            files = list.split(separator: ":").map(String.init).filter { FileManager.default.fileExists(atPath: $0) }
+            let named = list.split(separator: ":").map(String.init)
+            files = named.filter { FileManager.default.fileExists(atPath: $0) }
+            // kubectl skips missing files of the list; when none is left, say which were missing.
+            if files.isEmpty {
+                throw KubeError.config("KUBECONFIG names \(named.joined(separator: ", ")), which \(named.count == 1 ? "does" : "do") not exist")
+            }
         } else {
             let home = env["HOME"] ?? NSHomeDirectory()
             let def = home + "/.kube/config"

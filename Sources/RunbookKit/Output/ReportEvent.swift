@@ -80,7 +80,9 @@ public struct ReportEvent: Sendable {
 
     /// The JSON object of `--output json`.
     public func toValue() -> Value {
-        var o: Object = ["event": .string(kind.rawValue), "run_id": .string(runID)]
+        var o: Object = ["event": .string(kind.rawValue)]
+        // A plan has no run: its events carry no run id (the one it computes with never exists).
+        if !dryRun { o["run_id"] = .string(runID) }
         if let runbook { o["runbook"] = .string(runbook) }
         if let step { o["step"] = .string(step) }
         if let name { o["name"] = .string(name) }

@@ -60,7 +60,7 @@ public struct TextReporter: Reporter {
         case .itemStarted, .itemFinished:
             return []
         case .runFinished:
-            var out = ["\(symbol(e.status)) run \(e.runID) \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
+            var out = ["\(symbol(e.status)) \(e.dryRun ? "plan" : "run \(e.runID)") \(paint(e.status ?? "", colourFor(e.status)))\(e.message.map { ": \($0)" } ?? "")"]
             if let hint = e.hint { out.append(hint) }
             return out
         }

@@ -11,7 +11,12 @@ public enum RunbookLoader {
         let looksLikePath = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
         let asPath = reference.hasPrefix("/") ? URL(fileURLWithPath: reference) : URL(fileURLWithPath: reference, relativeTo: cwd)
         var isDir: ObjCBool = false
-        if fm.fileExists(atPath: asPath.path, isDirectory: &isDir), !isDir.boolValue { return asPath }
+        if fm.fileExists(atPath: asPath.path, isDirectory: &isDir) {
+            if !isDir.boolValue { return asPath }
+            if looksLikePath {
+                throw RunbookError.usage("\(reference) is a directory; give a runbook file in it (e.g. \(reference.hasSuffix("/") ? reference : reference + "/")NAME.yaml) or a runbook name")
+            }
+        }
         if looksLikePath { throw RunbookError.notFound("runbook file \(reference) does not exist") }
         let dirs = searchDirectories(cwd: cwd, environment: environment)
         for dir in dirs {
@@ -21,7 +26,9 @@ public enum RunbookLoader {
             }
         }
         let searched = dirs.map { $0.relativePath }.joined(separator: ", ")
-        throw RunbookError.notFound("no runbook named '\(reference)' in \(searched) (set RUNBOOK_PATH to add directories)")
+        let known = discover(cwd: cwd, environment: environment).map(\.name)
+        throw RunbookError.notFound("no runbook named '\(reference)' in \(searched)\(Suggestion.hint(for: reference, in: known)) "
+            + "(see `runbook list`; set RUNBOOK_PATH to add directories)")
     }
 
     /// Reads, parses and validates a runbook. Throws `RunbookError.invalid` with every diagnostic

@@ -165,7 +165,9 @@ extension ValidationPass {
         for ref in refs {
             switch ref.kind {
             case .variable(let name):
-                if !declaredVars.contains(name) { error(ref.mark, "undeclared var '\(name)'") }
+                if !declaredVars.contains(name) {
+                    error(ref.mark, "undeclared var '\(name)'\(Suggestion.hint(for: name, in: declaredVars.sorted()))")
+                }
             case .stepOutput(let target, _):
                 if extra.contains(target) { continue }
                 if checkGroupReference(to: target, from: step, mayReadOwn: mayReadOwn, mark: ref.mark) { continue }

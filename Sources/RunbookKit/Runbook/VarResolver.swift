@@ -12,7 +12,8 @@ public enum VarResolver {
         func decl(_ name: String, _ source: String) throws -> VarDecl {
             guard let d = decls.first(where: { $0.name == name }) else {
                 let names = decls.map(\.name).joined(separator: ", ")
-                throw RunbookError.usage("\(source): unknown var '\(name)'; this runbook declares: \(names.isEmpty ? "none" : names)")
+                throw RunbookError.usage("\(source): unknown var '\(name)'\(Suggestion.hint(for: name, in: decls.map(\.name))); "
+                    + "this runbook declares: \(names.isEmpty ? "none" : names)")
             }
             return d
         }

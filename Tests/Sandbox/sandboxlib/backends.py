@@ -330,6 +330,8 @@ class Backends:
                 pids += c.pids()
         ports = {"postgres": self.pg.port if self.pg else None, "moto": self.moto_port,
                  "gcp": self.gcp.port if self.gcp else None}
+        if getattr(self, "sealed_secrets", None) is not None:
+            ports["sealed-secrets"] = self.sealed_secrets.port    # its /v1/cert.pem server
         return {"ports": ports, "pids": pids, "services": self.services.ports() if self.services else {}}
 
     def stop(self) -> None:

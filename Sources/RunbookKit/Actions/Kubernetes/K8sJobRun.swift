@@ -60,7 +60,10 @@ public struct K8sJobRun: Action {
         _ = try await client.create(job, dryRun: true)
         let image = job.lookup("spec.template.spec.containers.0.image")?.stringValue ?? "?"
         let from = try context.optionalString("from_cronjob").map { " from CronJob \($0)" } ?? ""
-        return Preview(summary: "run Job \(ref.namespace ?? "")/\(ref.name)\(from) (image \(image)) and wait for it",
+        // Without `name:` the Job is named after the run id, which exists only at run time.
+        let name = try context.optionalString("name") == nil && from != ""
+            ? "\(try context.optionalString("from_cronjob") ?? "")-<last 4 hex of the run id, known at run time>" : ref.name
+        return Preview(summary: "run Job \(ref.namespace ?? "")/\(name)\(from) (image \(image)) and wait for it",
                        outputs: ["job": .string(ref.name)])
     }
 

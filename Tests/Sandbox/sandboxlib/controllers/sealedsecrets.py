@@ -179,6 +179,11 @@ class SealedSecretsController(Controller):
         self.keys = [serialization.load_pem_private_key(base64.b64decode(s["data"]["tls.key"]), None) for s in found]
         self._cert = base64.b64decode(found[0]["data"]["tls.crt"])
 
+    @property
+    def port(self) -> int | None:
+        """The loopback port of the /v1/cert.pem server (None before start)."""
+        return self._server.server_address[1] if self._server is not None else None
+
     def cert_pem(self) -> bytes:
         """The active certificate (PEM), what `/v1/cert.pem` serves."""
         return self._cert
