@@ -181,6 +181,38 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request", method: "DELETE").0, 200)
     }
 
+    func testKillDuringARestartWhoseResponseIsLostThenResumeMakesOneNewRevision() throws {
+        let sb = try harness()
+        let deployed = try deploy(sb)
+        XCTAssertEqual(deployed.status, 0, deployed.text)
+        if let t = try sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
+        let (rsBefore, templateBefore) = try servingReplicaSet(sb)
+        let countBefore = try sb.objects("replicasets", namespace: Self.namespace).count
+        // The API server holds the restart's PATCH for 3 s and then applies it: the client is gone by then.
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "1", "--action", "slow", "--delay", "3"])
+        let known = sb.runIDs()
+        let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-restart.yaml").path
+        let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json"])
+        XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"restart\""], timeout: 60, while: p, excluding: known))
+        Thread.sleep(forTimeInterval: 1)  // inside the held PATCH
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        sb.collect(o, e)
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        XCTAssertEqual(try sb.objects("replicasets", namespace: Self.namespace).count, countBefore + 1,
+                       "the resumed restart repeated the same stamp: one new ReplicaSet, not two")
+        XCTAssertNotEqual(try servingReplicaSet(sb).0, rsBefore)
+        XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        let (rsAfter, templateAfter) = try servingReplicaSet(sb)
+        XCTAssertEqual(rsAfter, rsBefore, "the rollback restored the exact prior template")
+        XCTAssertEqual(templateAfter, templateBefore)
+        try rollback(sb, deployed)
+        assertSame(Self.start, try Self.world(sb), "after rolling back restart and deploy")
+    }
+
     func testWrongTokenRollsBackEverythingToTheExactStart() throws {
         let sb = try harness()
         let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:2.0-wrong-env", "--var", "health_timeout=3s"])
