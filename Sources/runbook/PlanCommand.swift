@@ -12,6 +12,7 @@ struct PlanCommand: AsyncParsableCommand {
     var context: String?
     @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
     var kubeconfig: String?
+    @OptionGroup var requests: RequestOptions
     @Option(name: .long, help: "Namespace of the cluster Leases and run records whose permissions are checked (default: $RUNBOOK_NAMESPACE, else runbook-system).")
     var namespaceForRuns: String?
     @OptionGroup var output: OutputOption
@@ -21,9 +22,10 @@ struct PlanCommand: AsyncParsableCommand {
         try await CLI.perform(masker: masker, output: output.output) {
             let book = try CLI.loadRunbook(runbook)
             // A plan writes nothing: the store is only where a run would keep its state.
+            var clients = ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment)
+            clients.requests = try requests.policy()
             var options = EngineOptions(store: StateStore.locate(flag: nil, environment: CLI.environment, cwd: CLI.cwd),
-                                        environment: CLI.environment,
-                                        clients: ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment))
+                                        environment: CLI.environment, clients: clients)
             options.dryRun = true
             options.runsNamespace = LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)
             return try await Runner.run(book, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options, masker: masker,
