@@ -50,6 +50,8 @@ public actor Runner {
                              masker: masker)
         scope = Scope(vars: vars, outputs: [:], env: options.environment, runID: state.runID)
         for rec in state.steps where !rec.outputs.isEmpty { scope.outputs[rec.id] = rec.outputs }
+        // Requests that are retried say so on the terminal (stderr), masked.
+        RetryNotice.setSink { [reporter, masker] line in reporter.note(masker.mask("waiting: " + line)) }
     }
 
     // MARK: the step loop
