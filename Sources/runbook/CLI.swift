@@ -26,10 +26,11 @@ enum CLI {
         if output == .json { Console.out(ErrorReport.json(for: error, masker: masker).jsonString()) }
     }
 
-    static func engineOptions(state: StateDirOption, cluster: ClusterOptions?, yes: Bool) -> EngineOptions {
-        var o = EngineOptions(store: state.store, stateDirHint: state.hint, environment: environment,
-                              clients: ClientOptions(kubeconfig: cluster?.kubeconfig, context: cluster?.context,
-                                                     environment: environment))
+    static func engineOptions(state: StateDirOption, cluster: ClusterOptions?, yes: Bool) throws -> EngineOptions {
+        var clients = ClientOptions(kubeconfig: cluster?.kubeconfig, context: cluster?.context, environment: environment)
+        clients.requests = try cluster?.requests.policy()
+            ?? RequestPolicy.resolve(timeoutFlag: nil, retriesFlag: nil, environment: environment)
+        var o = EngineOptions(store: state.store, stateDirHint: state.hint, environment: environment, clients: clients)
         o.yes = yes
         o.lockMode = cluster?.lock
         o.runsNamespace = cluster?.runsNamespace ?? LockMode.runsNamespace(flag: nil, environment: environment)
@@ -44,7 +45,7 @@ enum CLI {
         let masker = Masker()
         try await perform(masker: masker, output: o.output.output) {
             let runbook = try loadRunbook(o.runbook)
-            var options = engineOptions(state: o.state, cluster: o.cluster, yes: o.yes)
+            var options = try engineOptions(state: o.state, cluster: o.cluster, yes: o.yes)
             options.dryRun = dryRun
             options.noRollback = o.noRollback
             let reporter = o.output.output.makeReporter(masker: masker)

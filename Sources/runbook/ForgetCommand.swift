@@ -17,7 +17,7 @@ struct ForgetCommand: AsyncParsableCommand {
     func run() async throws {
         let masker = Masker()
         try await CLI.perform(masker: masker, output: output.output) {
-            let options = CLI.engineOptions(state: state, cluster: cluster, yes: yes)
+            let options = try CLI.engineOptions(state: state, cluster: cluster, yes: yes)
             return try await Runner.forget(runID: runID, reason: reason, options: options, masker: masker,
                                      reporter: output.output.makeReporter(masker: masker)).exitCode
         }

@@ -14,7 +14,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLI.perform(masker: Masker(), output: output.output) {
-            let catalog = RunCatalog(options: CLI.engineOptions(state: state, cluster: cluster, yes: false))
+            let catalog = RunCatalog(options: try CLI.engineOptions(state: state, cluster: cluster, yes: false))
             if prune {
                 guard keep >= 0 else { throw ValidationError("--keep must be 0 or more") }
                 let removed = try await catalog.prune(keep: keep) { Console.err("warning: \($0)") }

@@ -32,6 +32,8 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
     var kubeconfig: String?
 
+    @OptionGroup var requests: RequestOptions
+
     @Option(name: .long, help: "Namespace of the cluster Leases and run records (default: $RUNBOOK_NAMESPACE, else runbook-system).")
     var namespaceForRuns: String?
 
@@ -67,4 +69,17 @@ struct RunOptions: ParsableArguments {
     @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
     @OptionGroup var output: OutputOption
+}
+
+/// The run's default request deadline and retry budget (see `RequestPolicy`).
+struct RequestOptions: ParsableArguments {
+    @Option(name: .long, help: "Deadline of each request to the API server and the secret stores, e.g. 10s (default: $RUNBOOK_REQUEST_TIMEOUT, else 30s).")
+    var requestTimeout: String?
+
+    @Option(name: .long, help: "How often a transient failure of a request is retried (default: $RUNBOOK_RETRIES, else 5).")
+    var retries: Int?
+
+    func policy() throws -> RequestPolicy {
+        try RequestPolicy.resolve(timeoutFlag: requestTimeout, retriesFlag: retries, environment: CLI.environment)
+    }
 }

@@ -12,6 +12,11 @@ struct PlanCommand: AsyncParsableCommand {
     var context: String?
     @Option(name: .long, help: "Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
     var kubeconfig: String?
+    @OptionGroup var requests: RequestOptions
+    @Option(name: .long, help: "Namespace of the cluster Leases and run records whose permissions are checked (default: $RUNBOOK_NAMESPACE, else runbook-system).")
+    var namespaceForRuns: String?
+    @Option(name: .long, help: "The lock the run would take (cluster or local): decides which permissions are checked.")
+    var lock: LockMode?
     @OptionGroup var output: OutputOption
 
     func run() async throws {
@@ -19,11 +24,13 @@ struct PlanCommand: AsyncParsableCommand {
         try await CLI.perform(masker: masker, output: output.output) {
             let book = try CLI.loadRunbook(runbook)
             // A plan writes nothing: the store is only where a run would keep its state.
+            var clients = ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment)
+            clients.requests = try requests.policy()
             var options = EngineOptions(store: StateStore.locate(flag: nil, environment: CLI.environment, cwd: CLI.cwd),
-                                        environment: CLI.environment,
-                                        clients: ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment))
+                                        environment: CLI.environment, clients: clients)
             options.dryRun = true
-            options.runsNamespace = LockMode.runsNamespace(flag: nil, environment: CLI.environment)
+            options.runsNamespace = LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)
+            options.lockMode = lock
             return try await Runner.run(book, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options, masker: masker,
                                         reporter: output.output.makeReporter(masker: masker)).exitCode
         }

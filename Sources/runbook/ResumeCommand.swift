@@ -19,7 +19,7 @@ struct ResumeCommand: AsyncParsableCommand {
     func run() async throws {
         let masker = Masker()
         try await CLI.perform(masker: masker, output: output.output) {
-            var options = CLI.engineOptions(state: state, cluster: cluster, yes: yes)
+            var options = try CLI.engineOptions(state: state, cluster: cluster, yes: yes)
             options.noRollback = noRollback
             return try await Runner.resume(runID: runID, from: from, cliVars: vars.vars, varsFile: vars.varsFileURL,
                                            options: options, masker: masker,

@@ -16,7 +16,7 @@ struct RollbackCommand: AsyncParsableCommand {
     func run() async throws {
         let masker = Masker()
         try await CLI.perform(masker: masker, output: output.output) {
-            var options = CLI.engineOptions(state: state, cluster: cluster, yes: yes)
+            var options = try CLI.engineOptions(state: state, cluster: cluster, yes: yes)
             options.force = force
             return try await Runner.rollback(runID: runID, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options,
                                              masker: masker, reporter: output.output.makeReporter(masker: masker)).exitCode

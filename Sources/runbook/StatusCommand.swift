@@ -11,7 +11,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLI.perform(masker: Masker(), output: output.output) {
-            let catalog = RunCatalog(options: CLI.engineOptions(state: state, cluster: cluster, yes: false))
+            let catalog = RunCatalog(options: try CLI.engineOptions(state: state, cluster: cluster, yes: false))
             let warn: (String) -> Void = { Console.err("warning: \($0)") }
             let run: RunState
             if let runID { run = try await catalog.load(runID, warn: warn) } else {

@@ -95,7 +95,7 @@ extension EngineTests {
         XCTAssertEqual(plan.exitCode, 0, plan.output)
         XCTAssertFalse(plan.stdout.contains("run_id"), plan.stdout)
         let help = try runbook(["plan", "--help"])
-        for meaningless in ["--yes", "--dry-run", "--no-rollback", "--state-dir", "--lock"] {
+        for meaningless in ["--yes", "--dry-run", "--no-rollback", "--state-dir"] {
             XCTAssertFalse(help.stdout.contains(meaningless), "plan --help offers \(meaningless):\n\(help.stdout)")
         }
         // A --context the kubeconfig does not have, a missing --kubeconfig, a KUBECONFIG naming a

@@ -89,3 +89,29 @@ extension EngineTests {
         XCTAssertTrue(nothing.stderr.contains("only an unfinished run"), nothing.stderr)
     }
 }
+
+extension EngineTests {
+    func testResumeRemovesTempFilesOfDeadWritersOnly() throws {
+        let file = try fixture("exec-steps")
+        let fault = dir.appendingPathComponent("fault")
+        XCTAssertTrue(FileManager.default.createFile(atPath: fault.path, contents: nil))
+        XCTAssertEqual(try runbook(["run", file, "--yes", "--no-rollback"]).exitCode, 3)
+        let id = try onlyRunID()
+        let runDir = stateDir.appendingPathComponent("runs/\(id)")
+        // A writer killed between writing its temp file and the rename: a pid that is gone now.
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let dead = runDir.appendingPathComponent(".state.json.tmp-\(gone.processIdentifier)")
+        let live = runDir.appendingPathComponent(".state.json.tmp-\(getpid())")  // this test process lives
+        XCTAssertTrue(FileManager.default.createFile(atPath: dead.path, contents: Data("{".utf8)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: live.path, contents: Data("{".utf8)))
+        try FileManager.default.removeItem(at: fault)
+        let r = try runbook(["resume", id, "--yes"])
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead.path), "the dead writer's temp file is still there")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live.path), "a live writer's temp file was removed")
+        XCTAssertTrue(r.stderr.contains("left by a process that is gone"), r.stderr)
+    }
+}

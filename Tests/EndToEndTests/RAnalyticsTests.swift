@@ -159,6 +159,60 @@ final class RAnalyticsTests: XCTestCase {
         assertSame(Self.start, try Self.world(sb), "after rolling back the deploy")
     }
 
+    func testHTTPRequestToAURLSendsReadsInPlanAndWritesOnlyInARun() throws {
+        let sb = try harness()
+        let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/http/http-url.yaml").path
+        var endpoint = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"] ?? ""
+        while endpoint.hasSuffix("/") { endpoint.removeLast() }
+        let token = sb.env["CLOUDSDK_AUTH_ACCESS_TOKEN"] ?? ""
+        Self.tokens.append(token)
+        let vars = ["--var", "endpoint=\(endpoint)", "--var", "token=\(token)"]
+        let plan = try sb.runbook(["plan", file] + vars)
+        XCTAssertEqual(plan.status, 0, plan.text)
+        XCTAssertTrue(plan.stdout.contains("GET \(endpoint)/v1/projects/univprepai/secrets: 200 (expectation met)"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("POST \(endpoint)/v1/projects/univprepai/secrets (headers: Authorization) with a 32-byte body"), plan.stdout)
+        XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request").0, 404, "plan sent no POST")
+        let run = try sb.runbook(["run", file, "--yes"] + vars)
+        XCTAssertEqual(run.status, 0, run.text)
+        XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request").0, 200, "the run sent the POST")
+        let again = try sb.runbook(["run", file, "--yes"] + vars)
+        XCTAssertEqual(again.status, 1, "a second POST gets 409 and the expectation says so: \(again.text)")
+        XCTAssertTrue(again.text.contains("expected status 200, got 409"), again.text)
+        XCTAssertEqual(try sb.gcp("v1/projects/univprepai/secrets/made-by-http-request", method: "DELETE").0, 200)
+    }
+
+    func testKillDuringARestartWhoseResponseIsLostThenResumeMakesOneNewRevision() throws {
+        let sb = try harness()
+        let deployed = try deploy(sb)
+        XCTAssertEqual(deployed.status, 0, deployed.text)
+        if let t = try sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
+        let (rsBefore, templateBefore) = try servingReplicaSet(sb)
+        let countBefore = try sb.objects("replicasets", namespace: Self.namespace).count
+        // The API server holds the restart's PATCH for 3 s and then applies it: the client is gone by then.
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "1", "--action", "slow", "--delay", "3"])
+        let known = sb.runIDs()
+        let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-restart.yaml").path
+        let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json"])
+        XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"restart\""], timeout: 60, while: p, excluding: known))
+        Thread.sleep(forTimeInterval: 1)  // inside the held PATCH
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        sb.collect(o, e)
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        XCTAssertEqual(try sb.objects("replicasets", namespace: Self.namespace).count, countBefore + 1,
+                       "the resumed restart repeated the same stamp: one new ReplicaSet, not two")
+        XCTAssertNotEqual(try servingReplicaSet(sb).0, rsBefore)
+        XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        let (rsAfter, templateAfter) = try servingReplicaSet(sb)
+        XCTAssertEqual(rsAfter, rsBefore, "the rollback restored the exact prior template")
+        XCTAssertEqual(templateAfter, templateBefore)
+        try rollback(sb, deployed)
+        assertSame(Self.start, try Self.world(sb), "after rolling back restart and deploy")
+    }
+
     func testWrongTokenRollsBackEverythingToTheExactStart() throws {
         let sb = try harness()
         let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:2.0-wrong-env", "--var", "health_timeout=3s"])

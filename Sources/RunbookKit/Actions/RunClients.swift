@@ -15,7 +15,7 @@ public struct RunClients: Sendable {
 
     public init(options: ClientOptions, interaction: Interaction, masker: Masker) {
         kubernetes = KubeClients(options: options)
-        secretStores = SecretStores(environment: options.environment, masker: masker)
+        secretStores = SecretStores(environment: options.environment, masker: masker, requests: options.requests)
         postgres = PostgresConnections()
         self.interaction = interaction
         environment = options.environment

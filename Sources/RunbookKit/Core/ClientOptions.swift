@@ -5,6 +5,8 @@ public struct ClientOptions: Sendable {
     public var kubeconfig: String?
     public var context: String?
     public var environment: [String: String]
+    /// Deadline and retries of each request (see `RequestPolicy`).
+    public var requests = RequestPolicy()
 
     public init(kubeconfig: String? = nil, context: String? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment)

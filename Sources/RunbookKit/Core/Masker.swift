@@ -87,12 +87,41 @@ public final class Masker: @unchecked Sendable {
 
     private static let placeholderBytes = Array(placeholder.utf8)
 
+    /// The value with every string masked. A value with nothing to mask comes back as it was (the
+    /// same storage, not a copy): large outputs — a thousand listed objects — are not duplicated.
     public func mask(_ value: Value) -> Value {
+        lock.lock()
+        let empty = index.isEmpty
+        lock.unlock()
+        return empty ? value : (masked(value) ?? value)
+    }
+
+    /// nil when nothing inside `value` changed.
+    private func masked(_ value: Value) -> Value? {
         switch value {
-        case .string(let s): return .string(mask(s))
-        case .array(let a): return .array(a.map(mask))
-        case .object(let o): return .object(Object(o.members.map { .init(key: $0.key, value: mask($0.value)) }))
-        default: return value
+        case .string(let s):
+            let m = mask(s)
+            return m == s ? nil : .string(m)
+        case .array(let a):
+            var out: [Value]?
+            for (n, v) in a.enumerated() {
+                if let m = masked(v) {
+                    if out == nil { out = a }
+                    out![n] = m
+                }
+            }
+            return out.map(Value.array)
+        case .object(let o):
+            var members: [Object.Member]?
+            for (n, member) in o.members.enumerated() {
+                if let m = masked(member.value) {
+                    if members == nil { members = o.members }
+                    members![n].value = m
+                }
+            }
+            return members.map { .object(Object($0)) }
+        default:
+            return nil
         }
     }
 

@@ -51,6 +51,7 @@ extension Runner {
         StopRequest.shared.install { reporter.note($0) }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
+        cleanLeftovers(runID, options: opts, reporter: reporter)
         return try await runner.underLock(lock) { try await runner.continueRun(from: from) }
     }
 
@@ -65,6 +66,7 @@ extension Runner {
         StopRequest.shared.install { reporter.note($0) }
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: reporter)
         let lock = try await takeLock(runbook, runID: runID, runner: runner, options: opts, reporter: reporter, resuming: true)
+        cleanLeftovers(runID, options: opts, reporter: reporter)
         return try await runner.underLock(lock) { try await runner.rollbackOnRequest() }
     }
 
@@ -89,6 +91,12 @@ extension Runner {
         do { _ = try KubeConnection.resolve(options.clients) } catch let KubeError.config(message) {
             throw RunbookError.usage("cluster access: \(message)")
         }
+    }
+
+    /// Temp files of checkpoint writers that were killed mid-write (resume and rollback, with the lock).
+    static func cleanLeftovers(_ runID: String, options: EngineOptions, reporter: any Reporter) {
+        let removed = options.store.removeStaleTempFiles(runID)
+        if !removed.isEmpty { reporter.note("removed \(removed.joined(separator: ", ")) left by a process that is gone") }
     }
 
     /// True when some step (or a foreach group's step) is mutating.

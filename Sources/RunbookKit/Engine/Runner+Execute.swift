@@ -4,7 +4,7 @@ import Foundation
 extension Runner {
     /// Executes `step` (retrying transient failures with doubling backoff, capped at a minute).
     func execute(_ step: Step, type: any Action.Type, with: Value, journal: Value?, slot: StepSlot?,
-                 scope: Scope? = nil, item: Int? = nil) async throws -> ActionResult
+                 scope: Scope? = nil, item: Int? = nil, firstCounted: Bool = false) async throws -> ActionResult
     {
         let action = type.init()
         let attempts = max(1, step.retry?.attempts ?? 1)
@@ -12,7 +12,8 @@ extension Runner {
         var attempt = 0
         while true {
             attempt += 1
-            if let slot {
+            // `firstCounted`: the caller counted the first attempt in its `running` checkpoint.
+            if let slot, attempt > 1 || !firstCounted {
                 state[slot].attempts += 1
                 try await persist(slot)
             }

@@ -206,6 +206,9 @@ extension Runner {
         }
         state.steps[i].items![k].status = .succeeded
         try await persist(itemSlot)
+        // The item's outputs stay in its step records (non-secret, masked); the in-memory copy,
+        // secrets included, goes: a thousand items must not keep a thousand of them.
+        itemOutputs[i]?[k] = nil
         var e = itemEvent(ReportEvent(.itemFinished, runID: state.runID, step: runbook.steps[i].id, status: "succeeded",
                                       duration: Date().timeIntervalSince(started)), itemSlot)
         e.progress = clock.finish(failed: false)
@@ -243,14 +246,29 @@ extension Runner {
             groupItems[i] = keys == items.map(\.key) ? values : items.map { _ in .null }
             restoreItemOutputs(i)
         }
-        var touched = false
-        for k in items.indices.reversed() {
-            let rec = state.steps[i].items![k]
-            guard rec.steps.contains(where: needsRollback) else { continue }
-            touched = true
-            if let failure = try await rollbackItem(i, k, clock: nil) { return failure }
+        // Newest first, as many at once as the group ran: each item is undone step by step, newest
+        // first; after a failed undo no other item starts and the ones in flight finish.
+        let order = items.indices.reversed().filter { state.steps[i].items![$0].steps.contains(where: needsRollback) }
+        let width = (try? setting(runbook.steps[i].group!, "concurrency", runbook.steps[i].group!.concurrency, minimum: 1)) ?? 1
+        groupRollbackFailure = nil
+        var queue = order[...]
+        try await withThrowingTaskGroup(of: Bool.self) { tg in
+            var inFlight = 0
+            while inFlight < width, let k = queue.popFirst() {
+                tg.addTask { try await self.rollbackItemNoting(i, k) }
+                inFlight += 1
+            }
+            while let ok = try await tg.next() {
+                inFlight -= 1
+                if !ok { queue = [] }
+                while inFlight < width, let k = queue.popFirst() {
+                    tg.addTask { try await self.rollbackItemNoting(i, k) }
+                    inFlight += 1
+                }
+            }
         }
-        if touched || needsRollback(state.steps[i]) {
+        if let failure = groupRollbackFailure { return failure }
+        if !order.isEmpty || needsRollback(state.steps[i]) {
             state.steps[i].status = .rolledBack
             try await persist(StepSlot(i))
         }
@@ -264,6 +282,13 @@ extension Runner {
         let n: Int? = v.intValue ?? v.stringValue.flatMap { Int($0) }
         guard let n, n >= minimum else { throw EngineError.badSetting(name: key, value: v.interpolated, minimum: minimum) }
         return n
+    }
+
+    /// `rollbackItem`, keeping its failure (if any) in `groupRollbackFailure`; false on failure.
+    func rollbackItemNoting(_ i: Int, _ k: Int) async throws -> Bool {
+        guard let failure = try await rollbackItem(i, k, clock: nil) else { return true }
+        if groupRollbackFailure == nil { groupRollbackFailure = failure }
+        return false
     }
 
     /// The group's list: its `foreach:` value, which must be a list.
@@ -280,15 +305,16 @@ extension Runner {
     /// Outputs of items run by an earlier process, so later steps of an item and `results` see them.
     func restoreItemOutputs(_ i: Int) {
         guard let group = runbook.steps[i].group, let items = state.steps[i].items else { return }
-        for item in items {
+        for item in items where item.status != .succeeded {  // a finished item reads its records (scope(for:))
             for (j, rec) in item.steps.enumerated() where !rec.outputs.isEmpty && itemOutputs[i]?[item.index]?[group.steps[j].id] == nil {
                 itemOutputs[i, default: [:]][item.index, default: [:]][group.steps[j].id] = rec.outputs
             }
         }
     }
 
-    /// `steps.GROUP.outputs`: `results` (each item's outputs by step id, in item order; null for
-    /// an item that failed), `count` and `failed` (the keys of the failed items).
+    /// `steps.GROUP.outputs`: `results` (each item's stored outputs by step id — secret outputs
+    /// are never stored — in item order; null for an item that failed), `count` and `failed`
+    /// (the keys of the failed items).
     func groupOutputs(_ i: Int) -> [String: Value] {
         let items = state.steps[i].items ?? []
         var results: [Value] = []
@@ -296,8 +322,8 @@ extension Runner {
         for item in items {
             if item.status == .succeeded {
                 var o = Object()
-                for (id, outs) in (itemOutputs[i]?[item.index] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    o[id] = .object(Object(outs.keys.sorted().map { .init(key: $0, value: outs[$0]!) }))
+                for rec in item.steps where !rec.outputs.isEmpty {
+                    o[rec.id] = .object(Object(rec.outputs.keys.sorted().map { .init(key: $0, value: rec.outputs[$0]!) }))
                 }
                 results.append(.object(o))
             } else {

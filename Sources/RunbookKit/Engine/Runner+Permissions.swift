@@ -21,11 +21,17 @@ extension Runner {
             }
         }
         if lock == .cluster { all.formUnion(Runner.teamPermissions(runbook: runbook.name, namespace: options.runsNamespace)) }
+        // leave out what a broader permission already grants: the same for any name, or for every namespace
         return all.filter { p in
-            guard p.name != nil else { return true }
-            var any = p
-            any.name = nil
-            return !all.contains(any)
+            var wider: [Permission] = []
+            if p.name != nil { var any = p; any.name = nil; wider.append(any) }
+            if p.namespace != nil {
+                var everywhere = p
+                everywhere.namespace = nil
+                wider.append(everywhere)
+                if p.name != nil { everywhere.name = nil; wider.append(everywhere) }
+            }
+            return !wider.contains(where: all.contains)
         }.sorted()
     }
 

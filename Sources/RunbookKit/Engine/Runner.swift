@@ -22,6 +22,8 @@ public actor Runner {
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
     var groupItems: [Int: [Value]] = [:]
+    /// The first failed item undo while a group's items are rolled back concurrently.
+    var groupRollbackFailure: (step: String, error: any Error)?
     /// Size of `state.json` at the last compaction (the journal may grow to a multiple of it).
     var lastCompactedSize = 0
     /// Each item's step outputs (what `steps.ID` means inside the body), by group, then item.
@@ -43,6 +45,8 @@ public actor Runner {
                              masker: masker)
         scope = Scope(vars: vars, outputs: [:], env: options.environment, runID: state.runID)
         for rec in state.steps where !rec.outputs.isEmpty { scope.outputs[rec.id] = rec.outputs }
+        // Requests that are retried say so on the terminal (stderr), masked.
+        RetryNotice.setSink { [reporter, masker] line in reporter.note(masker.mask("waiting: " + line)) }
     }
 
     // MARK: the step loop
@@ -160,6 +164,7 @@ public actor Runner {
 
         // Write-ahead: the checkpoint says `running` before anything changes.
         state[slot].status = .running
+        state[slot].attempts += 1  // the first attempt is counted in this checkpoint
         state[slot].completed = false
         state[slot].startedAt = Date()
         state[slot].finishedAt = nil
@@ -168,7 +173,9 @@ public actor Runner {
         try emit(itemEvent(ReportEvent(.stepStarted, runID: state.runID, step: label, name: step.name, action: step.action), slot))
         do {
             let journal = state[slot].journal
-            let result = try await interruptible { try await self.execute(step, type: type, with: with, journal: journal, slot: slot) }
+            let result = try await interruptible {
+                try await self.execute(step, type: type, with: with, journal: journal, slot: slot, firstCounted: true)
+            }
             record(result.outputs, of: step, spec: type.spec, slot: slot, store: true)
             state[slot].rollbackRecord = result.rollback
             state[slot].summary = result.summary.map(masker.mask)
@@ -231,7 +238,12 @@ public actor Runner {
         guard let item = slot.item, let group = runbook.steps[slot.top].group else { return scope }
         var s = scope
         s.locals[group.name] = groupItems[slot.top]?[item] ?? .null
-        for (id, outputs) in itemOutputs[slot.top]?[item] ?? [:] { s.outputs[id] = outputs }
+        if let outputs = itemOutputs[slot.top]?[item] {
+            for (id, o) in outputs { s.outputs[id] = o }
+        } else if let rec = state.steps[slot.top].items?[item] {
+            // A finished item keeps only its stored (non-secret) outputs.
+            for step in rec.steps where !step.outputs.isEmpty { s.outputs[step.id] = step.outputs }
+        }
         return s
     }
 

@@ -63,9 +63,13 @@ public final class HTTPClient: @unchecked Sendable {
             do {
                 let r = try await sendAsync(request)
                 if !r.isRetryable || attempt >= retry.attempts { return r }
-                try await Task.sleep(nanoseconds: UInt64(retry.delay(retry: attempt, retryAfter: r.retryAfter) * 1e9))
+                let delay = retry.delay(retry: attempt, retryAfter: r.retryAfter)
+                RetryNotice.retrying(request, reason: "HTTP \(r.status)", delay: delay, next: attempt + 1, of: retry.attempts)
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             } catch let e as HTTPError where e.isTransient && attempt < retry.attempts {
-                try await Task.sleep(nanoseconds: UInt64(retry.delay(retry: attempt, retryAfter: nil) * 1e9))
+                let delay = retry.delay(retry: attempt, retryAfter: nil)
+                RetryNotice.retrying(request, reason: e.errorDescription ?? "\(e)", delay: delay, next: attempt + 1, of: retry.attempts)
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             }
             attempt += 1
         }
@@ -104,6 +108,7 @@ public final class HTTPClient: @unchecked Sendable {
             throw HTTPError.invalidURL(request.url)
         }
         try set(CURLOPT_URL, request.url)
+        try set(CURLOPT_USERAGENT, "runbook")  // a User-Agent header of the request wins
         try set(CURLOPT_NOSIGNAL, 1)
         try check(runbook_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
         try set(CURLOPT_TIMEOUT_MS, Int((request.timeout ?? 60) * 1000))

@@ -6,16 +6,19 @@ public final class KubeClient: @unchecked Sendable {
     public let connection: KubeConnection
     public var defaultNamespace: String { connection.namespace }
     let retry: RetryBackoff
+    /// Each attempt's deadline unless a call gives its own (`RequestPolicy`).
+    let requestTimeout: TimeInterval
     private let exec: ExecCredentialProvider?
     private let lock = NSLock()
     private var clients: [TLSConfig: HTTPClient] = [:]
     private var discovery: [String: [KubeResource]] = [:]
 
     public init(connection: KubeConnection, environment: [String: String] = ProcessInfo.processInfo.environment,
-                retry: RetryBackoff = RetryBackoff(attempts: 6, initial: 0.25, maximum: 5))
+                retry: RetryBackoff = RetryBackoff(attempts: 6, initial: 0.25, maximum: 5), requestTimeout: TimeInterval = 30)
     {
         self.connection = connection
         self.retry = retry
+        self.requestTimeout = requestTimeout
         if case .exec(let cfg) = connection.credential {
             exec = ExecCredentialProvider(config: cfg, server: connection.server, caPEM: connection.tls.caPEM, environment: environment)
         } else {
@@ -39,7 +42,7 @@ public final class KubeClient: @unchecked Sendable {
     /// transient faults; `timeout` bounds each attempt.
     public func raw(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
                     accept: String = "application/json", headers extra: [(String, String)] = [],
-                    retry: RetryBackoff? = nil, timeout: TimeInterval = 30) async throws -> HTTPResponse
+                    retry: RetryBackoff? = nil, timeout: TimeInterval? = nil) async throws -> HTTPResponse
     {
         var refreshed = false
         while true {
@@ -60,7 +63,8 @@ public final class KubeClient: @unchecked Sendable {
                 if let t = c.token { headers.append(("Authorization", "Bearer \(t)")) }
                 if let cert = c.clientCertPEM, let key = c.clientKeyPEM { tls.clientCertPEM = cert; tls.clientKeyPEM = key }
             }
-            let request = HTTPRequest(method: method, url: connection.server + path, headers: headers, body: body, timeout: timeout)
+            let request = HTTPRequest(method: method, url: connection.server + path, headers: headers, body: body,
+                                      timeout: timeout ?? requestTimeout)
             let response: HTTPResponse
             do {
                 response = try await httpClient(tls).send(request, retry: retry ?? self.retry)

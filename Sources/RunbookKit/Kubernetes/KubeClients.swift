@@ -11,7 +11,8 @@ public final class KubeClients: Sendable {
     /// The shared client; throws `KubeError.config` when no usable kubeconfig is found.
     public func client() throws -> KubeClient {
         try cache.client(for: options.context ?? "") {
-            KubeClient(connection: try KubeConnection.resolve(options), environment: options.environment)
+            KubeClient(connection: try KubeConnection.resolve(options), environment: options.environment,
+                       retry: options.requests.backoff, requestTimeout: options.requests.timeout)
         }
     }
 }

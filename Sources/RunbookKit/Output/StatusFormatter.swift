@@ -22,6 +22,7 @@ public enum StatusFormatter {
             if st.attempts > 1 { line += " after \(st.attempts) attempts" }
             if let e = st.error { line += ": \(e)" } else if let sum = st.summary { line += ": \(sum)" }
             out.append(line)
+            if let items = st.items { out += itemLines(items) }
         }
         if let f = s.forgotten {
             out.append("  forgotten: by \(f.by) at \(Timestamp.format(f.at)) (was \(f.previousStatus)): \(f.reason)")
@@ -30,6 +31,26 @@ public enum StatusFormatter {
             out.append("  next: " + next.joined(separator: "\n    or: "))
         }
         return out.joined(separator: "\n")
+    }
+
+    /// A `foreach` group's items: counts by status, then the items that are not done (at most 20).
+    static func itemLines(_ items: [ItemRecord]) -> [String] {
+        var counts: [String: Int] = [:]
+        for item in items {
+            let word = item.status == .rolledBack && item.error != nil ? "failed and restored" : item.status.rawValue
+            counts[word, default: 0] += 1
+        }
+        var out = ["      items: \(items.count) — " + counts.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")]
+        let open = items.filter { $0.status != .succeeded && $0.status != .pending && !($0.status == .rolledBack && $0.error == nil) }
+        for item in open.prefix(20) {
+            let step = item.steps.first { $0.status == .running || $0.status == .failed || $0.status == .rollbackFailed }
+            var line = "        #\(item.index) \(item.key)  \(item.status.rawValue)"
+            if let step { line += " at \(step.id) (\(step.status.rawValue))" }
+            if let e = item.error { line += ": \(e)" }
+            out.append(line)
+        }
+        if open.count > 20 { out.append("        … and \(open.count - 20) more (runbook status --output json lists every item)") }
+        return out
     }
 
     public static func historyText(_ runs: [RunState]) -> String {

@@ -16,9 +16,12 @@ public final class SecretStores: Sendable {
     private let tokens = ClientCache<String, GCPAccessToken>()
     private let stores = ClientCache<Key, any SecretStore>()
 
-    public init(environment: [String: String], masker: Masker) {
+    private let requests: RequestPolicy
+
+    public init(environment: [String: String], masker: Masker, requests: RequestPolicy = RequestPolicy()) {
         self.environment = environment
         self.masker = masker
+        self.requests = requests
     }
 
     /// Made only when a store is first used: a run without secret steps opens nothing.
@@ -32,7 +35,8 @@ public final class SecretStores: Sendable {
     private func make(_ ref: SecretStoreRef) throws -> any SecretStore {
         switch ref.provider {
         case .gcp:
-            let transport = StoreTransport(client: http, backoff: .standard, store: "GCP Secret Manager")
+            let transport = StoreTransport(client: http, backoff: requests.backoff, store: "GCP Secret Manager",
+                                           requestTimeout: requests.timeout)
             let token = tokens.client(for: "gcp") { GCPAccessToken(environment: environment, client: http, masker: masker) }
             return GCPSecretManager(transport: transport, environment: environment, project: ref.project ?? "", token: token)
         case .awsSSM, .awsSecretsManager:
@@ -43,7 +47,7 @@ public final class SecretStores: Sendable {
             let service = ssm ? "ssm" : "secretsmanager"
             let name = ssm ? "AWS SSM Parameter Store" : "AWS Secrets Manager"
             let api = AWSJSONClient(
-                transport: StoreTransport(client: http, backoff: .standard, store: name),
+                transport: StoreTransport(client: http, backoff: requests.backoff, store: name, requestTimeout: requests.timeout),
                 endpoint: AWSEnvironment.endpoint(service: service, envSuffix: ssm ? "SSM" : "SECRETS_MANAGER",
                                                   region: aws.region, environment: environment),
                 targetPrefix: ssm ? "AmazonSSM" : "secretsmanager", signer: aws.signer(service: service))

@@ -7,15 +7,22 @@ struct StoreTransport: Sendable {
     let backoff: RetryBackoff
     /// The store's name in messages ("GCP Secret Manager").
     let store: String
+    /// The run's per-attempt deadline (`RequestPolicy`), replacing the request's own.
+    var requestTimeout: TimeInterval?
 
     /// `retryable` decides, from a response, whether another attempt may help.
     func send(_ request: HTTPRequest, retryable: (HTTPResponse) -> Bool) async throws -> HTTPResponse {
+        var request = request
+        request.timeout = requestTimeout ?? request.timeout
         var attempt = 1
         while true {
             do {
                 let response = try await client.sendAsync(request)
                 if !retryable(response) || attempt >= backoff.attempts { return response }
-                try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: response.retryAfter) * 1e9))
+                let delay = backoff.delay(retry: attempt, retryAfter: response.retryAfter)
+                RetryNotice.retrying(request, reason: "\(store): HTTP \(response.status)", delay: delay, next: attempt + 1,
+                                     of: backoff.attempts)
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             } catch let error as HTTPError {
                 guard error.isTransient else {
                     throw SecretStoreError.connection(store: store, reason: error.errorDescription ?? "\(error)")
@@ -23,7 +30,10 @@ struct StoreTransport: Sendable {
                 if attempt >= backoff.attempts {
                     throw SecretStoreError.unavailable(store: store, reason: error.errorDescription ?? "\(error)")
                 }
-                try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: nil) * 1e9))
+                let delay = backoff.delay(retry: attempt, retryAfter: nil)
+                RetryNotice.retrying(request, reason: "\(store): \(error.errorDescription ?? "\(error)")", delay: delay,
+                                     next: attempt + 1, of: backoff.attempts)
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             }
             attempt += 1
         }
@@ -38,11 +48,12 @@ struct StoreTransport: Sendable {
     {
         var request = request
         request.freshConnection = true
+        request.timeout = requestTimeout ?? request.timeout
         var attempt = 1
         while true {
             var retryAfter: TimeInterval?
             do {
-                let response = try client.send(request)
+                let response = try await client.sendAsync(request)
                 if !retryable(response) || attempt >= backoff.attempts { return response }
                 retryAfter = response.retryAfter
             } catch let error as HTTPError {
@@ -53,7 +64,10 @@ struct StoreTransport: Sendable {
                     throw SecretStoreError.unavailable(store: store, reason: error.errorDescription ?? "\(error)")
                 }
             }
-            try await Task.sleep(nanoseconds: UInt64(backoff.delay(retry: attempt, retryAfter: retryAfter) * 1e9))
+            let delay = backoff.delay(retry: attempt, retryAfter: retryAfter)
+            RetryNotice.retrying(request, reason: "\(store): no answer, or a failure; the write may have taken effect, "
+                + "so it is checked before being sent again", delay: delay, next: attempt + 1, of: backoff.attempts)
+            try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             if try await tookEffect() { return nil }
             attempt += 1
         }

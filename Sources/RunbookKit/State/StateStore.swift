@@ -41,7 +41,9 @@ public struct StateStore: Sendable {
     @discardableResult
     public func save(_ state: RunState, masker: Masker) throws -> Int {
         let value = state.maskedForDisk(by: masker).toValue()
-        let data = Data((value.jsonString(pretty: true) + "\n").utf8)
+        // Indented for people while small; a fan-out of thousands of item records is written compact.
+        let records = state.steps.reduce(0) { $0 + 1 + ($1.items?.count ?? 0) * max(1, $1.items?.first?.steps.count ?? 1) }
+        let data = Data((value.jsonString(pretty: records < 2_000) + "\n").utf8)
         try DurableFile.replace(stateFile(state.runID), with: data)
         return data.count
     }

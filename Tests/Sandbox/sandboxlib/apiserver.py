@@ -13,7 +13,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import access, protobuf, routes
+from . import access, protobuf, requestcount, routes
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultInjector
 from .patches import StrategicPatcher
@@ -258,6 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def _handle(self, method: str):
+        requestcount.add("kube", self.headers.get("User-Agent"))
         url = urllib.parse.urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}

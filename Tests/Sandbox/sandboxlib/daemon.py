@@ -14,7 +14,7 @@ import traceback
 
 import yaml
 
-from . import certs, generated, rbac, resources
+from . import certs, generated, rbac, requestcount, resources
 from .apiserver import VIEWER, APIServer
 from .controllers.tokens import TokenSecretController
 from .serviceaccounts import TokenIssuer
@@ -110,6 +110,7 @@ def write_state(sandbox_dir: str, api: APIServer, backends, fixtures: list, last
     state = {"pid": os.getpid(), "server": f"https://127.0.0.1:{api.port}", "ports": ports, "pids": pids,
              "services": info.get("services") or {}, "fixtures": fixtures}
     state |= {k: v for k, v in info.items() if k not in state}
+    state["requests"] = requestcount.snapshot()
     if state != last:
         _write_private(os.path.join(sandbox_dir, "sandbox.json"), json.dumps(state, indent=2) + "\n")
     return state

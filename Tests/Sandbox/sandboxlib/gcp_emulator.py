@@ -24,6 +24,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
+from . import requestcount
+
 SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 DENIED_TOKEN = "sandbox-denied-token"
 
@@ -292,6 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _handle(self, method: str) -> None:
+        requestcount.add("gcp", self.headers.get("User-Agent"))
         url = urlparse(self.path)
         path = url.path
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}

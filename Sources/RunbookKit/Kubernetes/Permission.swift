@@ -19,7 +19,8 @@ public struct Permission: Hashable, Sendable, Comparable, CustomStringConvertibl
         self.group = group
         self.resource = resource
         self.subresource = subresource
-        self.namespace = namespace
+        // an empty namespace means every namespace, as in the API's paths
+        self.namespace = namespace?.isEmpty == true ? nil : namespace
         // `create` is authorized before the object has a name: a name there would never match.
         self.name = verb == "create" || verb == "list" || verb == "watch" ? nil : name
     }
