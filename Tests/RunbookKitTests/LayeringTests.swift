@@ -24,8 +24,11 @@ final class LayeringTests: XCTestCase {
         "Output": ["Core", "YAML", "Expressions", "State", "Runbook"],
         "Actions": ["Core", "YAML", "HTTP", "Expressions", "State", "Kubernetes", "SecretStores", "SQL", "Sealing",
                     "Runbook", "Output"],
+        // The top: the runner, and the team features around it (cluster lock, run records, rbac, job).
         "Engine": ["Core", "YAML", "HTTP", "Expressions", "State", "Kubernetes", "SecretStores", "SQL", "Sealing",
-                   "Runbook", "Output", "Actions"],
+                   "Runbook", "Output", "Actions", "Team"],
+        "Team": ["Core", "YAML", "HTTP", "Expressions", "State", "Kubernetes", "SecretStores", "SQL", "Sealing",
+                 "Runbook", "Output", "Actions", "Engine"],
     ]
 
     func swiftFiles(in folder: URL) -> [URL] {

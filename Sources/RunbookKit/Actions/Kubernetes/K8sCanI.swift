@@ -5,7 +5,7 @@ import Foundation
 /// (`SelfSubjectAccessReview`); with `as` (a user name, or `system:serviceaccount:NS:NAME`) about
 /// that subject (`SubjectAccessReview`, which needs permission to create one). Outputs `allowed`
 /// and `reason`; a denial is an answer, not a failure — `assert` on it with a message.
-public struct K8sCanI: Action {
+public struct K8sCanI: ReadAction {
     public static let spec = ActionSpec(name: "k8s.can_i", required: ["verb", "resource"],
                                         optional: ["group", "subresource", "namespace", "name", "as", "groups"],
                                         mutating: false, dryRun: .execute)
@@ -28,11 +28,6 @@ public struct K8sCanI: Action {
         let parts = user.dropFirst(serviceAccountPrefix.count).split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
         return (user, ["system:serviceaccounts", "system:serviceaccounts:\(parts[0])", "system:authenticated"])
-    }
-
-    public func preview(_ context: ActionContext) async throws -> Preview {
-        let r = try await execute(context)
-        return Preview(summary: r.summary ?? "asked", outputs: r.outputs)
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
