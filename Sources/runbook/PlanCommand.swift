@@ -15,8 +15,6 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var requests: RequestOptions
     @Option(name: .long, help: "Namespace of the cluster Leases and run records whose permissions are checked (default: $RUNBOOK_NAMESPACE, else runbook-system).")
     var namespaceForRuns: String?
-    @Option(name: .long, help: "The lock the run would take (cluster or local): decides which permissions are checked.")
-    var lock: LockMode?
     @OptionGroup var output: OutputOption
 
     func run() async throws {
@@ -30,7 +28,6 @@ struct PlanCommand: AsyncParsableCommand {
                                         environment: CLI.environment, clients: clients)
             options.dryRun = true
             options.runsNamespace = LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)
-            options.lockMode = lock
             return try await Runner.run(book, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options, masker: masker,
                                         reporter: output.output.makeReporter(masker: masker)).exitCode
         }

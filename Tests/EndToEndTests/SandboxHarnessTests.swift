@@ -30,4 +30,14 @@ final class SandboxHarnessTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("start() was not called"), "\($0)")
         }
     }
+
+    /// The end-to-end classes start their sandbox through the harness, never with a fatalError that
+    /// would take the whole test process down (and every other class's results with it).
+    func testNoTestClassCrashesTheProcessWhenItsSandboxDoesNotStart() throws {
+        let dir = Sandbox.repoRoot.appendingPathComponent("Tests/EndToEndTests")
+        for file in try FileManager.default.contentsOfDirectory(atPath: dir.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            XCTAssertFalse(text.contains("fatal" + "Error("), "\(file): use SharedSandbox (class setUp: start(); setUpWithError: get())")
+        }
+    }
 }

@@ -8,22 +8,29 @@ import XCTest
 /// at RUNBOOK_SERVICEACCOUNT_DIR); without any one of its rules the preflight refuses, naming it,
 /// and changes nothing. `runbook job` manifests are accepted by the API server.
 final class TeamRBACTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
+    var sb: Sandbox!
     var work: URL!
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: ["calibrate-irt"]) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
 
-    override func setUp() {
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
         work = FileManager.default.temporaryDirectory.appendingPathComponent("rbac-e2e-\(UUID().uuidString.prefix(8))")
-        try! FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
-    override func tearDown() { try? FileManager.default.removeItem(at: work) }
+    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
         let r = try sb.kubectl(a, stdin: stdin)

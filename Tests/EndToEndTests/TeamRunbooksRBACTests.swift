@@ -8,16 +8,25 @@ import XCTest
 /// in-cluster mode, and without any one of the printed rules the preflight refuses (exit 3) naming
 /// the permission that rule granted. The sandbox carries the fixtures the runbooks are written for.
 final class TeamRunbooksRBACTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: Sandbox!
-    var sb: Sandbox { Self.sandbox }
     /// Fixtures whose kinds and objects the runbooks in runbooks/ expect (one sandbox for all).
-    static let fixtures = ["calibrate-irt", "observer-postgres", "eso-aws", "r-analytics"]
+    static let shared = SharedSandbox(fixtures: ["calibrate-irt", "observer-postgres", "eso-aws", "r-analytics"])
+    var sb: Sandbox!
 
     override class func setUp() {
-        do { sandbox = try Sandbox.up(fixtures: fixtures) } catch { fatalError("sandbox up failed: \(error)") }
+        super.setUp()
+        shared.start()
     }
 
-    override class func tearDown() { sandbox?.down() }
+    override class func tearDown() {
+        shared.stop()
+        super.tearDown()
+    }
+
+    /// Fails the test with the sandbox's own output when it did not start.
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb = try Self.shared.get()
+    }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
         let r = try sb.kubectl(a, stdin: stdin)

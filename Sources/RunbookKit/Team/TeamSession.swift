@@ -9,6 +9,8 @@ public final class TeamSession: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [String] = []
     private var recordsEnabled = true
+    /// The record write in flight (the next one waits for it).
+    private var lastWrite: Task<Void, any Error>?
 
     init(lease: ClusterLease, records: RunRecords, events: [String]) {
         self.lease = lease
@@ -52,13 +54,24 @@ public final class TeamSession: @unchecked Sendable {
     }
 
     /// Mirrors a checkpoint into the cluster (the next step must not start before the team's
-    /// record has it).
+    /// record has it). Writes are chained one after another in checkpoint order: `foreach` items
+    /// checkpoint concurrently, and each write must carry the resourceVersion the previous one got.
     public func checkpoint(_ state: RunState, masker: Masker) async throws {
         let (enabled, tail) = lock.withLock { (recordsEnabled, events) }
         guard enabled else { return }
         if let lost = lease.lost { throw TeamError.leaseLost(runbook: lease.runbook, reason: lost) }
         let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
-        try await records.write(state, stateJSON: json, events: tail)
+        let records = self.records
+        let write = lock.withLock { () -> Task<Void, any Error> in
+            let previous = lastWrite
+            let task = Task {
+                _ = await previous?.result
+                try await records.write(state, stateJSON: json, events: tail)
+            }
+            lastWrite = task
+            return task
+        }
+        try await write.value
     }
 
     /// Adds an event (already masked) to the tail kept in the record.
