@@ -16,6 +16,12 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Namespace of the cluster Leases and run records whose permissions are checked (default: $RUNBOOK_NAMESPACE, else runbook-system).")
     var namespaceForRuns: String?
     @OptionGroup var output: OutputOption
+    // Accepted so that a `run` command line turned into a plan still parses; a plan uses none of
+    // them (it asks nothing, writes nothing, rolls nothing back), so --help does not list them.
+    @Option(name: .long, help: ArgumentHelp(visibility: .hidden)) var stateDir: String?
+    @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var yes = false
+    @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var dryRun = false
+    @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var noRollback = false
 
     func run() async throws {
         let masker = Masker()
