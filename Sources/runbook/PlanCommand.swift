@@ -19,9 +19,7 @@ struct PlanCommand: AsyncParsableCommand {
     /// but a plan writes nothing, so `--help` does not show it.
     @OptionGroup(visibility: .hidden) var state: StateDirOption
     @OptionGroup var output: OutputOption
-    // Accepted so that a `run` command line turned into a plan still parses; a plan uses none of
-    // them (it asks nothing, writes nothing, rolls nothing back), so --help does not list them.
-    @Option(name: .long, help: ArgumentHelp(visibility: .hidden)) var stateDir: String?
+    // Accepted for the same reason; a plan asks nothing and rolls nothing back.
     @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var yes = false
     @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var dryRun = false
     @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var noRollback = false
