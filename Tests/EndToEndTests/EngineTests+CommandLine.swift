@@ -132,3 +132,27 @@ extension EngineTests {
         XCTAssertEqual(evidence, [])
     }
 }
+
+extension EngineTests {
+    func testHostileRunbooksAreRefusedWithAPositionInMilliseconds() throws {
+        var laughs = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: laughs}\nvars:\n"
+        laughs += "  l0: {default: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]}\n"
+        for i in 1..<10 { laughs += "  l\(i): {default: &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ",") + "]}\n" }
+        laughs += "steps:\n  - id: one\n    action: assert\n    with: {that: \"${{ vars.l0 }}\"}\n"
+        let head = "apiVersion: runbook/v1\nkind: Runbook\nmetadata: {name: deep}\nsteps:\n  - id: one\n    action: assert\n    with: {that: "
+        let cases = [("laughs", laughs, "billion laughs"),
+                     ("deep", head + String(repeating: "[", count: 28_000) + String(repeating: "]", count: 28_000) + "}\n",
+                      "nested deeper than 128 levels"),
+                     ("parens", head + "\"${{ " + String(repeating: "(", count: 2_000) + "true" + String(repeating: ")", count: 2_000)
+                        + " }}\"}\n", "nested deeper than 100 levels")]
+        for (name, text, message) in cases {
+            let file = dir.appendingPathComponent("\(name).yaml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let started = Date()
+            let r = try runbook(["validate", file.path])
+            XCTAssertEqual(r.exitCode, 2, "\(name): \(r.output)")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 5, name)
+            XCTAssertTrue(r.stderr.contains("\(file.path):") && r.stderr.contains(message), "\(name): \(r.stderr)")
+        }
+    }
+}

@@ -221,6 +221,17 @@ final class OnboardESOTests: XCTestCase {
                                          run: { try run(sb, ["--var", "database_url_parameter=/aws/reserved/database-url"]) })
     }
 
+    func testCanIAnswersForTheRunAndForOtherSubjects() throws {
+        let sb = try harness()
+        let out = try sb.runbook(["run", "fixtures/runbooks/can-i/can-i.yaml", "--yes", "--output", "json"])
+        XCTAssertEqual(out.status, 0, out.text)
+        let lines = out.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.contains(#""step":"operator-update-secrets""#) && $0.contains("RBAC: allowed by ClusterRoleBinding") },
+                      "the reason is the authorizer's:\n\(out.text)")
+        XCTAssertTrue(lines.contains { $0.contains(#""step":"stranger-delete-crds""#) && $0.contains("may not delete customresourcedefinitions") },
+                      out.text)
+    }
+
     func testKillDuringTheRunThenResumeEndsLikeAnUninterruptedRun() throws {
         let sb = try harness()
         let start = try world(sb)
@@ -230,7 +241,8 @@ final class OnboardESOTests: XCTestCase {
         let (p, o, e) = try sb.startRunbook(["run", "onboard-eso-aws-ssm", "--yes", "--output", "json"] + Self.secretArgs)
         XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "step.started"], timeout: 60, while: p, excluding: known),
                       "the run never reached apply-external-secret")
-        Thread.sleep(forTimeInterval: 0.5)
+        // the apply is in flight: the sandbox took the slow rule and holds the PATCH
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "externalsecrets/chat-api-secrets", fired: 1, timeout: 60), "the PATCH never reached the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)

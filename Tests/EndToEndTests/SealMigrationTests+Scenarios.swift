@@ -42,6 +42,8 @@ extension SealMigrationTests {
         let owner = ((secret["metadata"] as? [String: Any])?["ownerReferences"] as? [[String: Any]])?.first
         XCTAssertEqual(owner?["kind"] as? String, "SealedSecret")
         XCTAssertEqual(owner?["uid"] as? String, (ss["metadata"] as? [String: Any])?["uid"] as? String)
+        XCTAssertEqual((secret["metadata"] as? [String: Any])?["labels"] as? [String: String], ["app.kubernetes.io/part-of": "observer-stack"],
+                       "the template carried the Secret's labels, so adoption kept them")
         let m = try XCTUnwrap(try manifestObject(sb), "the manifest is in the GitOps directory")
         XCTAssertEqual(m["apiVersion"] as? String, "bitnami.com/v1alpha1")
         XCTAssertEqual(try opened(sb, m), Self.fixtureData)

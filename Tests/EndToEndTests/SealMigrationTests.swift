@@ -134,6 +134,7 @@ final class SealMigrationTests: XCTestCase {
         XCTAssertEqual(s["data"] as? [String: String], Self.fixtureData, "the Secret's data is intact", file: file, line: line)
         let meta = s["metadata"] as? [String: Any] ?? [:]
         XCTAssertNil(meta["ownerReferences"], "no owner is left", file: file, line: line)
+        XCTAssertEqual(meta["labels"] as? [String: String], ["app.kubernetes.io/part-of": "observer-stack"], "its labels are kept", file: file, line: line)
         XCTAssertNil((meta["annotations"] as? [String: Any])?["sealedsecrets.bitnami.com/managed"], file: file, line: line)
         XCTAssertNil(try sb.object("sealedsecret", "observer-secrets", namespace: Self.namespace), file: file, line: line)
     }

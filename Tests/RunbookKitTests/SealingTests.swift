@@ -77,6 +77,15 @@ final class SealingTests: XCTestCase {
         }
     }
 
+    func testManifestDropsLastAppliedAndAdoptionAnnotations() throws {
+        let key = try SealingKey(pem: Self.pem("test-cert.pem"))
+        let m = SealedSecretManifest(namespace: "n", name: "s", scope: .strict,
+                                     annotations: ["kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{}}", "team": "obs",
+                                                   "sealedsecrets.bitnami.com/managed": "true"])
+        let obj = try m.seal([("A", Array("a-value".utf8))], with: key)
+        XCTAssertEqual(obj.lookup("spec.template.metadata.annotations"), ["team": "obs"])
+    }
+
     /// An independent implementation (Python `cryptography`, as the sandbox controller uses)
     /// opens what HybridSealer sealed.
     func testPythonCryptographyOpensIt() throws {

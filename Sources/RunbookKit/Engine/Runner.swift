@@ -22,6 +22,11 @@ public actor Runner {
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
     var groupItems: [Int: [Value]] = [:]
+    /// Team record writes: changes counted, the last change written, one write at a time.
+    var teamChanges = 0
+    var teamWritten = 0
+    var teamWriting = false
+    var teamWaiters: [CheckedContinuation<Void, Never>] = []
     /// The first failed item undo while a group's items are rolled back concurrently.
     var groupRollbackFailure: (step: String, error: any Error)?
     /// Size of `state.json` at the last compaction (the journal may grow to a multiple of it).
@@ -291,7 +296,7 @@ public actor Runner {
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
-            try await team?.checkpoint(state, masker: masker)
+            try await mirrorToTeam()
             return
         }
         let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
@@ -300,7 +305,28 @@ public actor Runner {
         }
         try await journal.waitDurable(seq)
         // the team's copy (the cluster's run record) once the local write-ahead copy is durable
-        try await team?.checkpoint(state, masker: masker)
+        try await mirrorToTeam()
+    }
+
+    /// Writes the state to the team's run record, one write at a time (items of a `foreach`
+    /// checkpoint concurrently, and the record is replaced with optimistic concurrency). Returns
+    /// once a write that began after this change has finished: a change already covered by a
+    /// later write (several items checkpointing at once) costs no write of its own.
+    func mirrorToTeam() async throws {
+        guard let team else { return }
+        teamChanges += 1
+        let mine = teamChanges
+        if teamWriting {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in teamWaiters.append(c) }
+        }
+        teamWriting = true
+        defer {
+            if teamWaiters.isEmpty { teamWriting = false } else { teamWaiters.removeFirst().resume() }
+        }
+        guard teamWritten < mine else { return }
+        let covered = teamChanges
+        try await team.checkpoint(state, masker: masker)
+        teamWritten = covered
     }
 
     static let compactionFloor = 8 << 20

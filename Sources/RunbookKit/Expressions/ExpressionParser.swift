@@ -8,8 +8,16 @@ enum ExpressionParser {
     }
 
     /// The parts of a template. Throws on an unterminated `${{` or a bad expression.
+    /// Input caps: an expression is input like any other, and a hostile one must be refused at
+    /// once instead of exhausting the stack or the CPU.
+    static let maxExpressionLength = 10_000
+    static let maxExpressionsPerScalar = 1_000
+    static let maxDepth = 100
+    static let maxOperators = 200
+
     static func parseTemplate(_ text: String) throws -> [Part] {
         let chars = Array(text)
+        var count = 0
         var parts: [Part] = []
         var literal = ""
         var i = 0
@@ -39,6 +47,13 @@ enum ExpressionParser {
                     throw ExpressionError("'${{' is not closed with '}}'", offset: i)
                 }
                 if !literal.isEmpty { parts.append(.text(literal)); literal = "" }
+                count += 1
+                guard count <= maxExpressionsPerScalar else {
+                    throw ExpressionError("more than \(maxExpressionsPerScalar) expressions in one value", offset: i)
+                }
+                guard end - start <= maxExpressionLength else {
+                    throw ExpressionError("expression longer than \(maxExpressionLength) characters", offset: start)
+                }
                 let source = String(chars[start..<end])
                 parts.append(.expression(try parse(source, offset: start), source: source, offset: start))
                 i = end + 2
@@ -58,6 +73,14 @@ enum ExpressionParser {
     static func parse(_ source: String, offset: Int) throws -> Expression {
         var p = Parser(tokens: try ExpressionLexer.tokens(Array(source), base: offset), end: offset + source.count)
         guard !p.tokens.isEmpty else { throw ExpressionError("empty expression", offset: offset) }
+        // Operator chains build trees as deep as they are long; evaluating one must not exhaust a stack.
+        let binary = p.tokens.reduce(0) { n, t in
+            if case .op(let o) = t.kind, ["&&", "||", "==", "!="].contains(o) { return n + 1 }
+            return n
+        }
+        guard binary <= maxOperators else {
+            throw ExpressionError("expression with more than \(maxOperators) operators; split it into steps or vars", offset: offset)
+        }
         let e = try p.parseOr()
         if p.index < p.tokens.count {
             throw ExpressionError("unexpected '\(p.tokens[p.index].text)'", offset: p.tokens[p.index].offset)
@@ -72,6 +95,17 @@ private struct Parser {
     let tokens: [ExpressionToken]
     let end: Int
     var index = 0
+    /// Nesting of parentheses, `!` and brackets: bounded so deep input cannot overflow the stack.
+    var depth = 0
+
+    mutating func nested<T>(_ offset: Int, _ body: (inout Parser) throws -> T) throws -> T {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= ExpressionParser.maxDepth else {
+            throw ExpressionError("expression nested deeper than \(ExpressionParser.maxDepth) levels", offset: offset)
+        }
+        return try body(&self)
+    }
 
     init(tokens: [ExpressionToken], end: Int) {
         self.tokens = tokens
@@ -81,6 +115,10 @@ private struct Parser {
     private func isOp(_ op: String) -> Bool { index < tokens.count && tokens[index].kind == .op(op) }
 
     mutating func parseOr() throws -> Expression {
+        try nested(index < tokens.count ? tokens[index].offset : end) { p in try p.parseOrLevel() }
+    }
+
+    mutating func parseOrLevel() throws -> Expression {
         var left = try parseAnd()
         while isOp("||") { index += 1; left = .or(left, try parseAnd()) }
         return left
@@ -102,7 +140,11 @@ private struct Parser {
     }
 
     mutating func parseUnary() throws -> Expression {
-        if isOp("!") { index += 1; return .not(try parseUnary()) }
+        if isOp("!") {
+            let at = tokens[index].offset
+            index += 1
+            return .not(try nested(at) { p in try p.parseUnary() })
+        }
         return try parsePostfix()
     }
 

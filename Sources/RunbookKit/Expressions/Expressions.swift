@@ -71,10 +71,12 @@ public enum Expressions {
         switch node {
         case .scalar(let text, let plain, _, let mark):
             guard ExpressionParser.containsExpression(text) else { return }
+            // Once per scalar: asking per reference made 10,000 references in one scalar quadratic.
+            let multiline = text.contains("\n")
             do {
                 for case .expression(let e, _, _) in try ExpressionParser.parseTemplate(text) {
                     for (segments, offset) in e.paths {
-                        let at = position(of: offset, in: text, plain: plain, mark: mark)
+                        let at = multiline ? mark : position(of: offset, in: text, plain: plain, mark: mark)
                         do {
                             let kind = try Expression.checkShape(segments, offset: offset)
                             if case .local(let name, _) = kind, !locals.contains(name) {

@@ -3,7 +3,8 @@ import Foundation
 /// Builds a `bitnami.com/v1alpha1` SealedSecret the way kubeseal does: each value sealed on
 /// its own into `spec.encryptedData` (standard base64), the Secret's metadata and type in
 /// `spec.template`, and the scope annotation on both the SealedSecret and its template (the
-/// controller reads it from the SealedSecret to pick the label).
+/// controller reads it from the SealedSecret to pick the label). Template annotations never
+/// include kubectl's last-applied copy or the adoption annotations `managed`/`patch`.
 public struct SealedSecretManifest: Sendable {
     public var namespace: String
     public var name: String
@@ -36,7 +37,10 @@ public struct SealedSecretManifest: Sendable {
         if let a = scope.annotation { scopeAnnotations[a] = "true" }
         var templateMeta: Object = ["name": .string(name), "namespace": .string(namespace)]
         if !labels.isEmpty { templateMeta["labels"] = .object(Self.object(labels)) }
-        var all = Self.object(annotations)
+        // As kubeseal: never carry kubectl's or kubecfg's last-applied copy (it can hold the values).
+        // Nor the adoption annotations: they tell the controller to take over an existing Secret,
+        // so the Secret read for sealing may carry them (a resumed run reads it after annotating).
+        var all = Self.object(annotations.filter { !Self.dropped.contains($0.key) })
         for m in scopeAnnotations { all[m.key] = m.value }
         if !all.isEmpty { templateMeta["annotations"] = .object(all) }
         var meta: Object = ["name": .string(name), "namespace": .string(namespace)]
@@ -49,6 +53,10 @@ public struct SealedSecretManifest: Sendable {
                      "template": ["metadata": .object(templateMeta), "type": .string(type)]],
         ]
     }
+
+    static let dropped: Set<String> = ["kubectl.kubernetes.io/last-applied-configuration",
+                                       "kubecfg.ksonnet.io/last-applied-configuration",
+                                       "sealedsecrets.bitnami.com/managed", "sealedsecrets.bitnami.com/patch"]
 
     private static func object(_ map: [String: String]) -> Object {
         Object(map.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) })

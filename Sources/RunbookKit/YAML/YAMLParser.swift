@@ -54,6 +54,15 @@ private struct Builder {
     var stack: [Open] = []
     var anchors: [String: YAMLNode] = [:]
     var root: YAMLNode?
+    /// Caps, as Kubernetes' own YAML decoding caps aliases: a runbook is input like any other,
+    /// and a hostile one ("billion laughs", thousands of nested collections) must be refused with
+    /// a position at once, in bounded memory, instead of stalling or overflowing the stack later.
+    static let maxDepth = 128
+    static let maxNodes = 250_000
+    /// Node counts of the open collections, and of each anchor, counting what aliases expand to.
+    var sizes: [Int] = []
+    var anchorSizes: [String: Int] = [:]
+    var documentNodes = 0
 
     init(file: String) { self.file = file }
 
@@ -63,6 +72,8 @@ private struct Builder {
         case YAML_DOCUMENT_START_EVENT:
             root = nil
             anchors = [:]
+            anchorSizes = [:]
+            documentNodes = 0
         case YAML_DOCUMENT_END_EVENT:
             documents.append(root ?? .scalar("", plain: true, tag: nil, mark))
         case YAML_SCALAR_EVENT:
@@ -70,30 +81,57 @@ private struct Builder {
             let text = s.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: s.length), as: UTF8.self) } ?? ""
             let tag = s.tag.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
             let node = YAMLNode.scalar(text, plain: s.style == YAML_PLAIN_SCALAR_STYLE, tag: tag, mark)
-            if let a = Self.string(s.anchor) { anchors[a] = node }
+            if let a = Self.string(s.anchor) { anchors[a] = node; anchorSizes[a] = 1 }
+            try count(1, at: mark)
             add(node)
         case YAML_ALIAS_EVENT:
             let name = Self.string(event.data.alias.anchor) ?? ""
             guard let node = anchors[name] else {
                 throw RunbookError.invalid([Diagnostic(file: file, mark: mark, message: "YAML alias *\(name) refers to no anchor")])
             }
+            try count(anchorSizes[name] ?? 1, at: mark, alias: name)
             add(node)
         case YAML_SEQUENCE_START_EVENT:
+            try open(at: mark)
             stack.append(.sequence([], mark, anchor: Self.string(event.data.sequence_start.anchor)))
         case YAML_MAPPING_START_EVENT:
+            try open(at: mark)
             stack.append(.mapping([], pendingKey: nil, mark, anchor: Self.string(event.data.mapping_start.anchor)))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             guard let open = stack.popLast() else { return }
+            let size = sizes.popLast() ?? 1
+            if !sizes.isEmpty { sizes[sizes.count - 1] += size }
             let node: YAMLNode
             let anchor: String?
             switch open {
             case .sequence(let items, let m, let a): node = .sequence(items, m); anchor = a
             case .mapping(let pairs, _, let m, let a): node = .mapping(pairs, m); anchor = a
             }
-            if let anchor { anchors[anchor] = node }
+            if let anchor { anchors[anchor] = node; anchorSizes[anchor] = size }
             add(node)
         default:
             break
+        }
+    }
+
+    /// A collection starts: one node, one level deeper.
+    private mutating func open(at mark: Mark) throws {
+        guard stack.count < Self.maxDepth else {
+            throw RunbookError.invalid([Diagnostic(file: file, mark: mark, message:
+                "YAML nested deeper than \(Self.maxDepth) levels; a runbook never needs that")])
+        }
+        try count(1, at: mark, child: false)  // its own node: in its size, added to the parent at its end
+        sizes.append(1)
+    }
+
+    /// Counts `n` nodes (a scalar, a collection, or what an alias expands to) into the document.
+    private mutating func count(_ n: Int, at mark: Mark, alias: String? = nil, child: Bool = true) throws {
+        documentNodes += n
+        if child, !sizes.isEmpty { sizes[sizes.count - 1] += n }
+        guard documentNodes <= Self.maxNodes else {
+            let why = alias.map { " (the alias *\($0) expands to \(anchorSizes[$0] ?? 0) nodes)" } ?? ""
+            throw RunbookError.invalid([Diagnostic(file: file, mark: mark, message:
+                "YAML document expands to more than \(Self.maxNodes) nodes\(why); aliases of aliases multiply (\"billion laughs\")")])
         }
     }
 

@@ -59,7 +59,7 @@ public struct K8sCanI: ReadAction {
         var reason = answer.lookup("status.reason")?.stringValue ?? ""
         if let e = answer.lookup("status.evaluationError")?.stringValue, !e.isEmpty { reason += reason.isEmpty ? e : "; \(e)" }
         return ActionResult(outputs: ["allowed": .bool(allowed), "reason": .string(reason)],
-                            summary: "\(who) \(allowed ? "may" : "may not") \(Self.describe(attributes))")
+                            summary: "\(who) \(allowed ? "may" : "may not") \(Self.describe(attributes))" + (reason.isEmpty ? "" : " (\(reason))"))
     }
 
     /// `create secrets in namespace chat`, `get customresourcedefinitions.apiextensions.k8s.io "x"`.

@@ -4,7 +4,8 @@ import Foundation
 /// selector matches (a sealed-secrets controller's keys), as `kubectl get secret -o yaml` would
 /// give them but without server-set metadata, so the `manifest` output can be applied to restore.
 extension K8sSecretRead {
-    /// One Secret: `data` (secret: key → value), `keys`, `digest`, `manifest` (secret), `found`.
+    /// One Secret: `data` (secret: key → value), `keys`, `digest`, `labels`, `annotations` (without
+    /// kubectl's last-applied copy, which can hold the values), `manifest` (secret), `found`.
     func all(_ secret: Value, _ ref: ObjectRef) throws -> ActionResult {
         var data = Object()
         for m in (secret["data"]?.objectValue ?? Object()).sorted(by: { $0.key < $1.key }) {
@@ -13,8 +14,10 @@ extension K8sSecretRead {
             }
             data[m.key] = .string(String(decoding: bytes, as: UTF8.self))
         }
+        let meta = Self.restorable(secret)["metadata"]
         return ActionResult(outputs: ["data": .object(data), "keys": .array(data.keys.map(Value.string)),
                                       "digest": .string(Self.digest(of: secret)),
+                                      "labels": meta?["labels"] ?? .object(Object()), "annotations": meta?["annotations"] ?? .object(Object()),
                                       "manifest": .string(Self.restorable(secret).yamlString()), "found": true],
                             summary: "read \(data.count) key\(data.count == 1 ? "" : "s") of \(ref)")
     }

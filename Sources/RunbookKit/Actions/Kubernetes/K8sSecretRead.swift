@@ -27,7 +27,8 @@ public struct K8sSecretRead: ReadAction {
         let secret = try await client.get(ref)
         if let secret { K8sGet.registerSecretData(secret, masker: context.masker) }
         guard let secret else {
-            let none: [String: Value] = key == nil ? ["data": .object(Object()), "keys": [], "digest": "", "found": false]
+            let none: [String: Value] = key == nil ? ["data": .object(Object()), "keys": [], "digest": "", "labels": .object(Object()),
+                                                     "annotations": .object(Object()), "found": false]
                 : ["value": "", "found": false]
             if optional { return ActionResult(outputs: none, summary: "\(ref) does not exist") }
             throw ActionError.failed("\(ref) not found (set optional: true to continue without it)")
