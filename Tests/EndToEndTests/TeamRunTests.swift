@@ -235,7 +235,7 @@ final class TeamRunTests: XCTestCase {
 
     func testHistoryPruneKeepsTheNewestFinishedRuns() throws {
         let path = holdingRunbook("team-prune")
-        FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
         var ids: [String] = []
         for _ in 0..<3 {
             let r = try cli(["run", path, "--yes"], dir: "A")
