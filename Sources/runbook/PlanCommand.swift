@@ -15,7 +15,14 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var requests: RequestOptions
     @Option(name: .long, help: "Namespace of the cluster Leases and run records whose permissions are checked (default: $RUNBOOK_NAMESPACE, else runbook-system).")
     var namespaceForRuns: String?
+    /// Accepted, not offered: scripts pass `run`'s flags to `plan` too (SPEC: `plan <runbook> ...`),
+    /// but a plan writes nothing, so `--help` does not show it.
+    @OptionGroup(visibility: .hidden) var state: StateDirOption
     @OptionGroup var output: OutputOption
+    // Accepted for the same reason; a plan asks nothing and rolls nothing back.
+    @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var yes = false
+    @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var dryRun = false
+    @Flag(name: .long, help: ArgumentHelp(visibility: .hidden)) var noRollback = false
 
     func run() async throws {
         let masker = Masker()
@@ -24,7 +31,7 @@ struct PlanCommand: AsyncParsableCommand {
             // A plan writes nothing: the store is only where a run would keep its state.
             var clients = ClientOptions(kubeconfig: kubeconfig, context: context, environment: CLI.environment)
             clients.requests = try requests.policy()
-            var options = EngineOptions(store: StateStore.locate(flag: nil, environment: CLI.environment, cwd: CLI.cwd),
+            var options = EngineOptions(store: state.store,
                                         environment: CLI.environment, clients: clients)
             options.dryRun = true
             options.runsNamespace = LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)

@@ -241,7 +241,8 @@ final class OnboardESOTests: XCTestCase {
         let (p, o, e) = try sb.startRunbook(["run", "onboard-eso-aws-ssm", "--yes", "--output", "json"] + Self.secretArgs)
         XCTAssertTrue(sb.waitForEvent(containing: ["apply-external-secret", "step.started"], timeout: 60, while: p, excluding: known),
                       "the run never reached apply-external-secret")
-        Thread.sleep(forTimeInterval: 0.5)
+        // the apply is in flight: the sandbox took the slow rule and holds the PATCH
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "externalsecrets/chat-api-secrets", fired: 1, timeout: 60), "the PATCH never reached the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)

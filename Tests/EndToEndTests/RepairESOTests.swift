@@ -192,7 +192,8 @@ final class RepairESOTests: XCTestCase {
         let (p, o, e) = try sb.startRunbook(["run", "repair-eso-crd-conversion", "--yes", "--output", "json"])
         XCTAssertTrue(sb.waitForEvent(containing: ["patch-secretstores", "step.started"], timeout: 60, while: p, excluding: known),
                       "the run never reached patch-secretstores")
-        Thread.sleep(forTimeInterval: 0.5)
+        // the patch is in flight: the sandbox took the slow rule and holds the PATCH
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "customresourcedefinitions/secretstores", fired: 1, timeout: 60), "the PATCH never reached the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)

@@ -76,7 +76,9 @@ final class SQLTests: XCTestCase {
         // PGPASSWORD is left out so that only the DSN can log in.
         var env = sb.env
         env["PGPASSWORD"] = ""
-        return try RunbookCLI.run(args + ["--var", "dsn=\(dsn ?? dsnURL)", "--state-dir", work.appendingPathComponent("state").path],
+        // a plan records nothing, so it takes no --state-dir
+        let state = args.first == "plan" ? [] : ["--state-dir", work.appendingPathComponent("state").path]
+        return try RunbookCLI.run(args + ["--var", "dsn=\(dsn ?? dsnURL)"] + state,
                                   env: env, cwd: work)
     }
 

@@ -159,7 +159,8 @@ final class SecretStoreTests: XCTestCase {
         var e = sb.env
         for (k, v) in env { e[k] = v }
         let state = work.appendingPathComponent("state").path
-        return try RunbookCLI.run(args + ["--state-dir", state], env: e, cwd: work)
+        // a plan records nothing, so it takes no --state-dir
+        return try RunbookCLI.run(args + (args.first == "plan" ? [] : ["--state-dir", state]), env: e, cwd: work)
     }
 
     // MARK: tests

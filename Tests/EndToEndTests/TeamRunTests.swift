@@ -233,6 +233,23 @@ final class TeamRunTests: XCTestCase {
         XCTAssertEqual(try record(id)["status"], "succeeded")
     }
 
+    func testHistoryPruneKeepsTheNewestFinishedRuns() throws {
+        let path = holdingRunbook("team-prune")
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let r = try cli(["run", path, "--yes"], dir: "A")
+            XCTAssertEqual(r.exitCode, 0, r.output)
+            ids.append(try XCTUnwrap(runID(r.output)))
+        }
+        let pruned = try cli(["history", "--prune", "--keep", "1"], dir: "B")
+        XCTAssertEqual(pruned.exitCode, 0, pruned.output)
+        XCTAssertTrue(pruned.stdout.contains(ids[0]) && pruned.stdout.contains(ids[1]) && !pruned.stdout.contains(ids[2]), pruned.output)
+        let names = try records().map(\.name)
+        XCTAssertFalse(names.contains("runbook.run.v1." + ids[0].lowercased()))
+        XCTAssertTrue(names.contains("runbook.run.v1." + ids[2].lowercased()))
+    }
+
     func testRecordsHoldNoSecretValue() throws {
         let secret = "team-Sup3r-s3cret-\(UUID().uuidString.prefix(6))"
         _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "team-src", "--from-literal=pw=\(secret)")

@@ -81,6 +81,23 @@ class StoreTest(unittest.TestCase):
         self.store.delete("Namespace", None, "b")
         self.assertEqual(self.store.list("ConfigMap", "b"), [])
 
+    def test_a_dependent_created_after_its_owner_was_deleted_is_collected(self):
+        owner = self.store.create(cm("gone-owner"))
+        ref = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "gone-owner", "uid": owner["metadata"]["uid"]}]
+        self.store.delete("ConfigMap", "a", "gone-owner")
+        late = self.store.create(cm("late-child", ownerReferences=ref))    # a controller racing the delete
+        self.assertEqual(late["metadata"]["name"], "late-child")             # the create itself succeeds
+        self.assertIsNone(self.store.get("ConfigMap", "a", "late-child"))    # and the collector removes it
+        # one live owner is enough; so is a cluster-scoped owner
+        live = self.store.create(cm("live-owner"))
+        both = ref + [{"apiVersion": "v1", "kind": "ConfigMap", "name": "live-owner", "uid": live["metadata"]["uid"]}]
+        self.store.create(cm("kept-child", ownerReferences=both))
+        self.assertIsNotNone(self.store.get("ConfigMap", "a", "kept-child"))
+        nsref = [{"apiVersion": "v1", "kind": "Namespace", "name": "a",
+                  "uid": self.store.get("Namespace", None, "a")["metadata"]["uid"]}]
+        self.store.create(cm("ns-child", ownerReferences=nsref))
+        self.assertIsNotNone(self.store.get("ConfigMap", "a", "ns-child"))
+
     def test_subscribers_see_events_in_order(self):
         seen = []
         done = threading.Event()

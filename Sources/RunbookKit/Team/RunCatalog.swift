@@ -26,7 +26,7 @@ public struct RunCatalog: Sendable {
         for s in try options.store.all() { byID[s.runID] = s }
         if let records {
             do {
-                for r in try await records.all() where (byID[r.runID]?.updatedAt ?? .distantPast) < r.updatedAt { byID[r.runID] = r }
+                for r in try await records.all() where RunCatalog.newer(r, than: byID[r.runID]) { byID[r.runID] = r }
             } catch {
                 warn("cluster run records (namespace \(options.runsNamespace)) not read: \(describe(error))")
             }
@@ -41,7 +41,7 @@ public struct RunCatalog: Sendable {
         do { local = try options.store.load(runID) } catch { localError = error }
         if let records {
             do {
-                if let r = try await records.load(runID)?.state, r.updatedAt > (local?.updatedAt ?? .distantPast) { return r }
+                if let r = try await records.load(runID)?.state, RunCatalog.newer(r, than: local) { return r }
             } catch {
                 warn("cluster run record of \(runID) not read: \(describe(error))")
             }
@@ -65,6 +65,13 @@ public struct RunCatalog: Sendable {
             }
         }
         return removed
+    }
+
+    /// A record replaces the local copy only when another process drove the run since (the local
+    /// copy is always written before the record by the process that drives the run).
+    static func newer(_ record: RunState, than local: RunState?) -> Bool {
+        guard let local else { return true }
+        return record.updatedAt > local.updatedAt && record.process != local.process
     }
 
     private func describe(_ error: any Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }

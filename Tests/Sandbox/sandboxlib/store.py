@@ -64,6 +64,7 @@ class Store:
     def __init__(self):
         self._lock = threading.RLock()
         self._objects: dict = {}          # (kind, ns or "", name) -> obj
+        self._uids: dict = {}             # uid -> key, for the garbage collector's owner lookups
         self._rv = 0
         self._logs: dict = {}             # (ns, pod) -> text
         self._subscribers: list = []
@@ -145,9 +146,26 @@ class Store:
                 return copy.deepcopy(obj)
             md["resourceVersion"] = self._next_rv()
             self._objects[key] = obj
+            self._uids[md["uid"]] = key
             out = copy.deepcopy(obj)
             self._emit("ADDED", obj)
+            if self._owners_gone(key, obj):
+                # as the real garbage collector does (there a moment later): a dependent created
+                # after all its owners were deleted (a controller racing a delete) goes at once
+                self._remove(key, "Background")
             return out
+
+    def _owners_gone(self, key, obj: dict) -> bool:
+        """True when `obj` has ownerReferences and none of them names a live owner (by uid; a
+        namespaced owner must be in the dependent's namespace)."""
+        refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+        if not refs:
+            return False
+        for r in refs:
+            owner = self._uids.get(r.get("uid"))
+            if owner is not None and (owner[1] == "" or owner[1] == key[1]):
+                return False
+        return True
 
     def _check_rv(self, t, key, old: dict, obj: dict):
         rv = (obj.get("metadata") or {}).get("resourceVersion")
@@ -246,6 +264,7 @@ class Store:
         old = self._objects.pop(key, None)
         if old is None:
             return
+        self._uids.pop(old["metadata"].get("uid"), None)
         self._logs.pop((key[1], key[2]), None) if key[0] == "Pod" else None
         self._rv += 1
         gone = copy.deepcopy(old)
