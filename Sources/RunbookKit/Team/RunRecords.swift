@@ -185,12 +185,17 @@ public final class RunRecords: @unchecked Sendable {
         guard let head = try await get(RunRecords.secretName(runID)) else { return nil }
         let h = try decodeHead(head)
         var chunks: [RunRecordLayout.ChunkID: [ItemRecord]] = [:]
-        for id in RunRecordLayout.chunkIDs(counts: h.counts) {
-            let name = RunRecords.chunkName(runID, id)
-            guard let c = try await get(name) else {
-                throw TeamError.recordCorrupt(name: h.name, reason: "its items chunk \(name) is missing")
+        if let label = KubeName.labelValue(runID) {
+            // one list: also learns the resourceVersion of a chunk written just before a death
+            // that kept the head from counting it (the next write then replaces it, not a 409)
+            for c in try await list(type: RunRecords.chunkType, selector: "\(RunRecords.runIDLabel)=\(label)") {
+                let d = try decodeChunk(c)
+                if d.runID == runID { chunks[d.id] = d.items }
             }
-            chunks[id] = try decodeChunk(c).items
+        } else {
+            for id in RunRecordLayout.chunkIDs(counts: h.counts) {
+                if let c = try await get(RunRecords.chunkName(runID, id)) { chunks[id] = try decodeChunk(c).items }
+            }
         }
         let state = try RunRecordLayout.merge(head: h.state, counts: h.counts, chunks: chunks, name: h.name)
         return (state, h.events, h.resourceVersion)
@@ -204,8 +209,12 @@ public final class RunRecords: @unchecked Sendable {
     }
 
     private func list(type: String, runbook: String?) async throws -> [Value] {
+        try await list(type: type, selector: runbook.flatMap(KubeName.labelValue).map { "\(RunRecords.runbookLabel)=\($0)" })
+    }
+
+    private func list(type: String, selector: String?) async throws -> [Value] {
         var query = "?fieldSelector=" + "type=\(type)".urlQueryEscaped
-        if let rb = runbook, let v = KubeName.labelValue(rb) { query += "&labelSelector=" + "\(RunRecords.runbookLabel)=\(v)".urlQueryEscaped }
+        if let selector { query += "&labelSelector=" + selector.urlQueryEscaped }
         let r = try await client.raw("GET", collectionPath + query)
         if r.status == 404 { return [] }
         guard r.status == 200 else { throw KubeError.from(r, request: "GET secrets in \(namespace)") }
