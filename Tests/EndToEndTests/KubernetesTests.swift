@@ -23,12 +23,11 @@ final class KubernetesTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("kube-e2e")
         try? sb.clearFaults()
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     // MARK: helpers
 

@@ -26,11 +26,10 @@ final class TeamRBACTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("rbac-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("rbac-e2e")
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
         let r = try sb.kubectl(a, stdin: stdin)
