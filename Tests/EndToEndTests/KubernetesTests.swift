@@ -66,9 +66,7 @@ final class KubernetesTests: XCTestCase {
     }
 
     func kubectl(_ args: String...) throws -> String {
-        let r = try sb.kubectl(args)
-        XCTAssertEqual(r.status, 0, "kubectl \(args.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(args)
     }
 
     func get(_ args: String...) throws -> Value? { try sb.kubectlJSON(args) }

@@ -32,9 +32,7 @@ final class TeamRBACTests: XCTestCase {
     override func tearDown() { ScratchDirectory.remove(work) }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
-        let r = try sb.kubectl(a, stdin: stdin)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a, stdin: stdin)
     }
 
     /// A runbook reading a Secret, applying a ConfigMap, patching the CronJob and (with fail=true)

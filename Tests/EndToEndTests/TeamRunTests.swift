@@ -88,9 +88,7 @@ final class TeamRunTests: XCTestCase {
     enum HoldNotReached: Error { case notReached(String) }
 
     func kubectl(_ a: String...) throws -> String {
-        let r = try sb.kubectl(a)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a)
     }
 
     func exists(_ kind: String, _ name: String, ns: String = "seedtest") throws -> Bool {

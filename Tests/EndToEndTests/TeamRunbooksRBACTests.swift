@@ -29,9 +29,7 @@ final class TeamRunbooksRBACTests: XCTestCase {
     }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
-        let r = try sb.kubectl(a, stdin: stdin)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a, stdin: stdin)
     }
 
     func testEveryRunbookGetsExactlyTheRightsItsPreflightAsksFor() throws {
