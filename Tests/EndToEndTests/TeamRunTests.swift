@@ -26,12 +26,11 @@ final class TeamRunTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("team-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("team-e2e")
         try? sb.clearFaults()
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     // MARK: helpers
 
@@ -89,9 +88,7 @@ final class TeamRunTests: XCTestCase {
     enum HoldNotReached: Error { case notReached(String) }
 
     func kubectl(_ a: String...) throws -> String {
-        let r = try sb.kubectl(a)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a)
     }
 
     func exists(_ kind: String, _ name: String, ns: String = "seedtest") throws -> Bool {
@@ -248,6 +245,60 @@ final class TeamRunTests: XCTestCase {
         let names = try records().map(\.name)
         XCTAssertFalse(names.contains("runbook.run.v1." + ids[0].lowercased()))
         XCTAssertTrue(names.contains("runbook.run.v1." + ids[2].lowercased()))
+    }
+
+    func testForeachItemsLiveInChunksReadFromTheOtherMachineAndArePruned() throws {
+        let items = (0..<60).map { "it-\($0)" }.joined(separator: ", ")
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-chunks}
+        steps:
+          - id: make
+            action: k8s.apply
+            with:
+              objects:
+                - {apiVersion: v1, kind: ConfigMap, metadata: {name: team-chunks-cm, namespace: seedtest}, data: {a: "1"}}
+          - id: each
+            foreach: [\(items)]
+            concurrency: 4
+            steps:
+              - id: same
+                action: assert
+                with: {equals: ["${{ item }}", "${{ item }}"]}
+        """
+        let path = work.appendingPathComponent("team-chunks.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let r = try cli(["run", path, "--yes"], dir: "A")
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        let id = try XCTUnwrap(runID(r.output))
+        let head = "runbook.run.v1." + id.lowercased()
+
+        // the head holds no items; 60 items make two chunks of the group at main step 1
+        let list = try XCTUnwrap(sb.kubectlJSON(["secrets", "-n", runsNS, "-l", "runbook.dev/run-id=\(id)"]))
+        let secrets = list["items"]?.arrayValue ?? []
+        XCTAssertEqual(Set(secrets.compactMap { $0.lookup("metadata.name")?.stringValue }), [head, head + ".items.1-0", head + ".items.1-1"])
+        for chunk in secrets where chunk.lookup("metadata.name")?.stringValue != head {
+            XCTAssertEqual(chunk["type"], "runbook.dev/run-items.v1")
+            XCTAssertEqual(chunk.lookup("metadata.labels")?["runbook.dev/runbook"], "team-chunks")
+            XCTAssertNotNil(chunk.lookup("metadata.labels")?["runbook.dev/chunk"])
+            XCTAssertEqual(chunk.lookup("metadata.ownerReferences")?[0]?["name"]?.stringValue, head)
+        }
+        let rec = try record(id)
+        XCTAssertEqual(rec["status"], "succeeded")
+        XCTAssertNil(rec["steps"]?[1]?["items"], "items belong in the chunks")
+
+        // another machine merges head and chunks
+        let status = try cli(["status", id], dir: "B")
+        XCTAssertEqual(status.exitCode, 0, status.output)
+        XCTAssertTrue(status.stdout.contains("items: 60 — 60 succeeded"), status.output)
+
+        // prune removes the chunks with the head
+        let pruned = try cli(["history", "--prune", "--keep", "0"], dir: "B")
+        XCTAssertEqual(pruned.exitCode, 0, pruned.output)
+        XCTAssertTrue(pruned.stdout.contains(id), pruned.output)
+        let after = try XCTUnwrap(sb.kubectlJSON(["secrets", "-n", runsNS, "-l", "runbook.dev/run-id=\(id)"]))
+        XCTAssertEqual(after["items"]?.arrayValue?.count, 0, after.jsonString())
     }
 
     func testRecordsHoldNoSecretValue() throws {

@@ -114,7 +114,7 @@ extension Runner {
         guard options.lockMode != .local, let client = try? KubeClients(options: options.clients).client() else { return }
         let records = RunRecords(client: client, namespace: options.runsNamespace)
         guard let rec = try await records.load(state.runID) else { return }
-        let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
-        try await records.write(state, stateJSON: json, events: rec.events + [event.toValue().jsonString()])
+        // only the head changes (status, message): the items chunks stay as they are
+        try await records.write(state, masker: masker, events: rec.events + [event.toValue().jsonString()], chunks: [])
     }
 }

@@ -27,6 +27,8 @@ public actor Runner {
     var teamWritten = 0
     var teamWriting = false
     var teamWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Chunks of the team's record changed since its last write.
+    var teamDirtyChunks: Set<RunRecordLayout.ChunkID> = []
     /// The first failed item undo while a group's items are rolled back concurrently.
     var groupRollbackFailure: (step: String, error: any Error)?
     /// Size of `state.json` at the last compaction (the journal may grow to a multiple of it).
@@ -296,6 +298,7 @@ public actor Runner {
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
+            markTeamChunks(slot, allItems: allItems)
             try await mirrorToTeam()
             return
         }
@@ -304,6 +307,7 @@ public actor Runner {
             try compact()
         }
         try await journal.waitDurable(seq)
+        markTeamChunks(slot, allItems: allItems)
         // the team's copy (the cluster's run record) once the local write-ahead copy is durable
         try await mirrorToTeam()
     }
@@ -325,8 +329,27 @@ public actor Runner {
         }
         guard teamWritten < mine else { return }
         let covered = teamChanges
-        try await team.checkpoint(state, masker: masker)
+        let chunks = teamDirtyChunks
+        teamDirtyChunks = []
+        do {
+            try await team.checkpoint(state, masker: masker, chunks: chunks)
+        } catch {
+            teamDirtyChunks.formUnion(chunks)
+            throw error
+        }
         teamWritten = covered
+    }
+
+    /// Notes which chunks of the team's record a checkpoint changed: an item's chunk, or every
+    /// chunk of a group whose whole item list was written (the journal's record says the same).
+    func markTeamChunks(_ slot: StepSlot?, allItems: Bool) {
+        guard team != nil, let slot else { return }
+        if allItems {
+            let n = state.steps[slot.top].items?.count ?? 0
+            teamDirtyChunks.formUnion(RunRecordLayout.chunkIDs(counts: [slot.top: n]))
+        } else if let item = slot.item {
+            teamDirtyChunks.insert(RunRecordLayout.ChunkID(step: slot.top, item: item))
+        }
     }
 
     static let compactionFloor = 8 << 20

@@ -11,6 +11,8 @@ public final class TeamSession: @unchecked Sendable {
     private var recordsEnabled = true
     /// The record write in flight (the next one waits for it).
     private var lastWrite: Task<Void, any Error>?
+    /// Whether the session wrote every chunk once (later writes carry the changed ones only).
+    private var wroteAll = false
 
     init(lease: ClusterLease, records: RunRecords, events: [String]) {
         self.lease = lease
@@ -54,19 +56,22 @@ public final class TeamSession: @unchecked Sendable {
     }
 
     /// Mirrors a checkpoint into the cluster (the next step must not start before the team's
-    /// record has it). Writes are chained one after another in checkpoint order: `foreach` items
-    /// checkpoint concurrently, and each write must carry the resourceVersion the previous one got.
-    public func checkpoint(_ state: RunState, masker: Masker) async throws {
+    /// record has it): the chunks in `chunks` (the `foreach` items changed since the last
+    /// write) and the head. The session's first write writes every chunk. Writes are chained one
+    /// after another in checkpoint order: `foreach` items checkpoint concurrently, and each write
+    /// must carry the resourceVersion the previous one got.
+    public func checkpoint(_ state: RunState, masker: Masker, chunks: Set<RunRecordLayout.ChunkID>) async throws {
         let (enabled, tail) = lock.withLock { (recordsEnabled, events) }
         guard enabled else { return }
         if let lost = lease.lost { throw TeamError.leaseLost(runbook: lease.runbook, reason: lost) }
-        let json = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
         let records = self.records
         let write = lock.withLock { () -> Task<Void, any Error> in
             let previous = lastWrite
+            let only: Set<RunRecordLayout.ChunkID>? = wroteAll ? chunks : nil
+            wroteAll = true
             let task = Task {
                 _ = await previous?.result
-                try await records.write(state, stateJSON: json, events: tail)
+                try await records.write(state, masker: masker, events: tail, chunks: only)
             }
             lastWrite = task
             return task
