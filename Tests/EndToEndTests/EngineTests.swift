@@ -12,11 +12,10 @@ final class EngineTests: XCTestCase {
     var stateDir: URL { dir.appendingPathComponent("state") }
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("engine-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try ScratchDirectory.make("engine-e2e")
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    override func tearDownWithError() throws { ScratchDirectory.remove(dir) }
 
     /// Copies a fixture runbook into the test's directory (its steps write evidence there).
     func fixture(_ name: String) throws -> String {

@@ -23,12 +23,11 @@ final class KubernetesTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("kube-e2e")
         try? sb.clearFaults()
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     // MARK: helpers
 
@@ -67,9 +66,7 @@ final class KubernetesTests: XCTestCase {
     }
 
     func kubectl(_ args: String...) throws -> String {
-        let r = try sb.kubectl(args)
-        XCTAssertEqual(r.status, 0, "kubectl \(args.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(args)
     }
 
     func get(_ args: String...) throws -> Value? { try sb.kubectlJSON(args) }

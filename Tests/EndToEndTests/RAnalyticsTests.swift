@@ -188,7 +188,8 @@ final class RAnalyticsTests: XCTestCase {
         if let t = try sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
         let (rsBefore, templateBefore) = try servingReplicaSet(sb)
         let countBefore = try sb.objects("replicasets", namespace: Self.namespace).count
-        // The API server holds the restart's PATCH for 3 s and then applies it: the client is gone by then.
+        // The API server holds the restart's PATCH for 3 s and then processes it: the client is gone by then, and
+        // the resumed attempt and the rollback come before it (the late PATCH must not land over them).
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "1", "--action", "slow", "--delay", "3"])
         let known = sb.runIDs()
         let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-restart.yaml").path

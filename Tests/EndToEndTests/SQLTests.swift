@@ -24,8 +24,7 @@ final class SQLTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("sql-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("sql-e2e")
         db = "e2e_\(UUID().uuidString.prefix(8).lowercased())"
         _ = try psql("postgres", "CREATE DATABASE \(db)")
         _ = try psql(db, """
@@ -38,7 +37,7 @@ final class SQLTests: XCTestCase {
     override func tearDown() {
         guard sb != nil, let work else { return }   // the sandbox did not start
         _ = try? psql("postgres", "DROP DATABASE IF EXISTS \(db) WITH (FORCE)")
-        try? FileManager.default.removeItem(at: work)
+        ScratchDirectory.remove(work)
     }
 
     // MARK: helpers

@@ -24,11 +24,10 @@ final class SecretStoreTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("stores-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("stores-e2e")
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     // MARK: the three providers, read directly
 

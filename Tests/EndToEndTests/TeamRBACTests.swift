@@ -26,16 +26,13 @@ final class TeamRBACTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("rbac-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("rbac-e2e")
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
-        let r = try sb.kubectl(a, stdin: stdin)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a, stdin: stdin)
     }
 
     /// A runbook reading a Secret, applying a ConfigMap, patching the CronJob and (with fail=true)

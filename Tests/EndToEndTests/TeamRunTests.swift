@@ -26,12 +26,11 @@ final class TeamRunTests: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("team-e2e-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        work = try ScratchDirectory.make("team-e2e")
         try? sb.clearFaults()
     }
 
-    override func tearDown() { if let work { try? FileManager.default.removeItem(at: work) } }
+    override func tearDown() { ScratchDirectory.remove(work) }
 
     // MARK: helpers
 
@@ -89,9 +88,7 @@ final class TeamRunTests: XCTestCase {
     enum HoldNotReached: Error { case notReached(String) }
 
     func kubectl(_ a: String...) throws -> String {
-        let r = try sb.kubectl(a)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a)
     }
 
     func exists(_ kind: String, _ name: String, ns: String = "seedtest") throws -> Bool {

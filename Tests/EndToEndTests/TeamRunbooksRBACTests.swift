@@ -29,18 +29,15 @@ final class TeamRunbooksRBACTests: XCTestCase {
     }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
-        let r = try sb.kubectl(a, stdin: stdin)
-        XCTAssertEqual(r.status, 0, "kubectl \(a.joined(separator: " ")): \(r.stderr)")
-        return r.stdout
+        try sb.kubectlSucceeding(a, stdin: stdin)
     }
 
     func testEveryRunbookGetsExactlyTheRightsItsPreflightAsksFor() throws {
         let dir = Sandbox.repoRoot.appendingPathComponent("runbooks")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
         XCTAssertFalse(names.isEmpty)
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("rbac-all-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try ScratchDirectory.make("rbac-all")
+        defer { ScratchDirectory.remove(work) }
         let server = try XCTUnwrap(Value.parseJSON(try Data(contentsOf: sb.dir.appendingPathComponent("sandbox.json")))["server"]?.stringValue)
         for file in names {
             let runbook = try RunbookLoader.load(dir.appendingPathComponent(file))

@@ -113,12 +113,7 @@ public struct K8sApply: Action {
                     context.log(propagation == "Orphan" ? "deleted \(ref), keeping what it owns" : "deleted \(ref)")
                 }
             } else if let fragment = entry["prior"] {
-                guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
-                                                            isRestored: PriorState.restoredFromChange(entry))
-                else { context.log("\(ref) was already restored"); continue }
-                let done = try await PriorState.restore(prior, ref: ref, record: entry, force: context.force, client: client)
-                context.log(done)
-                try await PriorState.discard(fragment, client: client)
+                try await PriorState.undoChange(to: ref, fragment: fragment, record: entry, context: context, client: client)
             }
         }
     }

@@ -85,10 +85,6 @@ public struct K8sPatch: Action {
     public func rollback(_ context: ActionContext, record: Value) async throws {
         let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
-        guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
-                                                    isRestored: PriorState.restoredFromChange(record))
-        else { return context.log("\(ref) was already restored") }
-        context.log(try await PriorState.restore(prior, ref: ref, record: record, force: context.force, client: client))
-        try await PriorState.discard(fragment, client: client)
+        try await PriorState.undoChange(to: ref, fragment: fragment, record: record, context: context, client: client)
     }
 }

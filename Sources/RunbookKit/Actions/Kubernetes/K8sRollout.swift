@@ -87,16 +87,18 @@ public struct K8sRollout: Action {
             return ActionResult(outputs: ["revision": revision(object)], summary: message)
         case "restart":
             var record: Value
+            var live: Value?
             if let j = context.journal, j["prior"] != nil {
                 record = j  // resume: the same stamp again changes nothing if the first attempt got through
             } else {
-                guard let live = try await client.get(call.ref) else { throw ActionError.failed("\(call.ref) not found: nothing to restart") }
+                live = try await client.get(call.ref)
+                guard let live else { throw ActionError.failed("\(call.ref) not found: nothing to restart") }
                 record = ["ref": call.ref.value, "prior": try await PriorState.save(live, ref: call.ref, context: context, client: client),
                           "restartedAt": .string(Self.timestamp())]
                 try await context.recordJournal(record)
             }
             let stamp = record["restartedAt"]?.stringValue ?? Self.timestamp()
-            let result = try await client.patch(call.ref, contentType: K8sPatch.contentTypes["strategic"]!, patch: restartPatch(stamp))
+            let result = try await restart(call, stamp: stamp, live: live, client: client)
             PriorState.noteAfter(result, in: &record)
             return ActionResult(outputs: ["revision": try await observedRevision(call, client, generation: result)],
                                 rollback: record, summary: "restarted \(call.ref) (\(Self.restartedAt)=\(stamp))")
@@ -127,11 +129,7 @@ public struct K8sRollout: Action {
     public func rollback(_ context: ActionContext, record: Value) async throws {
         let client = try context.kubernetes.client()
         guard let ref = ObjectRef(value: record["ref"]), let fragment = record["prior"] else { return }
-        guard let prior = try await PriorState.load(fragment, ref: ref, client: client,
-                                                    isRestored: PriorState.restoredFromChange(record))
-        else { return context.log("\(ref) was already restored") }
-        context.log(try await PriorState.restore(prior, ref: ref, record: record, force: context.force, client: client))
-        try await PriorState.discard(fragment, client: client)
+        try await PriorState.undoChange(to: ref, fragment: fragment, record: record, context: context, client: client)
     }
 
     // MARK: helpers
@@ -144,6 +142,26 @@ public struct K8sRollout: Action {
 
     func restartPatch(_ stamp: String) -> Value {
         ["spec": ["template": ["metadata": ["annotations": [K8sRollout.restartedAt: .string(stamp)]]]]]
+    }
+
+    /// Stamps the template, pinned to the resourceVersion just read: a PATCH of an attempt that
+    /// died while the API server still held it cannot land later over what came since (the
+    /// resumed attempt's write, or the run's rollback); the server answers it 409 Conflict. A
+    /// conflict here (a controller's status write between read and write) reads again.
+    func restart(_ call: Call, stamp: String, live first: Value?, client: KubeClient) async throws -> Value {
+        var live = first
+        for _ in 0..<5 {
+            if live == nil { live = try await client.get(call.ref) }
+            guard let current = live else { throw ActionError.failed("\(call.ref) not found: nothing to restart") }
+            var patch = restartPatch(stamp)
+            patch["metadata"] = ["resourceVersion": current.lookup("metadata.resourceVersion") ?? .null]
+            do {
+                return try await client.patch(call.ref, contentType: K8sPatch.contentTypes["strategic"]!, patch: patch)
+            } catch let e as KubeError where e.isConflict {
+                live = nil  // changed between our read and write: read again
+            }
+        }
+        throw ActionError.transient("\(call.ref) kept changing while it was being restarted")
     }
 
     /// Waits until the rollout is done; fails at once when it cannot finish, else at the timeout.

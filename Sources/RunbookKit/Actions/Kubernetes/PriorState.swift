@@ -93,6 +93,17 @@ public enum PriorState {
     /// the step's write (so fields the server defaulted are included): `after` (its
     /// resourceVersion, for messages) and `afterFingerprint` (`ObjectFingerprint`), which is what
     /// drift is judged by.
+    /// Undoes one recorded change to an object that existed before the step: restores the saved
+    /// prior state (`fragment`) and then discards the saved copy, logging what was done; logs
+    /// "<ref> was already restored" when `record` shows the change is undone already.
+    public static func undoChange(to ref: ObjectRef, fragment: Value, record: Value, context: ActionContext,
+                                  client: KubeClient) async throws {
+        guard let prior = try await load(fragment, ref: ref, client: client, isRestored: restoredFromChange(record))
+        else { return context.log("\(ref) was already restored") }
+        context.log(try await restore(prior, ref: ref, record: record, force: context.force, client: client))
+        try await discard(fragment, client: client)
+    }
+
     public static func noteAfter(_ result: Value, in record: inout Value) {
         record["after"] = result.lookup("metadata.resourceVersion")?.stringValue.map(Value.string)
         record["afterFingerprint"] = .string(ObjectFingerprint.of(result))
