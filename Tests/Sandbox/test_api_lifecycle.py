@@ -120,6 +120,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(processes_mentioning(self.dir), [])
         ports = set(st["ports"].values()) | set(st["services"].values())
         self.assertEqual(ports & listening_ports(), set())
+        self.assertEqual(glob.glob(os.path.join(tempfile.gettempdir(), f"sandbox-kubectl-{st['pid']}-*")), [])
 
     def test_up_reports_a_bad_fixture_and_leaves_nothing(self):
         p = sandbox("up", "--dir", self.dir, "--fixture", "no-such-fixture", check=False)
