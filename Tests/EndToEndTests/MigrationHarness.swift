@@ -1,4 +1,5 @@
 import Foundation
+import RunbookKit
 import TestSupport
 import XCTest
 
@@ -248,14 +249,13 @@ final class MigrationHarness: @unchecked Sendable {
         return (runID ?? "", 2 * steps.count)
     }
 
-    /// A run's status in state.json and the index of its first step not done yet.
+    /// A run's status and the index of its first step not done yet, as a reader sees the
+    /// checkpoint: `state.json` with the journal's newer records folded in (a killed process may
+    /// have appended its last records to the journal without compacting them into `state.json`).
     func runStatus(_ runID: String) -> (String, Int) {
-        let file = stateDir.appendingPathComponent("runs/\(runID)/state.json")
-        guard let data = try? Data(contentsOf: file),
-              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return ("?", 0) }
-        let steps = (obj["steps"] as? [[String: Any]]) ?? []
-        let next = steps.firstIndex { !["succeeded", "skipped"].contains($0["status"] as? String ?? "") } ?? steps.count
-        return (obj["status"] as? String ?? "?", next)
+        guard let state = try? StateStore(root: stateDir).load(runID) else { return ("?", 0) }
+        let next = state.steps.firstIndex { ![.succeeded, .skipped].contains($0.status) } ?? state.steps.count
+        return (state.status.rawValue, next)
     }
 
     /// The lines of a run's events.jsonl.

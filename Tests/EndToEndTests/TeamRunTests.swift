@@ -211,6 +211,41 @@ final class TeamRunTests: XCTestCase {
         XCTAssertTrue(h.stdout.contains(idA) && h.stdout.contains("rolled-back"), h.output)
     }
 
+    /// A process killed after its run's last checkpoint but before it released the Lease: the next
+    /// run on the same host takes the Lease over at once (the record names the dead holder), while a
+    /// Lease whose holder process is not the recorded one, or is alive, is still refused.
+    func testLeaseOfAFinishedRunWhoseProcessDiedIsTakenOverAtOnce() throws {
+        let path = holdingRunbook("team-late")
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        let first = try cli(["run", path, "--yes"], dir: "A")
+        XCTAssertEqual(first.exitCode, 0, first.output)
+        let idA = try XCTUnwrap(runID(first.output))
+        let pid = try XCTUnwrap(record(idA).lookup("process.pid")?.intValue)
+        func hold(_ pid: Int) throws {
+            let holder = "\(idA) \(Identity.userAtHost) pid \(pid)"
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(identifier: "UTC")
+            f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
+            let now = f.string(from: Date())
+            _ = try kubectl("-n", runsNS, "patch", "lease", "team-late", "--type", "merge", "-p",
+                            #"{"spec":{"holderIdentity":"\#(holder)","renewTime":"\#(now)"}}"#)
+        }
+        // a fresh Lease held by a live process that is not the recorded one: refused
+        try hold(Int(getpid()))
+        let refused = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(refused.exitCode, 4, refused.output)
+        XCTAssertTrue(refused.stderr.contains("holds the cluster lock"), refused.output)
+        // a fresh Lease whose holder is the run's own, now dead, process: taken over without waiting
+        try hold(pid)
+        let started = Date()
+        let second = try cli(["run", path, "--yes"], dir: "B")
+        XCTAssertEqual(second.exitCode, 0, second.output)
+        XCTAssertLessThan(Date().timeIntervalSince(started), Double(ClusterLease.duration), "it did not wait for the Lease to expire")
+        let rb = try cli(["rollback", idA, "--yes"], dir: "B")
+        XCTAssertEqual(rb.exitCode, 0, rb.output)
+    }
+
     func testRecordWriteFailurePausesBeforeTheNextStep() throws {
         let path = holdingRunbook("team-fault")
         _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)

@@ -46,6 +46,12 @@ public final class ClusterLease: @unchecked Sendable {
         public let identity: String
         public let expired: Bool
         public var runID: String { String(identity.split(separator: " ").first ?? "") }
+        /// The pid in `<run-id> <user>@<host> pid <pid>`, when the identity has one.
+        public var pid: Int32? {
+            let words = identity.split(separator: " ")
+            guard words.count >= 4, words[words.count - 2] == "pid" else { return nil }
+            return Int32(words[words.count - 1])
+        }
     }
 
     /// Takes the Lease (creating the namespace and the Lease on first use). A Lease held and renewed

@@ -32,8 +32,11 @@ public final class TeamSession: @unchecked Sendable {
         let lease = try await ClusterLease.acquire(client: client, namespace: namespace, runbook: runbook, runID: runID) { holder in
             let rec = try await records.load(holder.runID)?.state ?? (try? local?.load(holder.runID))
             // A Lease still being renewed is taken over only from a holder known to be dead: its run's
-            // process (pid, host, start time) is gone from this very host.
-            if !holder.expired, rec?.process == nil || rec?.activity.kind != .interrupted { return false }
+            // process (pid, host, start time) is gone from this very host — whether it died in the
+            // middle of the run or between the run's last checkpoint and releasing the Lease.
+            // The record must name the Lease's own holder process: a process that just took the run
+            // over may not have recorded itself yet.
+            if !holder.expired, rec?.process?.isAlive != false || rec?.process?.pid != holder.pid { return false }
             if holder.runID == runID { return true }
             if let rec, isUnfinished(rec) {
                 throw TeamError.holderUnfinished(runbook: runbook, runID: rec.runID, status: rec.activity.label, who: rec.who)
