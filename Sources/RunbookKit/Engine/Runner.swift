@@ -22,13 +22,6 @@ public actor Runner {
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
     var groupItems: [Int: [Value]] = [:]
-    /// Team record writes: changes counted, the last change written, one write at a time.
-    var teamChanges = 0
-    var teamWritten = 0
-    var teamWriting = false
-    var teamWaiters: [CheckedContinuation<Void, Never>] = []
-    /// Chunks of the team's record changed since its last write.
-    var teamDirtyChunks: Set<RunRecordLayout.ChunkID> = []
     /// The first failed item undo while a group's items are rolled back concurrently.
     var groupRollbackFailure: (step: String, error: any Error)?
     /// Size of `state.json` at the last compaction (the journal may grow to a multiple of it).
@@ -298,8 +291,7 @@ public actor Runner {
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
-            markTeamChunks(slot, allItems: allItems)
-            try await mirrorToTeam()
+            try await mirrorToTeam(slot, allItems: allItems)
             return
         }
         let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
@@ -307,49 +299,25 @@ public actor Runner {
             try compact()
         }
         try await journal.waitDurable(seq)
-        markTeamChunks(slot, allItems: allItems)
         // the team's copy (the cluster's run record) once the local write-ahead copy is durable
-        try await mirrorToTeam()
+        try await mirrorToTeam(slot, allItems: allItems)
     }
 
-    /// Writes the state to the team's run record, one write at a time (items of a `foreach`
-    /// checkpoint concurrently, and the record is replaced with optimistic concurrency). Returns
-    /// once a write that began after this change has finished: a change already covered by a
-    /// later write (several items checkpointing at once) costs no write of its own.
-    func mirrorToTeam() async throws {
+    /// Writes the checkpoint to the team's run record and returns once the record has it. The
+    /// change (the head and the chunks this checkpoint touched) is taken here, synchronously; the
+    /// session coalesces it with other items' checkpoints while a write is in flight.
+    func mirrorToTeam(_ slot: StepSlot?, allItems: Bool) async throws {
         guard let team else { return }
-        teamChanges += 1
-        let mine = teamChanges
-        if teamWriting {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in teamWaiters.append(c) }
+        var chunks: Set<RunRecordLayout.ChunkID> = []
+        if let slot {
+            if allItems {
+                chunks.formUnion(RunRecordLayout.chunkIDs(counts: [slot.top: state.steps[slot.top].items?.count ?? 0]))
+            } else if let item = slot.item {
+                chunks.insert(RunRecordLayout.ChunkID(step: slot.top, item: item))
+            }
         }
-        teamWriting = true
-        defer {
-            if teamWaiters.isEmpty { teamWriting = false } else { teamWaiters.removeFirst().resume() }
-        }
-        guard teamWritten < mine else { return }
-        let covered = teamChanges
-        let chunks = teamDirtyChunks
-        teamDirtyChunks = []
-        do {
-            try await team.checkpoint(state, masker: masker, chunks: chunks)
-        } catch {
-            teamDirtyChunks.formUnion(chunks)
-            throw error
-        }
-        teamWritten = covered
-    }
-
-    /// Notes which chunks of the team's record a checkpoint changed: an item's chunk, or every
-    /// chunk of a group whose whole item list was written (the journal's record says the same).
-    func markTeamChunks(_ slot: StepSlot?, allItems: Bool) {
-        guard team != nil, let slot else { return }
-        if allItems {
-            let n = state.steps[slot.top].items?.count ?? 0
-            teamDirtyChunks.formUnion(RunRecordLayout.chunkIDs(counts: [slot.top: n]))
-        } else if let item = slot.item {
-            teamDirtyChunks.insert(RunRecordLayout.ChunkID(step: slot.top, item: item))
-        }
+        let change = team.change(of: state, chunks: chunks)
+        try await team.checkpoint(change, masker: masker)
     }
 
     static let compactionFloor = 8 << 20
