@@ -151,7 +151,7 @@ public actor Runner {
             if let when = step.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state[slot].status = .skipped
                 state[slot].summary = "when: condition is false"
-                try await persist(slot)
+                try await persist(slot, teamWait: false)
                 try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name,
                                                status: "skipped", message: "when: condition is false"), slot))
                 return .done
@@ -182,7 +182,7 @@ public actor Runner {
             state[slot].status = .succeeded
             state[slot].completed = true
             state[slot].finishedAt = Date()
-            try await persist(slot)
+            try await persist(slot, teamWait: false)
             try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name, status: "succeeded",
                                            duration: state[slot].duration, message: result.summary), slot))
             return .done
@@ -286,12 +286,17 @@ public actor Runner {
     /// durably before returning. With the journal open this appends one line to `journal.jsonl`
     /// and waits for its group-committed fsync; `state.json` is compacted from it when the
     /// journal outgrows it and when the command ends. A dry-run writes nothing.
-    func persist(_ slot: StepSlot? = nil, allItems: Bool = false) async throws {
+    ///
+    /// The team's record (cluster lock) gets the checkpoint too; with `teamWait` false the write is
+    /// queued but not waited for: only for a checkpoint after which nothing changes outside the
+    /// run before the next checkpoint, which waits (a step's end, before the next step's
+    /// write-ahead checkpoint), so the next step still does not start before the record has both.
+    func persist(_ slot: StepSlot? = nil, allItems: Bool = false, teamWait: Bool = true) async throws {
         guard !options.dryRun else { return }
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
-            try await mirrorToTeam(slot, allItems: allItems)
+            try await mirrorToTeam(slot, allItems: allItems, wait: teamWait)
             return
         }
         let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
@@ -300,13 +305,13 @@ public actor Runner {
         }
         try await journal.waitDurable(seq)
         // the team's copy (the cluster's run record) once the local write-ahead copy is durable
-        try await mirrorToTeam(slot, allItems: allItems)
+        try await mirrorToTeam(slot, allItems: allItems, wait: teamWait)
     }
 
     /// Writes the checkpoint to the team's run record and returns once the record has it. The
     /// change (the head and the chunks this checkpoint touched) is taken here, synchronously; the
     /// session coalesces it with other items' checkpoints while a write is in flight.
-    func mirrorToTeam(_ slot: StepSlot?, allItems: Bool) async throws {
+    func mirrorToTeam(_ slot: StepSlot?, allItems: Bool, wait: Bool) async throws {
         guard let team else { return }
         var chunks: Set<RunRecordLayout.ChunkID> = []
         if let slot {
@@ -317,7 +322,7 @@ public actor Runner {
             }
         }
         let change = team.change(of: state, chunks: chunks)
-        try await team.checkpoint(change, masker: masker)
+        try await team.checkpoint(change, masker: masker, wait: wait)
     }
 
     static let compactionFloor = 8 << 20

@@ -37,19 +37,28 @@ public final class GroupCommit<Batch: Sendable>: @unchecked Sendable {
     /// Adds `change` to the next write and returns once that write has succeeded.
     public func commit(_ change: Batch) async throws {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            lock.lock()
-            if let failure {
-                lock.unlock()
-                c.resume(throwing: failure)
-                return
-            }
-            if pending == nil { pending = change } else { merge(&pending!, change) }
-            waiters.append(c)
-            let start = !writing
-            writing = true
-            lock.unlock()
-            if start { Task { await self.drain() } }
+            do { try add(change, waiter: c) } catch { c.resume(throwing: error) }
         }
+    }
+
+    /// Adds `change` to the next write without waiting for it (throws only when the writes have
+    /// already stopped on a failure).
+    public func stage(_ change: Batch) throws {
+        try add(change, waiter: nil)
+    }
+
+    private func add(_ change: Batch, waiter: CheckedContinuation<Void, any Error>?) throws {
+        lock.lock()
+        if let failure {
+            lock.unlock()
+            throw failure
+        }
+        if pending == nil { pending = change } else { merge(&pending!, change) }
+        if let waiter { waiters.append(waiter) }
+        let start = !writing
+        writing = true
+        lock.unlock()
+        if start { Task { await self.drain() } }
     }
 
     /// Writes batches until none is pending (one drain at a time: `writing`).

@@ -85,14 +85,16 @@ public final class TeamSession: @unchecked Sendable {
     /// succeeded (the next step must not start before the team's record has it). Writes are made
     /// one at a time (each carries the resourceVersions the previous one got); checkpoints made
     /// while one is in flight are written together by the next (group commit, `GroupCommit`).
-    public func checkpoint(_ change: RunRecordChange, masker: Masker) async throws {
+    /// With `wait` false the change joins the next write without waiting for it (a failure of
+    /// that write then fails the next checkpoint that waits).
+    public func checkpoint(_ change: RunRecordChange, masker: Masker, wait: Bool = true) async throws {
         let enabled = lock.withLock {
             self.masker = masker
             return recordsEnabled
         }
         guard enabled else { return }
         if let lost = lease.lost { throw TeamError.leaseLost(runbook: lease.runbook, reason: lost) }
-        try await commits.commit(change)
+        if wait { try await commits.commit(change) } else { try commits.stage(change) }
     }
 
     /// `checkpoint` of the whole state (every chunk changed).
