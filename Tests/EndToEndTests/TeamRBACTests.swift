@@ -71,19 +71,6 @@ final class TeamRBACTests: XCTestCase {
         return path
     }
 
-    /// The service-account environment of a Pod, pointing at the sandbox.
-    func inClusterEnv(token: String) throws -> [String: String] {
-        let dir = work.appendingPathComponent("sa")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try token.write(to: dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(at: sb.dir.appendingPathComponent("pki/ca.crt"), to: dir.appendingPathComponent("ca.crt"))
-        try "seedtest".write(to: dir.appendingPathComponent("namespace"), atomically: true, encoding: .utf8)
-        let server = try XCTUnwrap(Value.parseJSON(try Data(contentsOf: sb.dir.appendingPathComponent("sandbox.json")))["server"]?.stringValue)
-        let port = try XCTUnwrap(server.split(separator: ":").last.map(String.init))
-        return ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port,
-                "RUNBOOK_SERVICEACCOUNT_DIR": dir.path, "HOME": work.path]
-    }
-
     func runbook(_ args: [String], env: [String: String]) throws -> RunbookCLI.Result {
         // `plan` writes nothing and takes no state dir
         let state = args.first == "plan" ? [] : ["--state-dir", work.appendingPathComponent("state").path]
@@ -92,15 +79,14 @@ final class TeamRBACTests: XCTestCase {
 
     func testServiceAccountWithExactlyTheRbacOutputRunsInClusterAndEveryRuleIsNeeded() throws {
         let path = try writeRunbook()
-        let rbac = try RunbookCLI.run(["rbac", path, "--kubeconfig", sb.kubeconfig], cwd: work)
-        XCTAssertEqual(rbac.exitCode, 0, rbac.output)
-        let objects = try YAMLParser.parse(rbac.stdout, file: "rbac").map { $0.toValue() }.filter { !$0.isNull }
+        let identity = try sb.leastPrivilege(runbook: path, vars: [], work: work)
+        let objects = identity.objects
         XCTAssertEqual(Set(objects.compactMap { $0["kind"]?.stringValue }), ["Namespace", "ServiceAccount", "Role", "RoleBinding"])
+        XCTAssertEqual(identity.serviceAccount.namespace, "runbook-system")
+        XCTAssertEqual(identity.serviceAccount.name, "runbook-team-least")
         let seedtestRole = try XCTUnwrap(objects.first { $0["kind"] == "Role" && $0.lookup("metadata.namespace") == "seedtest" })
         XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"seedtest-db-credentials\"]"), seedtestRole.jsonString())
-        _ = try kubectl(["apply", "-f", "-"], stdin: rbac.stdout)
-        let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-least"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let env = try inClusterEnv(token: token)
+        let env = identity.env
 
         // every rule is needed: without it the preflight refuses, naming what is missing, and nothing changes
         for (ri, role) in objects.enumerated() where role["kind"] == "Role" {

@@ -3,10 +3,11 @@ witness (`kubectl create token`, `auth can-i`, forbidden gets), access reviews a
 
 import base64
 import json
+import re
 import time
 import unittest
 
-from sandboxlib.harness import SandboxTestCase
+from sandboxlib.harness import RawClient, SandboxTestCase
 
 NS = "rb"
 
@@ -160,6 +161,112 @@ type: kubernetes.io/service-account-token
                 binding["metadata"].pop(k, None)
             self.kubectl("apply", "-f", "-", input=json.dumps(binding))
         self.kubectl("get", "configmaps", "-n", NS, context="sandbox-viewer")
+
+    def can_i_list(self, *args, token=None, context=None) -> list:
+        """`kubectl auth can-i --list ARGS` (the real kubectl's table) as rows of cells; an empty
+        first cell where kubectl prints none."""
+        p = self.as_token(token, "auth", "can-i", "--list", *args, check=True) if token else \
+            self.kubectl("auth", "can-i", "--list", *args, context=context)
+        self.assertEqual(p.stderr, "")
+        lines = p.stdout.splitlines()
+        self.assertEqual(re.split(r"\s{2,}", lines[0].strip()), ["Resources", "Non-Resource URLs", "Resource Names",
+                                                                 "Verbs"])
+        return [([""] if line.startswith(" ") else []) + re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
+
+    DISCOVERY_ROWS = [["", f"[{u}]", "[]", "[get]"] for u in
+                      ("/api/*", "/api", "/apis/*", "/apis", "/healthz", "/livez", "/openapi/*", "/openapi", "/readyz",
+                       "/version/", "/version")]
+    REVIEW_ROWS = [["selfsubjectaccessreviews.authorization.k8s.io", "[]", "[]", "[create]"],
+                   ["selfsubjectrulesreviews.authorization.k8s.io", "[]", "[]", "[create]"]]
+
+    def test_can_i_list_as_admin_viewer_and_service_account(self):
+        self.assertEqual(self.can_i_list("-n", NS), [["*.*", "[]", "[]", "[*]"], ["", "[*]", "[]", "[*]"]]
+                         + self.REVIEW_ROWS + self.DISCOVERY_ROWS)
+        self.assertEqual(self.can_i_list("-n", NS, context="sandbox-viewer"),
+                         self.REVIEW_ROWS + [["*.*", "[]", "[]", "[get list watch]"], ["", "[*]", "[]", "[get]"]]
+                         + self.DISCOVERY_ROWS)
+        tok = self.sa("lister")
+        self.kubectl("create", "role", "lister-cm", "-n", NS, "--verb=get,update", "--resource=configmaps",
+                     "--resource-name=app", "--resource-name=web")
+        self.kubectl("create", "rolebinding", "lister-cm", "-n", NS, "--role=lister-cm", "--serviceaccount=rb:lister")
+        self.kubectl("create", "clusterrole", "lister-jobs", "--verb=create,delete", "--resource=jobs.batch,cronjobs.batch")
+        self.kubectl("create", "rolebinding", "lister-jobs", "-n", NS, "--clusterrole=lister-jobs",
+                     "--serviceaccount=rb:lister")
+        self.kubectl("apply", "-f", "-", input="""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: lister-agg}
+aggregationRule:
+  clusterRoleSelectors:
+  - matchLabels: {lister.example/aggregate: "true"}
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: lister-agg-part, labels: {lister.example/aggregate: "true"}}
+rules:
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get, watch]
+- nonResourceURLs: [/metrics]
+  verbs: [get]
+""")
+        # the group every ServiceAccount of NS is in, cluster-wide
+        self.kubectl("create", "clusterrolebinding", "lister-agg", "--clusterrole=lister-agg",
+                     "--group=system:serviceaccounts:rb")
+        self.ensure_namespace("rb-other")
+        self.kubectl("create", "rolebinding", "lister-secrets", "-n", "rb-other", "--clusterrole=view",
+                     "--serviceaccount=rb:lister")
+        leases = ["leases.coordination.k8s.io", "[]", "[]", "[get watch]"]
+        metrics = ["", "[/metrics]", "[]", "[get]"]
+        self.assertEqual(self.can_i_list("-n", NS, token=tok), [
+            ["cronjobs.batch", "[]", "[]", "[create delete]"], ["jobs.batch", "[]", "[]", "[create delete]"],
+            ] + self.REVIEW_ROWS + [["configmaps", "[]", "[app]", "[get update]"],
+                                    ["configmaps", "[]", "[web]", "[get update]"], leases]
+            + self.DISCOVERY_ROWS[:6] + [metrics] + self.DISCOVERY_ROWS[6:])
+        other = self.can_i_list("-n", "rb-other", token=tok)
+        self.assertIn(["pods", "[]", "[]", "[get list watch]"], other)
+        self.assertIn(leases, other)
+        self.assertFalse(any("update" in r[3] or "create delete" in r[3] for r in other), other)
+
+    def test_rules_review_body_errors_and_namespace(self):
+        tok = self.sa("ruler")
+        self.kubectl("create", "role", "ruler-sub", "-n", NS, "--verb=get", "--resource=deployments/scale",
+                     "--resource-name=web")
+        self.kubectl("create", "rolebinding", "ruler-sub", "-n", NS, "--role=ruler-sub", "--serviceaccount=rb:ruler")
+        self.kubectl("create", "rolebinding", "ruler-gone", "-n", NS, "--role=gone-role", "--serviceaccount=rb:ruler")
+        client = RawClient(self.dir, self.port, user="viewer", viewer_token=tok)
+        try:
+            path = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
+            review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+                      "spec": {"namespace": NS}}
+            s, _, body = client.request("POST", path, review)
+            self.assertEqual(s, 201, body)
+            self.assertEqual({k: body[k] for k in ("kind", "apiVersion", "spec")},
+                             {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1", "spec": {}})
+            st = body["status"]
+            self.assertEqual(st["incomplete"], False)
+            self.assertEqual(st["evaluationError"], 'role.rbac.authorization.k8s.io "gone-role" not found')
+            self.assertIn({"verbs": ["get"], "apiGroups": ["apps"], "resources": ["deployments/scale"],
+                           "resourceNames": ["web"]}, st["resourceRules"])
+            self.assertIn({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+                           "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}, st["resourceRules"])
+            self.assertIn({"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz",
+                                                                 "/livez", "/openapi", "/openapi/*", "/readyz",
+                                                                 "/version", "/version/"]}, st["nonResourceRules"])
+            # in another namespace only the cluster-wide rules, and no error from this namespace's binding
+            s, _, body = client.request("POST", path, dict(review, spec={"namespace": "default"}))
+            self.assertEqual(s, 201, body)
+            self.assertNotIn("evaluationError", body["status"])
+            self.assertFalse(any("deployments/scale" in r.get("resources", []) for r in body["status"]["resourceRules"]))
+            s, _, body = client.request("POST", path, dict(review, spec={}))
+            self.assertEqual((s, body["reason"], body["message"]), (400, "BadRequest", "no namespace on request"))
+            # kubectl prints no warning: the review is not incomplete, only the missing role is reported
+            p = self.as_token(tok, "auth", "can-i", "--list", "-n", NS, check=True)
+            self.assertEqual(p.stderr, "")
+            self.assertIn("deployments.apps/scale", p.stdout)
+        finally:
+            client.close()
 
     def test_leases(self):
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
