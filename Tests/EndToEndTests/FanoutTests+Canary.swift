@@ -57,6 +57,9 @@ extension FanoutTests {
         // The test Job ran once, for the canary, before the kill: the resume ran none.
         XCTAssertTrue(events.filter { $0["event"] as? String == "step.finished" && $0["step"] as? String == "test-job" }
             .allSatisfy { $0["status"] as? String == "skipped" })
+        let back = try sb.runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(back.status, 0, back.text)
+        try assertWorldIsInitial(sb, "after the rollback of the resumed run")
     }
 
     func testAResumeDuringTheCanaryFinishesTheCanaryFirst() throws {
@@ -81,5 +84,8 @@ extension FanoutTests {
         for key in Self.cronjobs {
             XCTAssertEqual(try envSecretName(sb, key), "\(key.split(separator: "/")[1])-eso", key)
         }
+        let back = try sb.runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(back.status, 0, back.text)
+        try assertWorldIsInitial(sb, "after the rollback of the resumed run")
     }
 }
