@@ -209,7 +209,7 @@ final class RAnalyticsTests: XCTestCase {
         let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-restart.yaml").path
         let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json"])
         XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"restart\""], timeout: 60, while: p, excluding: known))
-        Thread.sleep(forTimeInterval: 1)  // inside the held PATCH
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "deployments/r-analytics", timeout: 60), "the restart's PATCH never came")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
@@ -226,6 +226,50 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(templateAfter, templateBefore)
         try rollback(sb, deployed)
         assertSame(Self.start, try Self.world(sb), "after rolling back restart and deploy")
+    }
+
+    /// As for restart: the undo's PATCH is held by the API server and lands after the resumed run and
+    /// its rollback; pinned to the resourceVersion it read, it gets 409 and changes nothing.
+    func testKillDuringAnUndoWhoseResponseIsLostThenResumeAndRollbackKeepTheTemplate() throws {
+        let sb = try harness()
+        let deployed = try deploy(sb)
+        XCTAssertEqual(deployed.status, 0, deployed.text)
+        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
+        Self.tokens.append(token)
+        let (rsDeployed, templateDeployed) = try servingReplicaSet(sb)
+        let updated = try sb.runbook(["run", "update-r-analytics", "--yes", "--output", "json", "--var", "image=gcr.io/univprepai/r-analytics:1.0.1",
+                                      "--var", "health_timeout=6s"])
+        XCTAssertEqual(updated.status, 0, updated.text)
+        let (rsUpdated, templateUpdated) = try servingReplicaSet(sb)
+        XCTAssertNotEqual(rsUpdated, rsDeployed)
+
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "1", "--action", "slow", "--delay", "3"])
+        let known = sb.runIDs()
+        let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-undo.yaml").path
+        let deployRevision = try sb.kubectl(["-n", Self.namespace, "get", "rs", rsDeployed, "-o",
+                                             "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"]).stdout
+        let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json", "--var", "to_revision=\(deployRevision)"])
+        XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"undo\""], timeout: 60, while: p, excluding: known))
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "deployments/r-analytics", timeout: 60), "the undo's PATCH never came")
+        let held = Date()  // the sandbox processes the held PATCH 3 s after this
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        sb.collect(o, e)
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        XCTAssertEqual(try servingReplicaSet(sb).1, templateDeployed, "the resumed undo serves the deploy's template")
+        XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
+        // the held PATCH is processed 3 s after it came in: let that moment pass; it must change nothing
+        let late = held.addingTimeInterval(5).timeIntervalSinceNow
+        if late > 0 { Thread.sleep(forTimeInterval: late) }
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        let (rsAfter, templateAfter) = try servingReplicaSet(sb)
+        XCTAssertEqual(rsAfter, rsUpdated, "the rollback restored the update's exact template")
+        XCTAssertEqual(templateAfter, templateUpdated)
+        try rollback(sb, updated)
+        try rollback(sb, deployed)
+        assertSame(Self.start, try Self.world(sb), "after rolling back undo, update and deploy")
     }
 
     func testWrongTokenRollsBackEverythingToTheExactStart() throws {
