@@ -30,7 +30,7 @@ final class FanoutTests: XCTestCase {
         super.tearDown()
     }
 
-    private func harness() throws -> MigrationHarness {
+    func harness() throws -> MigrationHarness {
         try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
     }
 

@@ -61,20 +61,28 @@ extension Runner {
         state.steps[i].error = nil
         state.steps[i].finishedAt = nil
         try await persist(slot, allItems: true)
+        let canaryPassed = state.steps[i].canaryPassed
         var started = ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: ForeachGroup.actionName)
         started.message = "\(values.count) item\(values.count == 1 ? "" : "s"), concurrency \(limits.concurrency)"
-            + (limits.canary > 0 ? ", canary \(limits.canary)" : "") + ", max_failures \(limits.maxFailures)"
+            + (limits.canary > 0 ? ", canary \(limits.canary)\(canaryPassed ? " (passed earlier)" : "")" : "")
+            + ", max_failures \(limits.maxFailures)"
         try emit(started)
 
         let todo = state.steps[i].items!.indices.filter { state.steps[i].items![$0].status != .succeeded }
         let clock = GroupClock(total: values.count, done: values.count - todo.count)
         var failures: [Int] = []
-        // Canary: the first items run alone; one failure and no other item starts.
-        let canary = Array(todo.prefix(limits.canary))
+        // Canary: the first `canary` items of the list run alone; one failure and no other item
+        // starts. A resume finishes the canary items not yet succeeded first, and once they all
+        // succeeded (recorded as `canary_passed`) there is no canary phase again.
+        let canary = canaryPassed ? [] : todo.filter { $0 < limits.canary }
         var stop = try await runItems(i, canary, concurrency: min(limits.concurrency, max(1, canary.count)), budget: 0,
                                       failures: &failures, clock: clock)
         if !failures.isEmpty, case .failed(let why)? = stop {
             stop = .failed("canary item \(failures.map { keys[$0] }.joined(separator: ", ")) failed, so no other item was started: \(why)")
+        }
+        if stop == nil, limits.canary > 0, !canaryPassed {
+            state.steps[i].canaryPassed = true
+            try await persist(slot)
         }
         if stop == nil {
             stop = try await runItems(i, Array(todo.dropFirst(canary.count)), concurrency: limits.concurrency,

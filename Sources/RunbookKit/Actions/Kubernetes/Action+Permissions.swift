@@ -138,15 +138,21 @@ extension K8sRollout {
         guard let kind = c.known("kind") else { return [] }
         let res = try await c.permissionResource(c.known("apiVersion") ?? "apps/v1", kind)
         let ns = try c.permissionNamespace
-        // status reads; restart and undo patch (their dry-run too) and the rollback puts the template back
-        var out = ["get", "patch"].map { Permission($0, res, namespace: ns, name: c.known("name")) }
+        var out = rbacVerbs(do: c.known("do")).map { Permission($0, res, namespace: ns, name: c.known("name")) }
         // restart and undo keep the prior template (PriorState)
         if c.known("do") != "status" { out += c.priorStatePermissions(kind: kind, namespace: ns) }
-        if c.known("do") == "undo" {
+        if c.known("do") == "undo" || c.known("do") == nil {
             let history = kind == "Deployment" ? "replicasets" : "controllerrevisions"
             out.append(Permission("list", group: "apps", resource: history, namespace: ns, name: nil))
         }
         return out
+    }
+
+    /// The verbs on the workload itself: `status` only reads; `restart` and `undo` patch (their
+    /// dry-run too) and their rollback puts the whole prior object back (PUT: `update`). A `do`
+    /// known only at run time may be any of them.
+    static func rbacVerbs(do verb: String?) -> [String] {
+        verb == "status" ? ["get"] : ["get", "patch", "update"]
     }
 }
 
