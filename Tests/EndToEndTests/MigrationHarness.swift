@@ -58,20 +58,39 @@ final class MigrationHarness: @unchecked Sendable {
     /// The built `runbook` (TestSupport's `RunbookCLI.binary()`: `RUNBOOK_BINARY` or beside the tests).
     static var binary: String { (try? RunbookCLI.binary().path) ?? "runbook" }
 
-    /// Runs `runbook ARGS` from the repository root with the sandbox's environment.
+    /// Runs `runbook ARGS` from the repository root with the sandbox's environment. With
+    /// `inCluster` (a `LeastPrivilegeIdentity`'s `env`), the run's only Kubernetes credentials are
+    /// those: the admin's `KUBECONFIG` is left out (and `--kubeconfig` refused).
     @discardableResult
-    func runbook(_ args: [String], extraEnv: [String: String] = [:], timeout: TimeInterval = 600) throws -> Output {
-        let out = try Self.exec(Self.binary, args, env: env.merging(extraEnv) { $1 }, cwd: Self.repoRoot, timeout: timeout)
+    func runbook(_ args: [String], extraEnv: [String: String] = [:], env inCluster: [String: String]? = nil,
+                 timeout: TimeInterval = 600) throws -> Output {
+        let out = try Self.exec(Self.binary, args, env: try environment(extraEnv, inCluster: inCluster, args: args),
+                                cwd: Self.repoRoot, timeout: timeout)
         lock.lock(); transcripts.append(out.stdout); transcripts.append(out.stderr); lock.unlock()
         return out
     }
 
+    /// The environment of one run: the sandbox's plus `extra`; with `inCluster`, without the
+    /// admin kubeconfig and with the in-cluster variables instead.
+    func environment(_ extra: [String: String], inCluster: [String: String]?, args: [String]) throws -> [String: String] {
+        var e = env.merging(extra) { $1 }
+        if let inCluster {
+            guard !args.contains(where: { $0 == "--kubeconfig" || $0.hasPrefix("--kubeconfig=") || $0 == "--context" }) else {
+                throw HarnessError.failed("a least-privilege run was given the admin's --kubeconfig/--context: \(args)")
+            }
+            e.removeValue(forKey: "KUBECONFIG")
+            e.merge(inCluster) { $1 }
+        }
+        return e
+    }
+
     /// Starts `runbook ARGS` in the background; its output goes to files under the sandbox dir.
-    func startRunbook(_ args: [String]) throws -> (Process, URL, URL) {
+    /// `inCluster` as for `runbook(_:)`.
+    func startRunbook(_ args: [String], env inCluster: [String: String]? = nil) throws -> (Process, URL, URL) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = args
-        p.environment = env
+        p.environment = try environment([:], inCluster: inCluster, args: args)
         p.currentDirectoryURL = Self.repoRoot
         let o = dir.appendingPathComponent("bg-\(UUID().uuidString.prefix(6)).out")
         let e = dir.appendingPathComponent("bg-\(UUID().uuidString.prefix(6)).err")
@@ -264,6 +283,13 @@ final class MigrationHarness: @unchecked Sendable {
         return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
+    /// Whether a run's JSON events report `step` (`--output json`) finished as failed.
+    static func reportsFailed(_ step: String, in out: Output) -> Bool {
+        out.text.split(separator: "\n").contains {
+            $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(step)\"") && $0.contains("\"status\":\"failed\"")
+        }
+    }
+
     /// For each case, from a fresh start (`reset`): inject the fault, run (exit 1, with that step
     /// reported failed in the JSON events), clear the fault, and compare `world` with before.
     func assertEveryFaultRollsBack(_ cases: [(step: String, fault: [String])], reset: () -> Void,
@@ -275,9 +301,7 @@ final class MigrationHarness: @unchecked Sendable {
             try fault(c.fault)
             let out = try run()
             XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)", file: file, line: line)
-            XCTAssertTrue(out.text.split(separator: "\n").contains {
-                $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(c.step)\"") && $0.contains("\"status\":\"failed\"")
-            }, "\(c.step) is the failed step: \(out.text)", file: file, line: line)
+            XCTAssertTrue(Self.reportsFailed(c.step, in: out), "\(c.step) is the failed step: \(out.text)", file: file, line: line)
             try fault(["--clear"])
             let after = try world()
             if before != after {

@@ -71,19 +71,6 @@ final class TeamRBACTests: XCTestCase {
         return path
     }
 
-    /// The service-account environment of a Pod, pointing at the sandbox.
-    func inClusterEnv(token: String) throws -> [String: String] {
-        let dir = work.appendingPathComponent("sa")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try token.write(to: dir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(at: sb.dir.appendingPathComponent("pki/ca.crt"), to: dir.appendingPathComponent("ca.crt"))
-        try "seedtest".write(to: dir.appendingPathComponent("namespace"), atomically: true, encoding: .utf8)
-        let server = try XCTUnwrap(Value.parseJSON(try Data(contentsOf: sb.dir.appendingPathComponent("sandbox.json")))["server"]?.stringValue)
-        let port = try XCTUnwrap(server.split(separator: ":").last.map(String.init))
-        return ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port,
-                "RUNBOOK_SERVICEACCOUNT_DIR": dir.path, "HOME": work.path]
-    }
-
     func runbook(_ args: [String], env: [String: String]) throws -> RunbookCLI.Result {
         // `plan` writes nothing and takes no state dir
         let state = args.first == "plan" ? [] : ["--state-dir", work.appendingPathComponent("state").path]
@@ -92,15 +79,17 @@ final class TeamRBACTests: XCTestCase {
 
     func testServiceAccountWithExactlyTheRbacOutputRunsInClusterAndEveryRuleIsNeeded() throws {
         let path = try writeRunbook()
-        let rbac = try RunbookCLI.run(["rbac", path, "--kubeconfig", sb.kubeconfig], cwd: work)
-        XCTAssertEqual(rbac.exitCode, 0, rbac.output)
-        let objects = try YAMLParser.parse(rbac.stdout, file: "rbac").map { $0.toValue() }.filter { !$0.isNull }
+        let identity = try sb.leastPrivilege(runbook: path, vars: [], work: work)
+        let objects = identity.objects
         XCTAssertEqual(Set(objects.compactMap { $0["kind"]?.stringValue }), ["Namespace", "ServiceAccount", "Role", "RoleBinding"])
+        XCTAssertEqual(identity.serviceAccount.namespace, "runbook-system")
+        XCTAssertEqual(identity.serviceAccount.name, "runbook-team-least")
         let seedtestRole = try XCTUnwrap(objects.first { $0["kind"] == "Role" && $0.lookup("metadata.namespace") == "seedtest" })
-        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"seedtest-db-credentials\"]"), seedtestRole.jsonString())
-        _ = try kubectl(["apply", "-f", "-"], stdin: rbac.stdout)
-        let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-least"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        let env = try inClusterEnv(token: token)
+        // named objects are granted by name (the Secret read is covered by the rule on the prior-state
+        // holder Secrets, named after the run id: the run reads a secret, so a patched object may hold it)
+        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"calibrate-irt-weekly\"]"), seedtestRole.jsonString())
+        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"team-least-cm\"]"), seedtestRole.jsonString())
+        let env = identity.env
 
         // every rule is needed: without it the preflight refuses, naming what is missing, and nothing changes
         for (ri, role) in objects.enumerated() where role["kind"] == "Role" {
@@ -178,5 +167,82 @@ final class TeamRBACTests: XCTestCase {
         let withFile = try RunbookCLI.run(["job", "team-secretjob.yaml", "--image", "x", "--kubeconfig", sb.kubeconfig], cwd: work)
         XCTAssertEqual(withFile.exitCode, 0, withFile.output)
         XCTAssertTrue(withFile.stdout.contains("/vars/vars.yaml") && withFile.stdout.contains("runbook-team-secretjob-vars"), withFile.output)
+    }
+
+    /// `--output json`: one `v1` `List` holding exactly the YAML's objects, which kubectl applies
+    /// (the ServiceAccount then holds the rules, as `kubectl auth can-i --list` shows); errors are
+    /// the JSON error event on stdout, masked.
+    func testRbacAndJobPrintJSONListsThatKubectlAccepts() throws {
+        let text = try String(contentsOfFile: try writeRunbook(), encoding: .utf8)
+            .replacingOccurrences(of: "metadata: {name: team-least}", with: "metadata: {name: team-json}")
+        let path = work.appendingPathComponent("team-json.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let common = ["--var", "fail=false", "--kubeconfig", sb.kubeconfig]
+
+        func list(_ r: RunbookCLI.Result) throws -> [Value] {
+            XCTAssertEqual(r.exitCode, 0, r.output)
+            let doc = try Value.parseJSON(r.stdout)
+            XCTAssertEqual(doc["apiVersion"], "v1")
+            XCTAssertEqual(doc["kind"], "List")
+            return try XCTUnwrap(doc["items"]?.arrayValue, r.stdout)
+        }
+        func yamlObjects(_ r: RunbookCLI.Result) throws -> [Value] {
+            XCTAssertEqual(r.exitCode, 0, r.output)
+            return try YAMLParser.parse(r.stdout, file: "out").map { $0.toValue() }.filter { !$0.isNull }
+        }
+
+        let rbacItems = try list(try RunbookCLI.run(["rbac", path, "--output", "json"] + common, cwd: work))
+        XCTAssertEqual(rbacItems, try yamlObjects(try RunbookCLI.run(["rbac", path] + common, cwd: work)))
+        XCTAssertEqual(rbacItems.compactMap { $0["kind"]?.stringValue }.filter { $0 == "Role" }.count, 2)
+
+        let jobRun = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--output", "json"] + common, cwd: work)
+        let jobItems = try list(jobRun)
+        XCTAssertEqual(jobItems, try yamlObjects(try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1"] + common,
+                                                                    cwd: work)))
+        XCTAssertEqual(jobItems.last?["kind"], "Job")
+        XCTAssertEqual(jobRun.stderr, "")
+        // the server takes the Job's List as it is (its namespaces made first; a dry run creates nothing)
+        let namespaces = jobItems.filter { $0["kind"] == "Namespace" }
+        _ = try kubectl(["apply", "-f", "-"], stdin: Value.kubeList(namespaces).jsonString())
+        let dry = try sb.kubectl(["create", "--dry-run=server", "-f", "-"],
+                                 stdin: Value.kubeList(jobItems.filter { $0["kind"] != "Namespace" }).jsonString())
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertNil(try sb.kubectlJSON(["configmap", "runbook-team-json", "-n", "runbook-system"]))
+
+        // apply the rbac List for real: the ServiceAccount can read exactly the one Secret
+        let applied = try RunbookCLI.run(["rbac", path, "--output", "json"] + common, cwd: work)
+        _ = try kubectl(["apply", "-f", "-"], stdin: applied.stdout)
+        let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-json"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let rows = try kubectl(["--token", token, "--context", "sandbox-viewer", "auth", "can-i", "--list", "-n", "seedtest"])
+            .split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        XCTAssertTrue(rows.contains("secrets [] [seedtest-db-credentials] [get]"), rows.joined(separator: "\n"))
+        XCTAssertFalse(rows.contains { $0.hasPrefix("secrets [] [] ") }, rows.joined(separator: "\n"))
+
+        // errors: the JSON error event on stdout, the secret masked, nothing else printed there
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-jsonsecret}
+        vars:
+          pw: {required: true, secret: true}
+        steps:
+          - {id: a, action: k8s.get, with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: x, optional: true}}
+        """.write(to: work.appendingPathComponent("team-jsonsecret.yaml"), atomically: true, encoding: .utf8)
+        for args in [["job", "team-jsonsecret.yaml", "--image", "x", "--var", "pw=hunter2-json-secret"],
+                     ["rbac", "no-such-runbook.yaml"], ["job", "no-such-runbook.yaml", "--image", "x"]] {
+            let r = try RunbookCLI.run(args + ["--output", "json", "--kubeconfig", sb.kubeconfig], cwd: work)
+            XCTAssertEqual(r.exitCode, 2, r.output)
+            let event = try Value.parseJSON(r.stdout)
+            XCTAssertEqual(event["event"], "error", r.stdout)
+            XCTAssertEqual(event["code"]?.intValue, 2, r.stdout)
+            XCTAssertFalse(r.output.contains("hunter2-json-secret"), r.output)
+        }
+        let withFile = try RunbookCLI.run(["job", "team-jsonsecret.yaml", "--image", "x", "--output", "json",
+                                           "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(withFile.exitCode, 0, withFile.output)
+        XCTAssertEqual(try Value.parseJSON(withFile.stdout)["kind"], "List")
+        XCTAssertTrue(withFile.stderr.contains("note: secret vars are read from the Secret runbook-system/runbook-team-jsonsecret-vars"),
+                      withFile.stderr)
     }
 }

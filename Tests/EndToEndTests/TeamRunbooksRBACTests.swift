@@ -38,28 +38,14 @@ final class TeamRunbooksRBACTests: XCTestCase {
         XCTAssertFalse(names.isEmpty)
         let work = try ScratchDirectory.make("rbac-all")
         defer { ScratchDirectory.remove(work) }
-        let server = try XCTUnwrap(Value.parseJSON(try Data(contentsOf: sb.dir.appendingPathComponent("sandbox.json")))["server"]?.stringValue)
         for file in names {
             let runbook = try RunbookLoader.load(dir.appendingPathComponent(file))
             // vars without a default get a stand-in value (a path, which every string var accepts)
             let vars = runbook.vars.filter { $0.defaultValue == nil }.flatMap { ["--var", "\($0.name)=\(work.path)"] }
-            let rbac = try RunbookCLI.run(["rbac", dir.appendingPathComponent(file).path, "--kubeconfig", sb.kubeconfig] + vars, cwd: work)
-            XCTAssertEqual(rbac.exitCode, 0, "\(file): \(rbac.output)")
-            let objects = try YAMLParser.parse(rbac.stdout, file: file).map { $0.toValue() }.filter { !$0.isNull }
-            // the namespaces the runbook works in exist where it runs (the fixture of another runbook may lack them)
-            for ns in Set(objects.compactMap { $0.lookup("metadata.namespace")?.stringValue }) {
-                _ = try sb.kubectl(["create", "namespace", ns])
-            }
-            _ = try kubectl(["apply", "-f", "-"], stdin: rbac.stdout)
-            let sa = try XCTUnwrap(objects.first { $0["kind"] == "ServiceAccount" })
-            let token = try kubectl(["-n", sa.lookup("metadata.namespace")?.stringValue ?? "", "create", "token",
-                                     sa.lookup("metadata.name")?.stringValue ?? ""]).trimmingCharacters(in: .whitespacesAndNewlines)
-            let saDir = work.appendingPathComponent("sa-\(runbook.name)")
-            try FileManager.default.createDirectory(at: saDir, withIntermediateDirectories: true)
-            try token.write(to: saDir.appendingPathComponent("token"), atomically: true, encoding: .utf8)
-            try FileManager.default.copyItem(at: sb.dir.appendingPathComponent("pki/ca.crt"), to: saDir.appendingPathComponent("ca.crt"))
-            let env = ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": String(server.split(separator: ":").last ?? ""),
-                       "RUNBOOK_SERVICEACCOUNT_DIR": saDir.path, "HOME": work.path]
+            // exactly the rbac output, applied; the token of its ServiceAccount is the run's only credential
+            let identity = try sb.leastPrivilege(runbook: dir.appendingPathComponent(file).path, vars: vars, work: work)
+            let objects = identity.objects
+            let env = identity.env
             func plan() throws -> RunbookCLI.Result {
                 try RunbookCLI.run(["plan", dir.appendingPathComponent(file).path] + vars, env: env, cwd: work)
             }

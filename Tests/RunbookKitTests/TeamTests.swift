@@ -50,4 +50,13 @@ final class TeamTests: XCTestCase {
             #"{"apiGroups":["batch"],"resources":["cronjobs"],"resourceNames":["c"],"verbs":["get","patch"]}"#,
         ])
     }
+
+    /// `k8s.rollout` restart/undo are rolled back by a PUT of the prior object: `update` is needed,
+    /// while `status` only reads (a ServiceAccount bound to the rbac output could not undo a restart).
+    func testRolloutVerbsIncludeWhatItsRollbackSends() {
+        XCTAssertEqual(K8sRollout.rbacVerbs(do: "status"), ["get"])
+        XCTAssertEqual(K8sRollout.rbacVerbs(do: "restart"), ["get", "patch", "update"])
+        XCTAssertEqual(K8sRollout.rbacVerbs(do: "undo"), ["get", "patch", "update"])
+        XCTAssertEqual(K8sRollout.rbacVerbs(do: nil), ["get", "patch", "update"], "a do known only at run time may be any of them")
+    }
 }

@@ -40,7 +40,7 @@ extension Runner {
         } catch {
             return try await fail(slot, "foreach: \(describe(error))")
         }
-        let keys = values.enumerated().map { ItemRecord.key(of: $1, index: $0) }
+        let keys = itemKeys(values)
         if fresh {
             state.steps[i].items = keys.enumerated().map { k, key in
                 ItemRecord(index: k, key: key, steps: group.steps.map { StepRecord(id: $0.id, action: $0.action) })
@@ -61,20 +61,28 @@ extension Runner {
         state.steps[i].error = nil
         state.steps[i].finishedAt = nil
         try await persist(slot, allItems: true)
+        let canaryPassed = state.steps[i].canaryPassed
         var started = ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: ForeachGroup.actionName)
         started.message = "\(values.count) item\(values.count == 1 ? "" : "s"), concurrency \(limits.concurrency)"
-            + (limits.canary > 0 ? ", canary \(limits.canary)" : "") + ", max_failures \(limits.maxFailures)"
+            + (limits.canary > 0 ? ", canary \(limits.canary)\(canaryPassed ? " (passed earlier)" : "")" : "")
+            + ", max_failures \(limits.maxFailures)"
         try emit(started)
 
         let todo = state.steps[i].items!.indices.filter { state.steps[i].items![$0].status != .succeeded }
         let clock = GroupClock(total: values.count, done: values.count - todo.count)
         var failures: [Int] = []
-        // Canary: the first items run alone; one failure and no other item starts.
-        let canary = Array(todo.prefix(limits.canary))
+        // Canary: the first `canary` items of the list run alone; one failure and no other item
+        // starts. A resume finishes the canary items not yet succeeded first, and once they all
+        // succeeded (recorded as `canary_passed`) there is no canary phase again.
+        let canary = canaryPassed ? [] : todo.filter { $0 < limits.canary }
         var stop = try await runItems(i, canary, concurrency: min(limits.concurrency, max(1, canary.count)), budget: 0,
                                       failures: &failures, clock: clock)
         if !failures.isEmpty, case .failed(let why)? = stop {
             stop = .failed("canary item \(failures.map { keys[$0] }.joined(separator: ", ")) failed, so no other item was started: \(why)")
+        }
+        if stop == nil, limits.canary > 0, !canaryPassed {
+            state.steps[i].canaryPassed = true
+            try await persist(slot)
         }
         if stop == nil {
             stop = try await runItems(i, Array(todo.dropFirst(canary.count)), concurrency: limits.concurrency,
@@ -244,7 +252,7 @@ extension Runner {
             // A new process (`runbook rollback`, a resumed rollback): the items as far as they can
             // be known; an automatic rollback needs only the records.
             let values = (try? evaluateItems(i)) ?? []
-            let keys = values.enumerated().map { ItemRecord.key(of: $1, index: $0) }
+            let keys = itemKeys(values)
             groupItems[i] = keys == items.map(\.key) ? values : items.map { _ in .null }
             restoreItemOutputs(i)
         }
@@ -291,6 +299,12 @@ extension Runner {
         guard let failure = try await rollbackItem(i, k, clock: nil) else { return true }
         if groupRollbackFailure == nil { groupRollbackFailure = failure }
         return false
+    }
+
+    /// Each item's key, masked: an item that is (or is named by) a secret value must not put it
+    /// into the state, the run records or the output. Resume compares these masked keys.
+    func itemKeys(_ values: [Value]) -> [String] {
+        values.enumerated().map { masker.mask(ItemRecord.key(of: $1, index: $0)) }
     }
 
     /// The group's list: its `foreach:` value, which must be a list.

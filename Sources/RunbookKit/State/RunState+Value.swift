@@ -137,6 +137,7 @@ extension StepRecord {
         if let startedAt { o["started_at"] = .string(Timestamp.format(startedAt)) }
         if let finishedAt { o["finished_at"] = .string(Timestamp.format(finishedAt)) }
         if let duration { o["duration_ms"] = .int(Int((duration * 1000).rounded())) }
+        if canaryPassed { o["canary_passed"] = .bool(true) }
         if let items { o["items"] = .array(items.map { $0.toValue() }) }
         return .object(o)
     }
@@ -158,6 +159,7 @@ extension StepRecord {
         error = v["error"]?.stringValue
         startedAt = v["started_at"]?.stringValue.flatMap(Timestamp.parse)
         finishedAt = v["finished_at"]?.stringValue.flatMap(Timestamp.parse)
+        canaryPassed = v["canary_passed"]?.boolValue ?? false
         if let list = v["items"]?.arrayValue { items = try list.map { try ItemRecord(value: $0, file: file) } }
     }
 }

@@ -106,6 +106,8 @@ public struct StepRecord: Sendable, Equatable {
     public var finishedAt: Date?
     /// A `foreach` group's items (nil for other steps).
     public var items: [ItemRecord]?
+    /// A `foreach` group whose canary items all succeeded: a resume does not run a canary again.
+    public var canaryPassed = false
 
     public init(id: String, action: String) {
         self.id = id

@@ -1,7 +1,7 @@
 """Authentication and authorization of API requests (the API server's hooks call these):
 client certificate → the admin (group system:masters), bearer token → the `viewer` user or a
 ServiceAccount; RBAC decides (sandboxlib/rbac.py). Also the review endpoints
-(SelfSubjectAccessReview, SubjectAccessReview, LocalSubjectAccessReview) and TokenRequest."""
+(SelfSubjectAccessReview, SelfSubjectRulesReview, SubjectAccessReview, LocalSubjectAccessReview)."""
 
 import hmac
 import json
@@ -11,6 +11,7 @@ from .rbac import Attributes, UserInfo
 
 REVIEW_GROUP = "authorization.k8s.io"
 REVIEW_KINDS = {"selfsubjectaccessreviews": "SelfSubjectAccessReview",
+                "selfsubjectrulesreviews": "SelfSubjectRulesReview",
                 "subjectaccessreviews": "SubjectAccessReview",
                 "localsubjectaccessreviews": "LocalSubjectAccessReview"}
 
@@ -50,6 +51,8 @@ def discovery_resources() -> list:
              "kind": "LocalSubjectAccessReview", "verbs": ["create"]},
             {"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview", "namespaced": False,
              "kind": "SelfSubjectAccessReview", "verbs": ["create"]},
+            {"name": "selfsubjectrulesreviews", "singularName": "selfsubjectrulesreview", "namespaced": False,
+             "kind": "SelfSubjectRulesReview", "verbs": ["create"]},
             {"name": "subjectaccessreviews", "singularName": "subjectaccessreview", "namespaced": False,
              "kind": "SubjectAccessReview", "verbs": ["create"]}]
 
@@ -60,7 +63,7 @@ def review_target(path: str):
     if parts[:3] != ["apis", REVIEW_GROUP, "v1"]:
         return None
     rest = parts[3:]
-    if len(rest) == 1 and rest[0] in ("selfsubjectaccessreviews", "subjectaccessreviews"):
+    if len(rest) == 1 and rest[0] in ("selfsubjectaccessreviews", "selfsubjectrulesreviews", "subjectaccessreviews"):
         return rest[0], ""
     if len(rest) == 3 and rest[0] == "namespaces" and rest[2] == "localsubjectaccessreviews":
         return rest[2], rest[1]
@@ -84,6 +87,21 @@ def check_path(store, user: UserInfo, method: str, path: str):
     check(store, user, Attributes(verb=verb, path=path, resource_request=False))
 
 
+def rules_review(store, user: UserInfo, body: bytes, content_type: str, kubectl: str) -> dict:
+    """The answer to a SelfSubjectRulesReview (`kubectl auth can-i --list -n NS`): the rules RBAC
+    grants the requesting user in spec.namespace; the real server answers with an empty spec."""
+    try:
+        review = protobuf.decode(body, kubectl) if content_type.startswith(protobuf.CONTENT_TYPE) else json.loads(body or b"null")
+        namespace = (review.get("spec") or {}).get("namespace") or ""
+    except (ValueError, TypeError, AttributeError, protobuf.ProtobufError):
+        raise AccessError(400, "BadRequest", "the body is not a SelfSubjectRulesReview")
+    if not isinstance(namespace, str) or not namespace:
+        raise AccessError(400, "BadRequest", "no namespace on request")
+    return {"kind": "SelfSubjectRulesReview", "apiVersion": f"{REVIEW_GROUP}/v1",
+            "metadata": {"creationTimestamp": None}, "spec": {},
+            "status": rbac.rules_review_status(store, user, namespace)}
+
+
 def access_review(store, user: UserInfo, method: str, path: str, body: bytes, content_type: str, kubectl: str) -> dict:
     """The answer (status 201 body) to a POST of a (Self|Local)SubjectAccessReview."""
     plural, ns = review_target(path)
@@ -91,6 +109,8 @@ def access_review(store, user: UserInfo, method: str, path: str, body: bytes, co
     if method != "POST":
         raise AccessError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
     check(store, user, Attributes(verb="create", group=REVIEW_GROUP, resource=plural, namespace=ns))
+    if plural == "selfsubjectrulesreviews":
+        return rules_review(store, user, body, content_type, kubectl)
     try:
         review = protobuf.decode(body, kubectl) if content_type.startswith(protobuf.CONTENT_TYPE) else json.loads(body or b"null")
         spec = review["spec"]

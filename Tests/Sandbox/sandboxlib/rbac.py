@@ -1,11 +1,11 @@
 """RBAC as the real API server evaluates it for token users (rbac.authorization.k8s.io/v1): Roles,
 ClusterRoles (with aggregationRule), RoleBindings, ClusterRoleBindings; resourceNames, subresources,
 `*` wildcards, nonResourceURLs. The sandbox's bootstrap roles and bindings, the 403 Forbidden
-Status text and SelfSubjectAccessReview/SubjectAccessReview answers live here too, so that every
-caller (the API server, `k8s.can_i` tests) evaluates permissions in one place.
+Status text and the answers of SelfSubjectAccessReview, SubjectAccessReview and
+SelfSubjectRulesReview live here too, so that every caller (the API server, the escalation checks
+of escalation.py, `k8s.can_i` tests) evaluates permissions from one resolver (`visit`).
 
-Not done (listed in Tests/Sandbox/README.md): escalation prevention on Role/binding writes,
-SelfSubjectRulesReview, impersonation.
+Not done (listed in Tests/Sandbox/README.md): impersonation.
 """
 
 from dataclasses import dataclass, field
@@ -141,18 +141,55 @@ def _describe_subject(s: dict, binding_ns: str) -> str:
     return f'{s.get("kind")} "{s.get("name")}"'
 
 
-def _role_rules(store, ref: dict, ns: str):
-    """(rules, error) for a roleRef."""
+def role_ref_rules(store, ref: dict, ns: str):
+    """(rules, error text) for a roleRef of a binding in `ns` ("" for a ClusterRoleBinding)."""
     kind, name = ref.get("kind"), ref.get("name")
     if kind == "ClusterRole":
         role = store.get("ClusterRole", None, name)
         if role is None:
             return None, f'clusterrole.{RBAC_GROUP} "{name}" not found'
         return cluster_role_rules(store, role), None
+    if kind != "Role":
+        return None, f'unsupported role reference kind: "{kind}"'
     role = store.get("Role", ns, name)
     if role is None:
         return None, f'role.{RBAC_GROUP} "{name}" not found'
     return list(role.get("rules") or []), None
+
+
+def visit(store, user: UserInfo, namespace: str):
+    """Every rule that applies to `user` in `namespace` (cluster-wide only when it is ""), in the
+    order the real rule resolver visits them: ClusterRoleBindings, then the namespace's
+    RoleBindings. Yields (binding, binding namespace, first matching subject, rule) — or
+    (None, ns, None, error text) for a binding whose role cannot be resolved."""
+    sources = [(b, "") for b in sorted(store.list("ClusterRoleBinding"), key=lambda o: o["metadata"]["name"])]
+    if namespace:
+        sources += [(b, namespace) for b in sorted(store.list("RoleBinding", namespace),
+                                                   key=lambda o: o["metadata"]["name"])]
+    for b, ns in sources:
+        subjects = [s for s in b.get("subjects") or [] if _subject_applies(s, user, ns)]
+        if not subjects:
+            continue
+        rules, err = role_ref_rules(store, b.get("roleRef") or {}, ns)
+        if err:
+            yield None, ns, None, err
+            continue
+        for r in rules:
+            yield b, ns, subjects[0], r
+
+
+def aggregate_errors(errors: list) -> str:
+    """Errors joined as the real server's aggregate error prints them."""
+    return errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+
+
+def rules_for(store, user: UserInfo, namespace: str):
+    """(rules, errors): every rule RBAC grants `user` in `namespace` and every role it could not
+    resolve (the rules found still hold: RBAC is additive)."""
+    rules, errors = [], []
+    for b, _, _, r in visit(store, user, namespace):
+        (errors if b is None else rules).append(r)
+    return rules, errors
 
 
 def authorize(store, user: UserInfo, a: Attributes) -> Decision:
@@ -161,27 +198,15 @@ def authorize(store, user: UserInfo, a: Attributes) -> Decision:
     if user.admin:
         return Decision(True, "")
     errors = []
-    sources = [(b, "") for b in sorted(store.list("ClusterRoleBinding"), key=lambda o: o["metadata"]["name"])]
-    if a.namespace:
-        sources += [(b, a.namespace) for b in sorted(store.list("RoleBinding", a.namespace),
-                                                   key=lambda o: o["metadata"]["name"])]
-    for b, ns in sources:
-        subjects = [s for s in b.get("subjects") or [] if _subject_applies(s, user, ns)]
-        if not subjects:
-            continue
-        rules, err = _role_rules(store, b.get("roleRef") or {}, ns)
-        if err:
-            errors.append(err)
-            continue
-        if any(rule_allows(r, a) for r in rules):
+    for b, ns, subject, r in visit(store, user, a.namespace):
+        if b is None:
+            errors.append(r)
+        elif rule_allows(r, a):
             ref = b["roleRef"]
             bname = f'{b["metadata"]["name"]}/{ns}' if ns else b["metadata"]["name"]
             return Decision(True, f'RBAC: allowed by {"RoleBinding" if ns else "ClusterRoleBinding"} "{bname}" of '
-                                  f'{ref.get("kind")} "{ref.get("name")}" to {_describe_subject(subjects[0], ns)}')
-    reason = ""
-    if errors:
-        reason = "RBAC: " + (errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
-    return Decision(False, reason, errors)
+                                  f'{ref.get("kind")} "{ref.get("name")}" to {_describe_subject(subject, ns)}')
+    return Decision(False, "RBAC: " + aggregate_errors(errors) if errors else "", errors)
 
 
 def forbidden_message(user: str, a: Attributes, plural_group: str | None = None) -> str:
@@ -221,6 +246,29 @@ def attributes_of_review(spec: dict) -> Attributes:
     if nra is not None:
         return Attributes(verb=nra.get("verb") or "", path=nra.get("path") or "", resource_request=False)
     raise ValueError("spec.resourceAttributes or spec.nonResourceAttributes is required")
+
+
+def rules_review_status(store, user: UserInfo, namespace: str) -> dict:
+    """A SelfSubjectRulesReview's status as the real server builds it: each rule that applies
+    (unmerged, in resolver order) as a resourceRule when it names resources and as a
+    nonResourceRule when it names URLs; `incomplete` stays false (RBAC enumerates everything it
+    knows); roles that could not be resolved go into `evaluationError`."""
+    rules, errors = rules_for(store, user, namespace)
+    resource_rules, non_resource_rules = [], []
+    for r in rules:
+        if r.get("resources"):
+            rr = {"verbs": list(r.get("verbs") or [])}
+            for k in ("apiGroups", "resources", "resourceNames"):
+                if r.get(k):
+                    rr[k] = list(r[k])
+            resource_rules.append(rr)
+        if r.get("nonResourceURLs"):
+            non_resource_rules.append({"verbs": list(r.get("verbs") or []),
+                                       "nonResourceURLs": list(r["nonResourceURLs"])})
+    st = {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": False}
+    if errors:
+        st["evaluationError"] = aggregate_errors(errors)
+    return st
 
 
 def review_status(store, user: UserInfo, a: Attributes) -> dict:

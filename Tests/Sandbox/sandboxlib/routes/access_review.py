@@ -1,6 +1,6 @@
-"""Self/Local/SubjectAccessReview (`kubectl auth can-i`): POST to the review endpoints of
-authorization.k8s.io/v1, answered by RBAC (sandboxlib/access.py). Its discovery document is served
-through discovery.EXTRA_GROUPS."""
+"""Self/Local/SubjectAccessReview and SelfSubjectRulesReview (`kubectl auth can-i [--list]`): POST to the
+review endpoints of authorization.k8s.io/v1, answered by RBAC (sandboxlib/access.py). Its discovery
+document is served through discovery.EXTRA_GROUPS."""
 
 from .. import access
 from .request import Request
