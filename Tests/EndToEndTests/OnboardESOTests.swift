@@ -25,7 +25,7 @@ final class OnboardESOTests: XCTestCase {
         super.tearDown()
     }
 
-    private func harness() throws -> MigrationHarness {
+    func harness() throws -> MigrationHarness {
         try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
     }
 
@@ -71,7 +71,7 @@ final class OnboardESOTests: XCTestCase {
     }
 
     /// Both parameters' values as SSM returns them (absent ones missing).
-    private func parameters(_ sb: MigrationHarness) throws -> [String: String] {
+    func parameters(_ sb: MigrationHarness) throws -> [String: String] {
         let doc = try ssm(sb, "GetParameters", ["Names": Self.parameters, "WithDecryption": true])
         var values: [String: String] = [:]
         for p in (doc["Parameters"] as? [[String: Any]]) ?? [] {
@@ -82,7 +82,7 @@ final class OnboardESOTests: XCTestCase {
 
     /// What the runbook may touch: the parameters as they read (digests), the ClusterSecretStore,
     /// the ExternalSecret and the Secrets of the namespace.
-    private func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
+    func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
         var w: [String: Any] = [:]
         let values = try parameters(sb)
         for p in Self.parameters { w["ssm " + p] = values[p].map { "sha:" + MigrationHarness.digest($0) } ?? "absent" }
@@ -98,11 +98,12 @@ final class OnboardESOTests: XCTestCase {
         return MigrationHarness.canonical(w)
     }
 
-    private func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
-        try sb.runbook(["run", "onboard-eso-aws-ssm", "--yes", "--output", "json"] + Self.secretArgs + extra)
+    /// `run onboard-eso-aws-ssm` as the admin, or with `env` (a least-privilege identity's) only.
+    func run(_ sb: MigrationHarness, _ extra: [String] = [], env: [String: String]? = nil) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "onboard-eso-aws-ssm", "--yes", "--output", "json"] + Self.secretArgs + extra, env: env)
     }
 
-    private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if before != after { XCTFail("\(what): the cluster or SSM differ\n\(MigrationHarness.diff(before, after))", file: file, line: line) }
     }
 

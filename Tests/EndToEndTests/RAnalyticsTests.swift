@@ -47,7 +47,7 @@ final class RAnalyticsTests: XCTestCase {
         super.tearDown()
     }
 
-    private func harness() throws -> MigrationHarness {
+    func harness() throws -> MigrationHarness {
         try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
     }
 
@@ -74,22 +74,36 @@ final class RAnalyticsTests: XCTestCase {
         return MigrationHarness.canonical(w)
     }
 
-    private func assertSame(_ a: String, _ b: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSame(_ a: String, _ b: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if a != b { XCTFail("\(what): the cluster or GCP differ\n\(MigrationHarness.diff(a, b))", file: file, line: line) }
     }
 
-    private func deploy(_ sb: MigrationHarness, _ vars: [String] = []) throws -> MigrationHarness.Output {
-        try sb.runbook(["run", "deploy-r-analytics", "--yes", "--output", "json", "--var", "image=\(Self.goodImage)",
-                        "--var", "health_timeout=6s", "--var", "rollout_timeout=60s", "--var", "sync_timeout=20s"] + vars)
+    /// The vars every deploy of these tests passes (short timeouts).
+    static let deployVars = ["--var", "image=\(goodImage)", "--var", "health_timeout=6s", "--var", "rollout_timeout=60s",
+                             "--var", "sync_timeout=20s"]
+
+    /// `run deploy-r-analytics` as the admin, or with `env` (a least-privilege identity's) only.
+    func deploy(_ sb: MigrationHarness, _ vars: [String] = [], env: [String: String]? = nil) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "deploy-r-analytics", "--yes", "--output", "json"] + Self.deployVars + vars, env: env)
     }
 
-    private func rollback(_ sb: MigrationHarness, _ out: MigrationHarness.Output) throws {
-        let rb = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: out)), "--yes"])
-        XCTAssertEqual(rb.status, 0, rb.text)
+    func rollback(_ sb: MigrationHarness, _ out: MigrationHarness.Output, env: [String: String]? = nil,
+                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let rb = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: out), file: file, line: line), "--yes"], env: env)
+        XCTAssertEqual(rb.status, 0, rb.text, file: file, line: line)
+    }
+
+    /// A world without what differs from run to run by design: each deploy mints its own token
+    /// (its digests, ESO's hash of the data) and each restart stamps its own time.
+    static func withoutRunUniques(_ s: String) -> String {
+        s.replacingOccurrences(of: #""latest" : "sha:[0-9a-f]+""#, with: "\"latest\" : \"sha:…\"", options: .regularExpression)
+            .replacingOccurrences(of: #""token" : "sha:[0-9a-f]+""#, with: "\"token\" : \"sha:…\"", options: .regularExpression)
+            .replacingOccurrences(of: #""reconcile.external-secrets.io\\/data-hash" : "[0-9a-f]+""#, with: "data-hash", options: .regularExpression)
+            .replacingOccurrences(of: #""kubectl.kubernetes.io\\/restartedAt" : "[^"]+""#, with: "restartedAt", options: .regularExpression)
     }
 
     /// GET /health through the API server's service proxy with curl and the admin certificate.
-    private func health(_ sb: MigrationHarness, token: String?) throws -> (Int, String) {
+    func health(_ sb: MigrationHarness, token: String?) throws -> (Int, String) {
         let pki = sb.dir.appendingPathComponent("pki").path
         let server = sb.sandboxInfo["server"] as? String ?? ""
         var args = ["curl", "-s", "-w", "\n%{http_code}", "--cacert", "\(pki)/ca.crt", "--cert", "\(pki)/admin.crt", "--key", "\(pki)/admin.key",
@@ -102,7 +116,7 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     /// The ReplicaSet that serves (replicas > 0) and its pod template without the hash label.
-    private func servingReplicaSet(_ sb: MigrationHarness) throws -> (String, String) {
+    func servingReplicaSet(_ sb: MigrationHarness) throws -> (String, String) {
         let rss = try sb.objects("replicasets", namespace: Self.namespace).filter {
             (($0["metadata"] as? [String: Any])?["labels"] as? [String: Any])?["app"] as? String == "r-analytics"
                 && (($0["spec"] as? [String: Any])?["replicas"] as? Int ?? 0) > 0
@@ -195,7 +209,7 @@ final class RAnalyticsTests: XCTestCase {
         let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-restart.yaml").path
         let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json"])
         XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"restart\""], timeout: 60, while: p, excluding: known))
-        Thread.sleep(forTimeInterval: 1)  // inside the held PATCH
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "deployments/r-analytics", timeout: 60), "the restart's PATCH never came")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
@@ -212,6 +226,50 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(templateAfter, templateBefore)
         try rollback(sb, deployed)
         assertSame(Self.start, try Self.world(sb), "after rolling back restart and deploy")
+    }
+
+    /// As for restart: the undo's PATCH is held by the API server and lands after the resumed run and
+    /// its rollback; pinned to the resourceVersion it read, it gets 409 and changes nothing.
+    func testKillDuringAnUndoWhoseResponseIsLostThenResumeAndRollbackKeepTheTemplate() throws {
+        let sb = try harness()
+        let deployed = try deploy(sb)
+        XCTAssertEqual(deployed.status, 0, deployed.text)
+        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
+        Self.tokens.append(token)
+        let (rsDeployed, templateDeployed) = try servingReplicaSet(sb)
+        let updated = try sb.runbook(["run", "update-r-analytics", "--yes", "--output", "json", "--var", "image=gcr.io/univprepai/r-analytics:1.0.1",
+                                      "--var", "health_timeout=6s"])
+        XCTAssertEqual(updated.status, 0, updated.text)
+        let (rsUpdated, templateUpdated) = try servingReplicaSet(sb)
+        XCTAssertNotEqual(rsUpdated, rsDeployed)
+
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "1", "--action", "slow", "--delay", "3"])
+        let known = sb.runIDs()
+        let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/rollout/rollout-undo.yaml").path
+        let deployRevision = try sb.kubectl(["-n", Self.namespace, "get", "rs", rsDeployed, "-o",
+                                             "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"]).stdout
+        let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json", "--var", "to_revision=\(deployRevision)"])
+        XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"undo\""], timeout: 60, while: p, excluding: known))
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "deployments/r-analytics", timeout: 60), "the undo's PATCH never came")
+        let held = Date()  // the sandbox processes the held PATCH 3 s after this
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        sb.collect(o, e)
+        let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        XCTAssertEqual(try servingReplicaSet(sb).1, templateDeployed, "the resumed undo serves the deploy's template")
+        XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
+        // the held PATCH is processed 3 s after it came in: let that moment pass; it must change nothing
+        let late = held.addingTimeInterval(5).timeIntervalSinceNow
+        if late > 0 { Thread.sleep(forTimeInterval: late) }
+        XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
+        let (rsAfter, templateAfter) = try servingReplicaSet(sb)
+        XCTAssertEqual(rsAfter, rsUpdated, "the rollback restored the update's exact template")
+        XCTAssertEqual(templateAfter, templateUpdated)
+        try rollback(sb, updated)
+        try rollback(sb, deployed)
+        assertSame(Self.start, try Self.world(sb), "after rolling back undo, update and deploy")
     }
 
     func testWrongTokenRollsBackEverythingToTheExactStart() throws {
@@ -316,10 +374,7 @@ final class RAnalyticsTests: XCTestCase {
         XCTAssertEqual(clean.status, 0, clean.text)
         if let t = try sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
         // Each run minted its own token (different digests, and ESO's hash of the data); everything else is the same.
-        let normalize = { (s: String) in s.replacingOccurrences(of: #""latest" : "sha:[0-9a-f]+""#, with: "\"latest\" : \"sha:…\"", options: .regularExpression)
-            .replacingOccurrences(of: #""token" : "sha:[0-9a-f]+""#, with: "\"token\" : \"sha:…\"", options: .regularExpression)
-            .replacingOccurrences(of: #""reconcile.external-secrets.io\\/data-hash" : "[0-9a-f]+""#, with: "data-hash", options: .regularExpression) }
-        assertSame(normalize(afterResume), normalize(try Self.world(sb)), "resumed run versus uninterrupted run")
+        assertSame(Self.withoutRunUniques(afterResume), Self.withoutRunUniques(try Self.world(sb)), "resumed run versus uninterrupted run")
         try rollback(sb, clean)
         assertSame(Self.start, try Self.world(sb), "after rolling back the uninterrupted run")
     }

@@ -34,7 +34,7 @@ final class RepairESOTests: XCTestCase {
         super.tearDown()
     }
 
-    private func harness() throws -> MigrationHarness {
+    func harness() throws -> MigrationHarness {
         try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
     }
 
@@ -73,7 +73,7 @@ final class RepairESOTests: XCTestCase {
 
     /// What the runbook may change: the three CRDs and the two Applications (whole objects minus
     /// status and volatile metadata).
-    private func world(_ sb: MigrationHarness) throws -> String {
+    func world(_ sb: MigrationHarness) throws -> String {
         var w: [String: Any] = [:]
         for c in Self.crds { w["crd/" + c] = try sb.object("crd", c, namespace: "default").map { MigrationHarness.normalized($0) } ?? NSNull() }
         for a in Self.apps {
@@ -82,15 +82,16 @@ final class RepairESOTests: XCTestCase {
         return MigrationHarness.canonical(w)
     }
 
-    private func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
-        try sb.runbook(["run", "repair-eso-crd-conversion", "--yes", "--output", "json"] + extra)
+    /// `run repair-eso-crd-conversion` as the admin, or with `env` (a least-privilege identity's) only.
+    func run(_ sb: MigrationHarness, _ extra: [String] = [], env: [String: String]? = nil) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "repair-eso-crd-conversion", "--yes", "--output", "json"] + extra, env: env)
     }
 
-    private func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSameWorld(_ before: String, _ after: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         if before != after { XCTFail("\(what): the CRDs or Applications differ\n\(MigrationHarness.diff(before, after))", file: file, line: line) }
     }
 
-    private func syncStatus(_ sb: MigrationHarness, _ app: String) throws -> String? {
+    func syncStatus(_ sb: MigrationHarness, _ app: String) throws -> String? {
         let a = try sb.object("applications.argoproj.io", app, namespace: "argocd")
         return ((a?["status"] as? [String: Any])?["sync"] as? [String: Any])?["status"] as? String
     }

@@ -100,4 +100,15 @@ final class RolloutActionsTests: XCTestCase {
         XCTAssertEqual(try diagnostics(K8sRollout.self, "kind: Deployment\nname: x\ndo: status\n"), [])
         XCTAssertEqual(try diagnostics(K8sRollout.self, "kind: CronJob\nname: x\ndo: pause\nto_revision: 2\n").count, 3)
     }
+
+    /// The undo's patch carries the resourceVersion it was based on, for either patch kind.
+    func testUndoPatchIsPinnedToTheResourceVersionRead() {
+        let json = K8sRollout.UndoTarget(name: "rs-1", revision: 1, template: .null, contentType: "application/json-patch+json",
+                                         patch: [["op": "replace", "path": "/spec/template", "value": ["metadata": [:]]]])
+        XCTAssertEqual(json.pinned(to: "42"), [["op": "replace", "path": "/metadata/resourceVersion", "value": "42"],
+                                               ["op": "replace", "path": "/spec/template", "value": ["metadata": [:]]]])
+        let strategic = K8sRollout.UndoTarget(name: "cr-1", revision: 1, template: .null, contentType: "application/strategic-merge-patch+json",
+                                              patch: ["metadata": ["labels": ["a": "b"]], "spec": ["template": [:]]])
+        XCTAssertEqual(strategic.pinned(to: "42"), ["metadata": ["labels": ["a": "b"], "resourceVersion": "42"], "spec": ["template": [:]]])
+    }
 }

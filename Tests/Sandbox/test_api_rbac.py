@@ -268,6 +268,78 @@ rules:
         finally:
             client.close()
 
+    def test_escalation_prevention_on_roles_and_bindings(self):
+        tok = self.sa("granter")
+        groups = '(groups=["system:serviceaccounts" "system:serviceaccounts:rb" "system:authenticated"])'
+        self.kubectl("create", "role", "granter", "-n", NS, "--verb=get,list,create,update,patch",
+                     "--resource=roles,rolebindings,configmaps")
+        self.kubectl("create", "rolebinding", "granter", "-n", NS, "--role=granter", "--serviceaccount=rb:granter")
+        self.kubectl("create", "clusterrole", "granter-crb", "--verb=create", "--resource=clusterrolebindings")
+        self.kubectl("create", "clusterrolebinding", "granter-crb", "--clusterrole=granter-crb",
+                     "--serviceaccount=rb:granter")
+        self.kubectl("create", "clusterrole", "secret-admin", "--verb=*", "--resource=secrets")
+        self.kubectl("create", "clusterrole", "cm-reader", "--verb=get,list", "--resource=configmaps")
+        # rules the granter holds: allowed
+        self.as_token(tok, "create", "role", "cm-get", "-n", NS, "--verb=get", "--resource=configmaps", check=True)
+        self.as_token(tok, "create", "rolebinding", "cm-get", "-n", NS, "--role=cm-get", "--serviceaccount=rb:x",
+                      check=True)
+        self.as_token(tok, "create", "rolebinding", "cm-reader", "-n", NS, "--clusterrole=cm-reader",
+                      "--serviceaccount=rb:x", check=True)
+        # rules it does not hold: the real text, nothing created (dry run refused the same way)
+        for extra in ((), ("--dry-run=server",)):
+            p = self.as_token(tok, "create", "role", "sec", "-n", NS, "--verb=get,delete", "--resource=secrets,configmaps",
+                              *extra)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn('roles.rbac.authorization.k8s.io "sec" is forbidden: user "system:serviceaccount:rb:granter" '
+                          f'{groups} is attempting to grant RBAC permissions not currently held:\n'
+                          '{APIGroups:[""], Resources:["configmaps"], Verbs:["delete"]}\n'
+                          '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "delete"]}', p.stderr)
+        self.assertIn("NotFound", self.kubectl("get", "role", "sec", "-n", NS, check=False).stderr)
+        p = self.as_token(tok, "create", "rolebinding", "sec", "-n", NS, "--clusterrole=secret-admin",
+                          "--serviceaccount=rb:x")
+        self.assertIn('rolebindings.rbac.authorization.k8s.io "sec" is forbidden: user "system:serviceaccount:rb:'
+                      'granter" ' + groups + ' is attempting to grant RBAC permissions not currently held:\n'
+                      '{APIGroups:[""], Resources:["secrets"], Verbs:["*"]}', p.stderr)
+        # held in NS only: a ClusterRoleBinding of the same rules is an escalation
+        p = self.as_token(tok, "create", "clusterrolebinding", "cm-everywhere", "--clusterrole=cm-reader",
+                          "--serviceaccount=rb:x")
+        self.assertIn('clusterrolebindings.rbac.authorization.k8s.io "cm-everywhere" is forbidden: user', p.stderr)
+        # updates: a patch adding a rule is refused, and so is a label on a role whose rules it lacks; what
+        # the garbage collector touches (ownerReferences) is not checked
+        p = self.as_token(tok, "patch", "role", "cm-get", "-n", NS, "--type=json",
+                          "-p", '[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["secrets"],'
+                                '"verbs":["list"]}}]')
+        self.assertIn('roles.rbac.authorization.k8s.io "cm-get" is forbidden: user', p.stderr)
+        self.kubectl("create", "role", "foreign", "-n", NS, "--verb=get", "--resource=secrets")
+        p = self.as_token(tok, "label", "role", "foreign", "-n", NS, "team=a")
+        self.assertIn('Verbs:["get"]}', p.stderr)
+        self.kubectl("create", "configmap", "owner", "-n", NS)
+        uid = self.kget("configmap", "owner", "-n", NS)["metadata"]["uid"]
+        owner = {"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                                   "uid": uid}]}}
+        self.as_token(tok, "patch", "role", "foreign", "-n", NS, "--type=merge", "-p", json.dumps(owner), check=True)
+        self.assertEqual(self.kget("role", "foreign", "-n", NS)["metadata"]["ownerReferences"][0]["uid"], uid)
+        self.assertNotIn("labels", self.kget("role", "foreign", "-n", NS)["metadata"])
+        # `bind` on clusterroles named secret-admin (in NS) lets it bind that one role, there only
+        self.kubectl("create", "role", "bind-secret-admin", "-n", NS, "--verb=bind", "--resource=clusterroles",
+                     "--resource-name=secret-admin")
+        self.kubectl("create", "rolebinding", "bind-secret-admin", "-n", NS, "--role=bind-secret-admin",
+                     "--serviceaccount=rb:granter")
+        self.as_token(tok, "create", "rolebinding", "sec", "-n", NS, "--clusterrole=secret-admin",
+                      "--serviceaccount=rb:x", check=True)
+        self.kubectl("create", "clusterrole", "secret-admin-2", "--verb=*", "--resource=secrets")
+        self.assertIn("forbidden", self.as_token(tok, "create", "rolebinding", "sec2", "-n", NS,
+                                                 "--clusterrole=secret-admin-2", "--serviceaccount=rb:x").stderr)
+        # `escalate` on roles lets it write any rule
+        self.kubectl("create", "role", "escalate", "-n", NS, "--verb=escalate", "--resource=roles")
+        self.kubectl("create", "rolebinding", "escalate", "-n", NS, "--role=escalate", "--serviceaccount=rb:granter")
+        self.as_token(tok, "create", "role", "sec", "-n", NS, "--verb=get,delete", "--resource=secrets,configmaps",
+                      check=True)
+        self.assertEqual(self.kget("role", "sec", "-n", NS)["rules"][0]["resources"], ["secrets", "configmaps"])
+        # the client-certificate admin (system:masters) is never checked
+        self.kubectl("create", "clusterrolebinding", "admin-grants", "--clusterrole=secret-admin-2",
+                     "--serviceaccount=rb:x")
+
     def test_leases(self):
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                  "metadata": {"name": "lock", "namespace": NS},

@@ -119,7 +119,7 @@ public struct K8sRollout: Action {
                           "target": .string(target.name)]
                 try await context.recordJournal(record)
             }
-            let result = try await client.patch(call.ref, contentType: target.contentType, patch: target.patch)
+            let result = try await undo(call, to: target, live: live, client: client)
             PriorState.noteAfter(result, in: &record)
             return ActionResult(outputs: ["revision": try await observedRevision(call, client, generation: result)],
                                 rollback: record, summary: "rolled \(call.ref) back to revision \(target.revision)")
@@ -162,6 +162,28 @@ public struct K8sRollout: Action {
             }
         }
         throw ActionError.transient("\(call.ref) kept changing while it was being restarted")
+    }
+
+    /// Writes the chosen revision's template, pinned like `restart` to the resourceVersion just
+    /// read, so a killed attempt's PATCH that lands late gets 409 Conflict instead of undoing what
+    /// came since (the resumed attempt, the run's rollback). A conflict here reads again.
+    func undo(_ call: Call, to first: UndoTarget, live: Value, client: KubeClient) async throws -> Value {
+        var current: Value? = live
+        var target = first
+        for _ in 0..<5 {
+            if current == nil {
+                current = try await client.get(call.ref)
+                guard let again = current else { throw ActionError.failed("\(call.ref) not found: nothing to undo") }
+                target = try await undoTarget(call, live: again, client: client, named: target.name)
+            }
+            let version = current?.lookup("metadata.resourceVersion") ?? .null
+            do {
+                return try await client.patch(call.ref, contentType: target.contentType, patch: target.pinned(to: version))
+            } catch let e as KubeError where e.isConflict {
+                current = nil  // changed between our read and write: read again
+            }
+        }
+        throw ActionError.transient("\(call.ref) kept changing while it was being rolled back to revision \(target.revision)")
     }
 
     /// Waits until the rollout is done; fails at once when it cannot finish, else at the timeout.

@@ -1,6 +1,8 @@
-"""Authorization hooks of the routes; the decision is RBAC's (sandboxlib/access.py, rbac.py)."""
+"""Authorization hooks of the routes; the decision is RBAC's (sandboxlib/access.py, rbac.py), and on
+writes of RBAC objects escalation prevention's (sandboxlib/escalation.py)."""
 
-from .. import access
+from .. import access, escalation
+from ..rbac import RBAC_GROUP
 from .request import Request
 
 
@@ -24,3 +26,15 @@ def non_resource_gate(req: Request):
     if not req.user.admin and not _is_resource_path(req.path):
         access.check_path(req.store, req.user, req.method, req.path)
     return None
+
+
+def check_rbac_write(req: Request, new: dict, old: dict | None = None):
+    """403 Forbidden when a write of a Role, ClusterRole or binding would grant more than the user
+    holds (escalation prevention, sandboxlib/escalation.py); `old` is None on a create. Called by
+    the writes before validation, as the real RBAC storage checks before it validates."""
+    if req.t.group != RBAC_GROUP:
+        return
+    try:
+        escalation.check_write(req.store, req.user, req.t.kind, req.namespace or "", req.name, new, old)
+    except escalation.EscalationError as e:
+        raise access.AccessError(403, "Forbidden", e.message, e.details)

@@ -10,6 +10,7 @@ from .. import defaults, fieldcheck
 from ..patches import PatchError, apply_owned, field_paths, json_patch, merge_patch
 from ..store import StoreError, not_found
 from ..validation import bad_request, validate, validate_update
+from .authz import check_rbac_write
 from .reads import list_items
 from .request import HTTPError, Request
 
@@ -25,6 +26,7 @@ def create(req: Request):
 
 
 def create_checked(req: Request, obj: dict):
+    check_rbac_write(req, obj)
     md = obj["metadata"]
     if not md.get("name") and md.get("generateName"):
         md["name"] = md["generateName"] + "".join(random.choice(_GENERATE_CHARS) for _ in range(5))
@@ -55,6 +57,7 @@ def replace(req: Request, status_only: bool):
                          {"name": req.name, "group": t.group, "kind": t.kind, "causes": [
                              {"reason": "FieldValueInvalid", "message": "Invalid value: 0x0: must be specified "
                               "for an update", "field": "metadata.resourceVersion"}]})
+    check_rbac_write(req, obj, current)
     validate(t, obj)
     immutable(req, current, obj)
     req.send(200, req.out(req.store.update(req.stored(obj), dry_run=req.dry_run)))
@@ -166,6 +169,7 @@ def patch(req: Request, status_only: bool):
         try:
             if status_only:
                 return req.send(200, req.out(req.store.update_status(req.stored(patched), dry_run=req.dry_run)))
+            check_rbac_write(req, patched, current)
             validate(req.t, patched)
             immutable(req, current, patched)
             updated = req.store.update(req.stored(patched), dry_run=req.dry_run)

@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+
+/// onboard-eso-aws-ssm run by a ServiceAccount bound to exactly what `runbook rbac` prints for it,
+/// with its in-cluster credentials only (no admin kubeconfig): the run, its automatic rollback and
+/// `runbook rollback` end as the admin's do.
+extension OnboardESOTests {
+    func testServiceAccountWithOnlyTheRbacOutputOnboardsRollsBackAndFails() throws {
+        let sb = try harness()
+        let start = try world(sb)
+        // the admin's run is the reference end state (objects re-created: new uids)
+        let admin = try run(sb)
+        XCTAssertEqual(admin.status, 0, admin.text)
+        let adminWorld = try world(sb, recreated: true)
+        let rb = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: admin)), "--yes"] + Self.secretArgs)
+        XCTAssertEqual(rb.status, 0, rb.text)
+        assertSameWorld(start, try world(sb), "after rolling back the admin's run")
+
+        // secret vars decide no permission: rbac is asked without them
+        let identity = try sb.sandbox.leastPrivilege(runbook: "runbooks/onboard-eso-aws-ssm.yaml", vars: [], work: sb.dir)
+        defer { XCTAssertNoThrow(try identity.revoke()) }
+        let ok = try run(sb, env: identity.env)
+        XCTAssertEqual(ok.status, 0, ok.text)
+        XCTAssertEqual(try sb.secretValue("chat-api-secrets", key: "OPENAI_API_KEY", namespace: Self.namespace), Self.openAIKey)
+        XCTAssertEqual(try sb.secretValue("chat-api-secrets", key: "DATABASE_URL", namespace: Self.namespace), Self.databaseURL)
+        assertSameWorld(adminWorld, try world(sb, recreated: true), "the ServiceAccount's run versus the admin's")
+        let rolled = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: ok)), "--yes"] + Self.secretArgs, env: identity.env)
+        XCTAssertEqual(rolled.status, 0, rolled.text)
+        assertSameWorld(start, try world(sb), "after the ServiceAccount rolled its run back")
+
+        // a forced failure at the verification (after every change) rolls everything back with the same rights
+        try sb.fault(["--target", "kube", "--method", "GET", "--path", "/api/v1/namespaces/chat/secrets/chat-api-secrets", "--count", "100",
+                      "--action", "500"])
+        let failed = try run(sb, env: identity.env)
+        try sb.fault(["--clear"])
+        XCTAssertEqual(failed.status, 1, failed.text)
+        XCTAssertTrue(failed.stdout.split(separator: "\n").contains {
+            $0.contains(#""step":"read-synced-openai-api-key""#) && $0.contains("step.finished") && $0.contains(#""status":"failed""#)
+        }, failed.text)
+        XCTAssertFalse(failed.text.contains("Forbidden"), failed.text)
+        assertSameWorld(start, try world(sb), "after the ServiceAccount's failed run")
+    }
+}
