@@ -79,3 +79,65 @@ extension FanoutTests {
                        "\(key): the CronJob differs from the fixture's with every reference moved", file: file, line: line)
     }
 }
+
+extension FanoutTests {
+    func testPlanPreviewsEveryReferenceAndChangesNothing() throws {
+        let sb = try harness()
+        let out = try sb.runbook(["plan", "migrate-cronjobs-to-eso", "--output", "json"])
+        XCTAssertEqual(out.status, 0, out.text)
+        let events = Self.events(out)
+        let items = events.filter { $0["event"] as? String == "item.finished" }
+        XCTAssertEqual(items.compactMap { $0["status"] as? String }, Array(repeating: "would run", count: 4), out.stdout)
+        // The canary's patch preview repoints all four references that have a value, the init container's too.
+        let patch = events.first { $0["event"] as? String == "step.planned" && $0["step"] as? String == "patch" && $0["item"] as? Int == 0 }
+        let diff = (patch?["diff"] as? String ?? "").split(separator: "\n").filter { $0.hasPrefix("+ ") }
+        let prefix = "+ spec.jobTemplate.spec.template.spec."
+        XCTAssertEqual(Set(diff.filter { $0.contains("secretKeyRef.key") }), Set([
+            prefix + "initContainers[0].env[0].valueFrom.secretKeyRef.key: \"migrate.DATABASE_URL\"",
+            prefix + "containers[0].env[0].valueFrom.secretKeyRef.key: \"report.DATABASE_URL\"",
+            prefix + "containers[0].env[2].valueFrom.secretKeyRef.key: \"report.API_TOKEN\"",
+            prefix + "containers[1].env[1].valueFrom.secretKeyRef.key: \"uploader.UPLOAD_TOKEN\"",
+        ].map { Substring($0) }), "the optional reference without a Secret (env[3]) is left alone: \(diff)")
+        try assertWorldIsInitial(sb, "after plan")
+        sb.assertNoSecretLeaks(Self.fixtureSecretValues)
+    }
+
+    func testACronJobWithEnvFromIsRefusedWithTheReasonAndRestored() throws {
+        let sb = try harness()
+        let manifest = """
+            apiVersion: batch/v1
+            kind: CronJob
+            metadata: { name: report-envfrom, namespace: reports-01, labels: { migrate.runbook.dev/to: external-secrets } }
+            spec:
+              schedule: "0 3 * * *"
+              jobTemplate:
+                spec:
+                  template:
+                    spec:
+                      restartPolicy: Never
+                      containers:
+                        - name: report
+                          image: registry.example.com/platform/nightly-report:1.4
+                          env: [{ name: DATABASE_URL, valueFrom: { secretKeyRef: { name: report-0001-db, key: DATABASE_URL } } }]
+                          envFrom: [{ secretRef: { name: report-0003-db } }]
+            """
+        XCTAssertEqual(try sb.kubectl(["apply", "-f", "-"], stdin: manifest).status, 0)
+        defer { _ = try? sb.kubectl(["-n", "reports-01", "delete", "cronjob", "report-envfrom", "--ignore-not-found"]) }
+        let before = try XCTUnwrap(sb.object("cronjob", "report-envfrom", namespace: "reports-01"))
+        let out = try sb.runbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json", "--var", "namespace=reports-01",
+                                  "--var", "max_failures=1"])
+        XCTAssertEqual(out.status, 1, out.text)
+        let failed = Self.events(out).first { $0["event"] as? String == "item.finished" && $0["status"] as? String == "failed" }
+        XCTAssertEqual(failed?["item_key"] as? String, "reports-01/report-envfrom", out.stdout)
+        XCTAssertTrue((failed?["message"] as? String ?? "").contains("container report takes all of Secret report-0003-db (envFrom)"),
+                      "\(failed ?? [:])")
+        XCTAssertEqual(MigrationHarness.canonical(MigrationHarness.normalized(try XCTUnwrap(sb.object("cronjob", "report-envfrom", namespace: "reports-01")))),
+                       MigrationHarness.canonical(MigrationHarness.normalized(before)), "the refused CronJob is untouched")
+        for key in Self.cronjobs where key.hasPrefix("reports-01/") { try assertEveryReferenceMoved(sb, key) }
+        let id = try XCTUnwrap(sb.runID(from: out))
+        let back = try sb.runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(back.status, 0, back.text)
+        _ = try sb.kubectl(["-n", "reports-01", "delete", "cronjob", "report-envfrom"])
+        try assertWorldIsInitial(sb, "after the rollback")
+    }
+}
