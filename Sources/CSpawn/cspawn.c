@@ -2,6 +2,7 @@
 #include "cspawn.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -32,19 +33,15 @@ static void close_from(int low, int keep) {
     for (long fd = low; fd < max; fd++) if (fd != keep) close((int)fd);
 }
 
-/* Between fork and execve only async-signal-safe calls: the parent has other threads. */
-static void child(const char *path, char *const argv[], char *const envp[], const char *cwd, int in, int out, int err,
-                  int death_signal, pid_t parent, int report) {
-    setpgid(0, 0);
+/* The program itself (the guardian's child): default signals, its descriptors, its directory. */
+static void program(const char *path, char *const argv[], char *const envp[], const char *cwd, int in, int out, int err,
+                    pid_t guardian, int report) {
 #ifdef __linux__
-    if (death_signal > 0) {
-        prctl(PR_SET_PDEATHSIG, death_signal);
-        /* The parent may have died before prctl: then nobody would ever signal us. */
-        if (getppid() != parent) _exit(127);
-    }
+    /* The guardian only dies by SIGKILL (sent to the whole group anyway) or after this child ended. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != guardian) _exit(127);
 #else
-    (void)death_signal;
-    (void)parent;
+    (void)guardian;
 #endif
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
@@ -69,19 +66,93 @@ fail:;
     _exit(127);
 }
 
+/* The guardian's whole group dies with runbook: its leader got GUARD_SIGNAL from the kernel. */
+static void guardian_parent_died(int signo) {
+    (void)signo;
+    kill(0, SIGKILL);
+}
+
+/* The process runbook forked: the leader of a new process group, and a guardian. It forks the
+   program into its group and waits for it, then ends the same way (exit code or signal). When
+   runbook dies, even by SIGKILL, the kernel signals the guardian (PR_SET_PDEATHSIG), which kills
+   the whole group: the program and everything it started that stayed in the group (a pipeline's
+   commands, a background job) — PR_SET_PDEATHSIG alone would reach the program only.
+   Between fork and execve only async-signal-safe calls: the parent has other threads. */
+#define GUARD_SIGNAL SIGUSR2
+static void guardian(const char *path, char *const argv[], char *const envp[], const char *cwd, int in, int out, int err,
+                     int death_signal, pid_t parent, int report) {
+    /* Signals for the group (runbook's SIGTERM to cancel, a terminal's SIGINT) are the program's. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP || s == SIGCHLD || s == GUARD_SIGNAL) continue;
+        sigaction(s, &sa, NULL);
+    }
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = guardian_parent_died;
+    sigaction(GUARD_SIGNAL, &sa, NULL);
+    setpgid(0, 0);
+#ifdef __linux__
+    if (death_signal > 0) {
+        prctl(PR_SET_PDEATHSIG, GUARD_SIGNAL);
+        /* The parent may have died before prctl: then nobody would ever signal us. */
+        if (getppid() != parent) _exit(127);
+    }
+#else
+    (void)death_signal;
+    (void)parent;
+#endif
+    pid_t self = getpid();
+    pid_t p = fork();
+    if (p < 0) {
+        int e = errno;
+        ssize_t ignored = write(report, &e, sizeof e);
+        (void)ignored;
+        _exit(127);
+    }
+    if (p == 0) program(path, argv, envp, cwd, in, out, err, self, report);
+    /* The guardian holds no descriptor of runbook's: the report pipe closes once the program has
+       started, and the program's output ends when the program's does. */
+    close_from(0, -1);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int status = 0;
+    while (waitpid(p, &status, 0) < 0) {
+        if (errno != EINTR) _exit(127);
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    int signo = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    sa.sa_handler = SIG_DFL;
+    sigaction(signo, &sa, NULL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, signo);
+    sigprocmask(SIG_UNBLOCK, &only, NULL);
+    kill(self, signo);
+    _exit(128 + signo);
+}
+
 int runbook_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd,
                   int stderr_fd, int death_signal, pid_t *pid) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return errno;
     pid_t parent = getpid();
+    /* No signal handler of runbook's may run in the new process before it set its own. */
+    sigset_t all, was;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &was);
     pid_t p = fork();
+    if (p == 0) guardian(path, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd, death_signal, parent, report[1]);
+    int forked = errno;
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
     if (p < 0) {
-        int e = errno;
         close(report[0]);
         close(report[1]);
-        return e;
+        return forked;
     }
-    if (p == 0) child(path, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd, death_signal, parent, report[1]);
     close(report[1]);
     /* Also set the group from here: whichever of parent and child runs first, kill(-p) works at once. */
     setpgid(p, p);

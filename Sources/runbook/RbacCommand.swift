@@ -6,7 +6,7 @@ struct RbacCommand: AsyncParsableCommand {
         commandName: "rbac", abstract: "Print the least-privilege RBAC (YAML) for exactly this run.",
         discussion: "The Roles/ClusterRole and bindings grant a ServiceAccount the verbs, resources, names and namespaces "
             + "that the run's steps, their dry-runs and rollbacks, the cluster Lease and the run records need. "
-            + "Apply them with `kubectl apply -f -`.")
+            + "Apply them with `kubectl apply -f -`. With `--output json`: one `v1` `List` of the same objects.")
 
     @Argument(help: "A runbook file, or a name looked up in ./runbooks and $RUNBOOK_PATH.") var runbook: String
     @OptionGroup var vars: VarOptions
@@ -14,12 +14,16 @@ struct RbacCommand: AsyncParsableCommand {
     var serviceAccount: String?
     @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
+    @OptionGroup var output: OutputOption
 
     func run() async throws {
         let masker = Masker()
-        try await CLI.perform(masker: masker) {
+        try await CLI.perform(masker: masker, output: output.output) {
             let manifests = try await CLI.rbac(runbook: runbook, vars: vars, serviceAccount: serviceAccount, cluster: cluster, state: state)
-            Console.out(manifests.yaml)
+            switch output.output {
+            case .text: Console.out(manifests.yaml)
+            case .json: Console.out(Value.kubeList(manifests.objects).jsonString(pretty: true))
+            }
             return 0
         }
     }

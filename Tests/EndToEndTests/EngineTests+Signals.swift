@@ -123,4 +123,39 @@ extension EngineTests {
         usleep(300_000)
         XCTAssertEqual(evidence, ["one"])
     }
+
+    /// Not only the step's own process: what it started in its group (a background job, a
+    /// pipeline's commands) dies with runbook after `kill -9` too.
+    func testAStepsGrandchildrenDieWithRunbookEvenAfterKill9() throws {
+        let file = try fixture("gated-pipeline")
+        let p = try RunbookCLI.start(["run", file, "--yes"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        let grandchild = try XCTUnwrap(gatedChild())
+        XCTAssertFalse(waitGone(grandchild, timeout: 0.2), "the background job should be running")
+        p.kill9()
+        XCTAssertTrue(p.wait(timeout: 10))
+        XCTAssertTrue(waitGone(grandchild, timeout: 5), "the step's background job outlived runbook (kill -9)")
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("go").path, contents: nil))
+        usleep(300_000)
+        XCTAssertEqual(evidence, ["one"], "nothing of the step ran on after runbook died")
+    }
+
+    /// The guardian between runbook and a step's program passes the program's end through: its
+    /// exit code, and the signal that killed it.
+    func testAStepsExitCodeAndSignalPassThrough() throws {
+        for (command, expected) in [("exit 7", "exited with status 7"), ("kill -TERM $$", "exited with status 143")] {
+            let path = dir.appendingPathComponent("end.yaml")
+            try """
+            apiVersion: runbook/v1
+            kind: Runbook
+            metadata: {name: end}
+            steps:
+              - id: end
+                action: exec
+                with: {command: [sh, -c, "\(command)"]}
+            """.write(to: path, atomically: true, encoding: .utf8)
+            let r = try runbook(["run", path.path, "--yes"])
+            XCTAssertEqual(r.exitCode, 1, r.output)
+            XCTAssertTrue(r.output.contains(expected), "\(command): \(r.output)")
+        }
+    }
 }

@@ -165,4 +165,81 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertEqual(withFile.exitCode, 0, withFile.output)
         XCTAssertTrue(withFile.stdout.contains("/vars/vars.yaml") && withFile.stdout.contains("runbook-team-secretjob-vars"), withFile.output)
     }
+
+    /// `--output json`: one `v1` `List` holding exactly the YAML's objects, which kubectl applies
+    /// (the ServiceAccount then holds the rules, as `kubectl auth can-i --list` shows); errors are
+    /// the JSON error event on stdout, masked.
+    func testRbacAndJobPrintJSONListsThatKubectlAccepts() throws {
+        let text = try String(contentsOfFile: try writeRunbook(), encoding: .utf8)
+            .replacingOccurrences(of: "metadata: {name: team-least}", with: "metadata: {name: team-json}")
+        let path = work.appendingPathComponent("team-json.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let common = ["--var", "fail=false", "--kubeconfig", sb.kubeconfig]
+
+        func list(_ r: RunbookCLI.Result) throws -> [Value] {
+            XCTAssertEqual(r.exitCode, 0, r.output)
+            let doc = try Value.parseJSON(r.stdout)
+            XCTAssertEqual(doc["apiVersion"], "v1")
+            XCTAssertEqual(doc["kind"], "List")
+            return try XCTUnwrap(doc["items"]?.arrayValue, r.stdout)
+        }
+        func yamlObjects(_ r: RunbookCLI.Result) throws -> [Value] {
+            XCTAssertEqual(r.exitCode, 0, r.output)
+            return try YAMLParser.parse(r.stdout, file: "out").map { $0.toValue() }.filter { !$0.isNull }
+        }
+
+        let rbacItems = try list(try RunbookCLI.run(["rbac", path, "--output", "json"] + common, cwd: work))
+        XCTAssertEqual(rbacItems, try yamlObjects(try RunbookCLI.run(["rbac", path] + common, cwd: work)))
+        XCTAssertEqual(rbacItems.compactMap { $0["kind"]?.stringValue }.filter { $0 == "Role" }.count, 2)
+
+        let jobRun = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--output", "json"] + common, cwd: work)
+        let jobItems = try list(jobRun)
+        XCTAssertEqual(jobItems, try yamlObjects(try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1"] + common,
+                                                                    cwd: work)))
+        XCTAssertEqual(jobItems.last?["kind"], "Job")
+        XCTAssertEqual(jobRun.stderr, "")
+        // the server takes the Job's List as it is (its namespaces made first; a dry run creates nothing)
+        let namespaces = jobItems.filter { $0["kind"] == "Namespace" }
+        _ = try kubectl(["apply", "-f", "-"], stdin: Value.kubeList(namespaces).jsonString())
+        let dry = try sb.kubectl(["create", "--dry-run=server", "-f", "-"],
+                                 stdin: Value.kubeList(jobItems.filter { $0["kind"] != "Namespace" }).jsonString())
+        XCTAssertEqual(dry.status, 0, dry.stderr)
+        XCTAssertNil(try sb.kubectlJSON(["configmap", "runbook-team-json", "-n", "runbook-system"]))
+
+        // apply the rbac List for real: the ServiceAccount can read exactly the one Secret
+        let applied = try RunbookCLI.run(["rbac", path, "--output", "json"] + common, cwd: work)
+        _ = try kubectl(["apply", "-f", "-"], stdin: applied.stdout)
+        let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-json"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let rows = try kubectl(["--token", token, "--context", "sandbox-viewer", "auth", "can-i", "--list", "-n", "seedtest"])
+            .split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        XCTAssertTrue(rows.contains("secrets [] [seedtest-db-credentials] [get]"), rows.joined(separator: "\n"))
+        XCTAssertFalse(rows.contains { $0.hasPrefix("secrets [] [] ") }, rows.joined(separator: "\n"))
+
+        // errors: the JSON error event on stdout, the secret masked, nothing else printed there
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-jsonsecret}
+        vars:
+          pw: {required: true, secret: true}
+        steps:
+          - {id: a, action: k8s.get, with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: x, optional: true}}
+        """.write(to: work.appendingPathComponent("team-jsonsecret.yaml"), atomically: true, encoding: .utf8)
+        for args in [["job", "team-jsonsecret.yaml", "--image", "x", "--var", "pw=hunter2-json-secret"],
+                     ["rbac", "no-such-runbook.yaml"], ["job", "no-such-runbook.yaml", "--image", "x"]] {
+            let r = try RunbookCLI.run(args + ["--output", "json", "--kubeconfig", sb.kubeconfig], cwd: work)
+            XCTAssertEqual(r.exitCode, 2, r.output)
+            let event = try Value.parseJSON(r.stdout)
+            XCTAssertEqual(event["event"], "error", r.stdout)
+            XCTAssertEqual(event["code"]?.intValue, 2, r.stdout)
+            XCTAssertFalse(r.output.contains("hunter2-json-secret"), r.output)
+        }
+        let withFile = try RunbookCLI.run(["job", "team-jsonsecret.yaml", "--image", "x", "--output", "json",
+                                           "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(withFile.exitCode, 0, withFile.output)
+        XCTAssertEqual(try Value.parseJSON(withFile.stdout)["kind"], "List")
+        XCTAssertTrue(withFile.stderr.contains("note: secret vars are read from the Secret runbook-system/runbook-team-jsonsecret-vars"),
+                      withFile.stderr)
+    }
 }

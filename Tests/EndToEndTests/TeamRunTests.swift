@@ -112,6 +112,26 @@ final class TeamRunTests: XCTestCase {
         }
     }
 
+    /// Every Secret in the runs namespace (run heads, items chunks, anything else): name, type,
+    /// its raw JSON and each `data` value of a run record unpacked (base64 of the packed
+    /// base64-of-gzip text). A record whose data does not unpack fails the test.
+    func allRunsNamespaceSecrets() throws -> [(name: String, type: String, raw: String, payloads: [String])] {
+        let list = try XCTUnwrap(sb.kubectlJSON(["secrets", "-n", runsNS]))
+        return try (list["items"]?.arrayValue ?? []).map { item in
+            let name = item.lookup("metadata.name")?.stringValue ?? ""
+            let type = item["type"]?.stringValue ?? ""
+            var payloads: [String] = []
+            if type.hasPrefix("runbook.dev/") {
+                for member in item["data"]?.objectValue ?? Object() {
+                    let outer = try XCTUnwrap(Data(base64Encoded: member.value.stringValue ?? ""), "\(name): \(member.key)")
+                    let inner = try XCTUnwrap(Data(base64Encoded: outer), "\(name): \(member.key) is not packed")
+                    payloads.append(String(decoding: try Gzip.decompress(inner), as: UTF8.self))
+                }
+            }
+            return (name, type, item.jsonString(), payloads)
+        }
+    }
+
     func record(_ runID: String) throws -> Value {
         let name = "runbook.run.v1." + runID.lowercased()
         let rec = try XCTUnwrap(records().first { $0.name == name }, "no record \(name)")
@@ -336,9 +356,16 @@ final class TeamRunTests: XCTestCase {
         XCTAssertEqual(after["items"]?.arrayValue?.count, 0, after.jsonString())
     }
 
+    /// Every Secret the run leaves in the runs namespace — the head and the chunk Secrets of a
+    /// `foreach` group whose items hold secret values (one item is a secret value itself, so its
+    /// key would be too) — holds neither a secret value nor its base64, raw or unpacked.
     func testRecordsHoldNoSecretValue() throws {
         let secret = "team-Sup3r-s3cret-\(UUID().uuidString.prefix(6))"
         _ = try kubectl("-n", "seedtest", "create", "secret", "generic", "team-src", "--from-literal=pw=\(secret)")
+        // one item more than a chunk holds: the items span two chunk Secrets
+        let items = (0..<RunRecordLayout.itemsPerChunk).map {
+            "      - {name: item-\($0), pw: \"${{ steps.read.outputs.value }}\", token: \"x-${{ vars.token }}-x\"}"
+        }
         let text = """
         apiVersion: runbook/v1
         kind: Runbook
@@ -360,22 +387,85 @@ final class TeamRunTests: XCTestCase {
           - id: echo
             action: exec
             with: {command: ["echo", "${{ vars.token }}", "${{ steps.read.outputs.value }}"]}
+          - id: each
+            foreach:
+              - "${{ vars.token }}"
+        \(items.joined(separator: "\n"))
+            as: it
+            concurrency: 8
+            steps:
+              - id: reread
+                action: k8s.secret.read
+                with: {namespace: seedtest, name: team-src, key: pw}
+              - id: check
+                action: assert
+                with: {that: "${{ it != '' && steps.reread.outputs.value != '' }}", message: an empty item}
         """
         let path = work.appendingPathComponent("team-secret.yaml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let token = "tok-\(UUID().uuidString)"
         let r = try cli(["run", path, "--yes", "--var", "token=\(token)"], dir: "A")
         XCTAssertEqual(r.exitCode, 0, r.output)
-        let all = try records()
-        XCTAssertFalse(all.isEmpty)
+        let id = try XCTUnwrap(runID(r.output), r.output)
+        let all = try allRunsNamespaceSecrets()
+        let mine = all.filter { $0.name.hasPrefix(RunRecords.secretName(id)) }
+        XCTAssertEqual(mine.filter { $0.type == RunRecords.type }.count, 1, "\(mine.map(\.name))")
+        XCTAssertEqual(mine.filter { $0.type == RunRecords.chunkType }.count, 2, "\(mine.map(\.name))")
+        // the chunks do hold the items (the first a secret value, masked), so the scan looked at them
+        let chunkItems = try mine.filter { $0.type == RunRecords.chunkType }
+            .flatMap { try XCTUnwrap(Value.parseJSON($0.payloads.first ?? "").arrayValue, $0.name) }
+        XCTAssertEqual(chunkItems.count, RunRecordLayout.itemsPerChunk + 1)
+        XCTAssertEqual(chunkItems.filter { $0["status"] == "succeeded" }.count, chunkItems.count)
+        XCTAssertTrue(chunkItems.contains { $0["key"] == "item-0" }, "\(chunkItems.prefix(2))")
+        XCTAssertEqual(chunkItems.first { $0["index"]?.intValue == 0 }?["key"]?.stringValue, Masker.placeholder)
+        // the local write-ahead copy holds the same masked key
+        let local = try String(contentsOf: work.appendingPathComponent("A/runs/\(id)/state.json"), encoding: .utf8)
+        XCTAssertFalse(local.contains(token), "state.json holds the secret item's key")
         for rec in all {
             for s in [secret, token] {
-                for form in [s, Data(s.utf8).base64EncodedString()] {
-                    XCTAssertFalse(rec.raw.contains(form) || rec.state.contains(form) || rec.events.contains(form),
+                let b64 = Data(s.utf8).base64EncodedString()
+                for form in [s, b64, b64.trimmingCharacters(in: ["="])] {
+                    XCTAssertFalse(rec.raw.contains(form) || rec.payloads.contains { $0.contains(form) },
                                    "record \(rec.name) holds a secret (\(form.prefix(6))…)")
                 }
             }
         }
+    }
+
+    /// An item that is a secret value has a masked key in the state; a resume evaluates the list
+    /// again, masks the same way and so finds the same items (it does not refuse "the list changed").
+    func testASecretItemKeyIsMaskedAndResumeMatchesIt() throws {
+        let text = """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-secret-item}
+        vars:
+          token: {required: true, secret: true}
+        steps:
+          - id: each
+            foreach: ["${{ vars.token }}", plain]
+            steps:
+              - id: gate
+                action: exec
+                with: {command: ["sh", "-c", "[ -e release ]"], cwd: "\(work.path)"}
+        """
+        let path = work.appendingPathComponent("team-secret-item.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let token = "tok-item-\(UUID().uuidString)"
+        let paused = try cli(["run", path, "--yes", "--no-rollback", "--var", "token=\(token)"], dir: "A")
+        XCTAssertEqual(paused.exitCode, 3, paused.output)
+        XCTAssertFalse(paused.output.contains(token), paused.output)
+        let id = try XCTUnwrap(runID(paused.output), paused.output)
+        let stateFile = work.appendingPathComponent("A/runs/\(id)/state.json")
+        let state = try String(contentsOf: stateFile, encoding: .utf8)
+        XCTAssertFalse(state.contains(token), "state.json holds the secret item's key")
+        let keys = try Value.parseJSON(state)["steps"]?[0]?["items"]?.arrayValue?.compactMap { $0["key"]?.stringValue }
+        XCTAssertEqual(keys, [Masker.placeholder, "plain"])
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        let resumed = try cli(["resume", id, "--yes", "--var", "token=\(token)"], dir: "A")
+        XCTAssertEqual(resumed.exitCode, 0, resumed.output)
+        XCTAssertFalse(resumed.output.contains(token), resumed.output)
+        XCTAssertFalse(try String(contentsOf: stateFile, encoding: .utf8).contains(token))
     }
 
     func testBadInputChangesNothing() throws {

@@ -387,6 +387,23 @@ spec:
         self.assertIn('Warning: unknown field "spec.template.spec.containers[0].evn"', p.stderr)
         self.kubectl("delete", "deployment", "typo", "-n", "kt")
 
+    def test_apply_and_create_take_a_list_document(self):
+        """A `v1` `List` (as `kubectl get -o json` and `runbook rbac --output json` print): kubectl
+        reads /openapi/v2 to validate it, then writes each item; the server still refuses an unknown
+        field of an item."""
+        doc = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "listed-a", "namespace": "kt"}, "data": {"a": "1"}},
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "listed-sa", "namespace": "kt"}}]}
+        self.kubectl("apply", "-f", "-", input=json.dumps(doc))
+        self.assertEqual(self.kget("configmap", "listed-a", "-n", "kt")["data"], {"a": "1"})
+        self.kget("serviceaccount", "listed-sa", "-n", "kt")
+        doc["items"] = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "listed-b", "namespace": "kt"},
+                         "dataa": {}}]
+        p = self.kubectl("create", "-f", "-", input=json.dumps(doc), check=False)
+        self.assertIn('ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field '
+                      '"dataa"', p.stderr)
+        self.assertIn("NotFound", self.kubectl("get", "configmap", "listed-b", "-n", "kt", check=False).stderr)
+
     def _check_probed(self, name):
         sts = self.kget("statefulset", name, "-n", "kt")
         pod = sts["spec"]["template"]["spec"]

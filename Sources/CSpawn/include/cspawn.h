@@ -4,11 +4,13 @@
 #include <sys/types.h>
 
 /// Starts `path` with `argv`/`envp` (NULL-terminated) in `cwd` (NULL: inherited), with the given
-/// descriptors as its stdin/stdout/stderr, in a process group of its own, with SIGPIPE, SIGINT and
-/// SIGTERM at their defaults and no blocked signals, and — on Linux — `PR_SET_PDEATHSIG` set to
-/// `death_signal`, so it is signalled when the thread that started it dies (call it from a thread
-/// that lives as long as the process). Returns 0 and sets `*pid`, or an errno value (from fork,
-/// chdir or execve) when the program could not be started.
+/// descriptors as its stdin/stdout/stderr, in a process group of its own, with every signal at its
+/// default and none blocked. `*pid` is the group's leader, a guardian that waits for the program
+/// and ends as it ended (exit code, or the same signal). With `death_signal` > 0 — on Linux — the
+/// guardian kills the whole group when the thread that started it dies (`PR_SET_PDEATHSIG`; call
+/// it from a thread that lives as long as the process), even after `kill -9` of the caller.
+/// Returns 0 and sets `*pid`, or an errno value (from fork, chdir or execve) when the program
+/// could not be started.
 int runbook_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                   int stdin_fd, int stdout_fd, int stderr_fd, int death_signal, pid_t *pid);
 

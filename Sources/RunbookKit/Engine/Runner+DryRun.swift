@@ -117,8 +117,8 @@ extension Runner {
             return UnknownOutput.isIn(list) ? 0 : 1
         }
         groupItems[i] = values
-        state.steps[i].items = values.enumerated().map { k, v in
-            ItemRecord(index: k, key: ItemRecord.key(of: v, index: k), steps: group.steps.map { StepRecord(id: $0.id, action: $0.action) })
+        state.steps[i].items = itemKeys(values).enumerated().map { k, key in
+            ItemRecord(index: k, key: key, steps: group.steps.map { StepRecord(id: $0.id, action: $0.action) })
         }
         var failures = 0
         var failedItems = 0

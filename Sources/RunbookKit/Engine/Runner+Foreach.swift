@@ -40,7 +40,7 @@ extension Runner {
         } catch {
             return try await fail(slot, "foreach: \(describe(error))")
         }
-        let keys = values.enumerated().map { ItemRecord.key(of: $1, index: $0) }
+        let keys = itemKeys(values)
         if fresh {
             state.steps[i].items = keys.enumerated().map { k, key in
                 ItemRecord(index: k, key: key, steps: group.steps.map { StepRecord(id: $0.id, action: $0.action) })
@@ -250,7 +250,7 @@ extension Runner {
             // A new process (`runbook rollback`, a resumed rollback): the items as far as they can
             // be known; an automatic rollback needs only the records.
             let values = (try? evaluateItems(i)) ?? []
-            let keys = values.enumerated().map { ItemRecord.key(of: $1, index: $0) }
+            let keys = itemKeys(values)
             groupItems[i] = keys == items.map(\.key) ? values : items.map { _ in .null }
             restoreItemOutputs(i)
         }
@@ -297,6 +297,12 @@ extension Runner {
         guard let failure = try await rollbackItem(i, k, clock: nil) else { return true }
         if groupRollbackFailure == nil { groupRollbackFailure = failure }
         return false
+    }
+
+    /// Each item's key, masked: an item that is (or is named by) a secret value must not put it
+    /// into the state, the run records or the output. Resume compares these masked keys.
+    func itemKeys(_ values: [Value]) -> [String] {
+        values.enumerated().map { masker.mask(ItemRecord.key(of: $1, index: $0)) }
     }
 
     /// The group's list: its `foreach:` value, which must be a list.

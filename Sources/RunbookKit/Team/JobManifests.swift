@@ -105,13 +105,18 @@ public struct JobManifests: Sendable {
         return rbac.objects + [configMap, job]
     }
 
+    /// What a reader of the manifests must do besides creating them (the YAML's header comments).
+    public var notes: [String] {
+        guard runbook.vars.contains(where: \.secret) else { return [] }
+        let secret = JobManifests.varsSecretName(runbook.name)
+        return ["secret vars are read from the Secret \(namespace)/\(secret) (key vars.yaml), e.g.",
+                "  kubectl -n \(namespace) create secret generic \(secret) --from-file=vars.yaml"]
+    }
+
     /// The manifests as one YAML stream (`kubectl create -f -`: the Job uses generateName).
     public func yaml() throws -> String {
-        var head = "# runbook job \(runbook.name): a ServiceAccount bound to exactly what the run needs, the runbook, the Job\n"
-        if runbook.vars.contains(where: \.secret) {
-            head += "# secret vars are read from the Secret \(namespace)/\(JobManifests.varsSecretName(runbook.name)) (key vars.yaml), e.g.\n"
-                + "#   kubectl -n \(namespace) create secret generic \(JobManifests.varsSecretName(runbook.name)) --from-file=vars.yaml\n"
-        }
+        let head = "# runbook job \(runbook.name): a ServiceAccount bound to exactly what the run needs, the runbook, the Job\n"
+            + notes.map { "# \($0)\n" }.joined()
         return head + (try objects()).map { "---\n" + $0.yamlString() }.joined()
     }
 }

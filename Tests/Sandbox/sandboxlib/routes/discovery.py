@@ -51,6 +51,8 @@ def match(req: Request):
             return _apis
         if p == "/openapi/v3" or p.startswith("/openapi/v3/"):
             return _openapi_v3
+        if p == "/openapi/v2":
+            return _openapi_v2
         parts = p.strip("/").split("/")
         if len(parts) == 3 and parts[0] == "apis" and parts[1] in EXTRA_GROUPS and parts[2] in EXTRA_GROUPS[parts[1]]:
             return _extra_group_version
@@ -133,6 +135,21 @@ def _discovery_resources(store: Store, group: str, version: str) -> list:
                 s.update({"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]})
             out.append(s)
     return out
+
+
+# -- OpenAPI v2 --------------------------------------------------------------------------------
+def _pb_string(field: int, text: str) -> bytes:
+    data = text.encode()
+    return bytes([field << 3 | 2, len(data)]) + data
+
+
+def _openapi_v2(req: Request):
+    """A Swagger 2.0 document (gnostic protobuf, the only form kubectl asks for) with no paths and no
+    definitions. kubectl reads it only to validate a `List` document client-side; finding no schema
+    it leaves the checking to the server (fieldValidation=Strict), as it does for every object."""
+    info = _pb_string(1, "Kubernetes") + _pb_string(2, K8S_VERSION["gitVersion"])
+    doc = _pb_string(1, "2.0") + bytes([2 << 3 | 2, len(info)]) + info
+    req.send(200, doc, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
 
 
 # -- OpenAPI v3 --------------------------------------------------------------------------------
