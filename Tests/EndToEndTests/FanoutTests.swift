@@ -47,12 +47,13 @@ final class FanoutTests: XCTestCase {
         sb.forgetUnfinishedRuns()
     }
 
-    /// CronJobs, Secrets and ExternalSecrets of the fixture's namespaces and the GCP project, as text.
-    static func world(_ sb: MigrationHarness) throws -> String {
+    /// CronJobs, Secrets and ExternalSecrets of the fixture's namespaces and the GCP project, as
+    /// text; `recreated` leaves out the identity of objects a run made (to compare two runs' ends).
+    static func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
         var parts: [String] = []
         for ns in namespaces {
             for kind in ["cronjobs", "secrets", "externalsecrets.external-secrets.io", "jobs"] {
-                let objs = try sb.objects(kind, namespace: ns).map { MigrationHarness.normalized($0) }
+                let objs = try sb.objects(kind, namespace: ns).map { MigrationHarness.normalized($0, recreated: recreated) }
                     .sorted { (($0["metadata"] as? [String: Any])?["name"] as? String ?? "") < (($1["metadata"] as? [String: Any])?["name"] as? String ?? "") }
                 parts.append("\(ns)/\(kind): " + MigrationHarness.canonical(objs))
             }
@@ -170,5 +171,41 @@ final class FanoutTests: XCTestCase {
             XCTAssertEqual(code, 200)
             XCTAssertEqual((versions["versions"] as? [[String: Any]])?.count, 1, "\(key): \(versions)")
         }
+    }
+
+    /// With only a ServiceAccount bound to exactly what `runbook rbac` prints (in-cluster mode, no
+    /// kubeconfig): the fan-out ends as the admin's ends, `rollback` restores every item, and a
+    /// run whose last item fails (no failure allowed) rolls every item back.
+    func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
+        let sb = try harness()
+        let args = ["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json"]
+        let vars = ["--var", "concurrency=4"]
+        let identity = try sb.sandbox.leastPrivilege(runbook: "migrate-cronjobs-to-eso", vars: vars, work: sb.dir)
+        defer { try? identity.revoke() }
+
+        let admin = try sb.runbook(args + vars)
+        XCTAssertEqual(admin.status, 0, admin.text)
+        let adminWorld = try Self.world(sb, recreated: true)
+        let adminBack = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: admin)), "--yes"])
+        XCTAssertEqual(adminBack.status, 0, adminBack.text)
+        try assertWorldIsInitial(sb, "after rolling back the admin's run")
+
+        let least = try sb.runbook(args + vars, env: identity.env)
+        XCTAssertEqual(least.status, 0, least.text)
+        let leastWorld = try Self.world(sb, recreated: true)
+        if leastWorld != adminWorld {
+            XCTFail("the least-privilege run versus the admin's run\n\(MigrationHarness.diff(adminWorld, leastWorld))")
+        }
+        let back = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: least)), "--yes"], env: identity.env)
+        XCTAssertEqual(back.status, 0, back.text)
+        try assertWorldIsInitial(sb, "after the least-privilege rollback")
+
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/namespaces/reports-01/cronjobs/report-0003$",
+                      "--count", "5", "--action", "500"])
+        let failed = try sb.runbook(args + vars, env: identity.env)
+        XCTAssertEqual(failed.status, 1, failed.text)
+        XCTAssertEqual(Self.events(failed).last { $0["event"] as? String == "run.finished" }?["status"] as? String, "rolled-back", failed.stdout)
+        try sb.fault(["--clear"])
+        try assertWorldIsInitial(sb, "after the least-privilege run whose last item failed")
     }
 }
