@@ -19,6 +19,9 @@ extension OnboardESOTests {
         // secret vars decide no permission: rbac is asked without them
         let identity = try sb.sandbox.leastPrivilege(runbook: "runbooks/onboard-eso-aws-ssm.yaml", vars: [], work: sb.dir)
         defer { XCTAssertNoThrow(try identity.revoke()) }
+        // its dry-runs too: the plan reads and dry-runs every step with those rights
+        let plan = try sb.runbook(["plan", "onboard-eso-aws-ssm"] + Self.secretArgs, env: identity.env)
+        XCTAssertEqual(plan.status, 0, plan.text)
         let ok = try run(sb, env: identity.env)
         XCTAssertEqual(ok.status, 0, ok.text)
         XCTAssertEqual(try sb.secretValue("chat-api-secrets", key: "OPENAI_API_KEY", namespace: Self.namespace), Self.openAIKey)
