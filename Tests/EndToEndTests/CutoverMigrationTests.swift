@@ -95,8 +95,9 @@ final class CutoverMigrationTests: XCTestCase {
         ["--var", "db_port=\(Self.port)", "--var", "tables=\(Self.tables)"]
     }
 
-    private func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
-        try sb.runbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars + extra)
+    /// `run --yes --output json`; with `env` (a least-privilege identity's), in-cluster mode only.
+    private func run(_ sb: MigrationHarness, _ extra: [String] = [], env: [String: String]? = nil) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars + extra, env: env)
     }
 
     /// Row counts of every table, read with psql through the Service (retried while it has no backend).
@@ -277,5 +278,35 @@ final class CutoverMigrationTests: XCTestCase {
         let rbClean = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: clean)), "--yes"])
         XCTAssertEqual(rbClean.status, 0, rbClean.text)
         assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the uninterrupted run")
+    }
+
+    /// With only a ServiceAccount bound to exactly what `runbook rbac` prints (in-cluster mode, no
+    /// kubeconfig): the cutover ends as the admin's ends, `rollback` restores the start, and a run
+    /// failing at its last change (deleting the Deployment) rolls everything back.
+    func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
+        let sb = try harness()
+        let identity = try sb.sandbox.leastPrivilege(runbook: "postgres-statefulset-cutover", vars: vars, work: sb.dir)
+        defer { try? identity.revoke() }
+        let before = try world(sb)
+        let countsBefore = try counts(sb)
+
+        let admin = try run(sb)
+        XCTAssertEqual(admin.status, 0, admin.text)
+        let adminWorld = try world(sb, acrossRuns: true)
+        let adminBack = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: admin)), "--yes"])
+        XCTAssertEqual(adminBack.status, 0, adminBack.text)
+        assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after rolling back the admin's run")
+
+        let least = try run(sb, env: identity.env)
+        XCTAssertEqual(least.status, 0, least.text)
+        assertSameWorld(adminWorld, try world(sb, acrossRuns: true), "the least-privilege run versus the admin's run")
+        let back = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: least)), "--yes"], env: identity.env)
+        XCTAssertEqual(back.status, 0, back.text)
+        assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after the least-privilege rollback")
+
+        try sb.assertEveryFaultRollsBack(
+            [("delete-deployment", ["--target", "kube", "--method", "DELETE", "--path", "deployments/postgres", "--count", "1", "--action", "500"])],
+            reset: {}, world: { try world(sb, recreatedDeployment: true) }, run: { try run(sb, env: identity.env) })
+        XCTAssertEqual(try counts(sb), countsBefore, "the data is intact")
     }
 }

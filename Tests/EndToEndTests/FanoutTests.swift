@@ -19,6 +19,7 @@ final class FanoutTests: XCTestCase {
             let sb = try MigrationHarness(fixtures: ["many-cronjobs"], fixtureVars: ["cronjobs": "4", "namespaces": "2"])
             sandbox = sb
             initialWorld = try world(sb)
+            try noteFixture(sb)
         } catch {
             setupError = "\(error)"
         }
@@ -39,19 +40,20 @@ final class FanoutTests: XCTestCase {
         super.setUp()
         guard let sb = Self.sandbox else { return }
         try? sb.fault(["--clear"])
-        if let id = sb.newestRunID(),
-           let st = try? sb.runbook(["status", id, "--output", "json"]), !st.stdout.contains("\"rolled-back\"") {
+        // The run's own status (an item of a finished run may be "rolled-back" while the run is not).
+        if let id = sb.newestRunID(), sb.runStatus(id).0 != "rolled-back" {
             _ = try? sb.runbook(["rollback", id, "--yes"])
         }
         sb.forgetUnfinishedRuns()
     }
 
-    /// CronJobs, Secrets and ExternalSecrets of the fixture's namespaces and the GCP project, as text.
-    static func world(_ sb: MigrationHarness) throws -> String {
+    /// CronJobs, Secrets and ExternalSecrets of the fixture's namespaces and the GCP project, as
+    /// text; `recreated` leaves out the identity of objects a run made (to compare two runs' ends).
+    static func world(_ sb: MigrationHarness, recreated: Bool = false) throws -> String {
         var parts: [String] = []
         for ns in namespaces {
             for kind in ["cronjobs", "secrets", "externalsecrets.external-secrets.io", "jobs"] {
-                let objs = try sb.objects(kind, namespace: ns).map { MigrationHarness.normalized($0) }
+                let objs = try sb.objects(kind, namespace: ns).map { MigrationHarness.normalized($0, recreated: recreated) }
                     .sorted { (($0["metadata"] as? [String: Any])?["name"] as? String ?? "") < (($1["metadata"] as? [String: Any])?["name"] as? String ?? "") }
                 parts.append("\(ns)/\(kind): " + MigrationHarness.canonical(objs))
             }
@@ -87,14 +89,12 @@ final class FanoutTests: XCTestCase {
         let sb = try harness()
         let out = try sb.runbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json", "--var", "concurrency=3"])
         XCTAssertEqual(out.status, 0, out.text)
-        for key in Self.cronjobs {
-            let name = String(key.split(separator: "/")[1])
-            XCTAssertEqual(try envSecretName(sb, key), "\(name)-eso", key)
-            let ns = String(key.split(separator: "/")[0])
-            XCTAssertEqual(try sb.secretValue("\(name)-eso", key: "DATABASE_URL", namespace: ns),
-                           try sb.secretValue("\(name)-db", key: "DATABASE_URL", namespace: ns), key)
-        }
-        XCTAssertEqual(try envSecretName(sb, "reports-00/legacy-export"), "legacy-export-db", "a CronJob without the label is left alone")
+        // Every reference of every CronJob (one, or five across an init container and two
+        // containers, one of them to a Secret two CronJobs share) is moved; nothing else changed.
+        for key in Self.cronjobs { try assertEveryReferenceMoved(sb, key) }
+        XCTAssertEqual(MigrationHarness.canonical(MigrationHarness.normalized(try XCTUnwrap(sb.object("cronjob", "legacy-export", namespace: "reports-00")))),
+                       MigrationHarness.canonical(MigrationHarness.normalized(try XCTUnwrap(Self.initialCronJobs["reports-00/legacy-export"]))),
+                       "a CronJob without the label is left alone")
         // JSON events name items: every CronJob finished once, by index and key.
         let events = Self.events(out)
         let finished = events.filter { $0["event"] as? String == "item.finished" }
@@ -110,10 +110,7 @@ final class FanoutTests: XCTestCase {
         let back = try sb.runbook(["rollback", id, "--yes"])
         XCTAssertEqual(back.status, 0, back.text)
         try assertWorldIsInitial(sb, "after runbook rollback")
-        sb.assertNoSecretLeaks(try Self.cronjobs.compactMap { key in
-            let p = key.split(separator: "/").map(String.init)
-            return try sb.secretValue("\(p[1])-db", key: "DATABASE_URL", namespace: p[0])
-        })
+        sb.assertNoSecretLeaks(Self.fixtureSecretValues)
     }
 
     func testACanaryFailureStopsEverythingAndChangesNothing() throws {
@@ -174,5 +171,41 @@ final class FanoutTests: XCTestCase {
             XCTAssertEqual(code, 200)
             XCTAssertEqual((versions["versions"] as? [[String: Any]])?.count, 1, "\(key): \(versions)")
         }
+    }
+
+    /// With only a ServiceAccount bound to exactly what `runbook rbac` prints (in-cluster mode, no
+    /// kubeconfig): the fan-out ends as the admin's ends, `rollback` restores every item, and a
+    /// run whose last item fails (no failure allowed) rolls every item back.
+    func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
+        let sb = try harness()
+        let args = ["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json"]
+        let vars = ["--var", "concurrency=4"]
+        let identity = try sb.sandbox.leastPrivilege(runbook: "migrate-cronjobs-to-eso", vars: vars, work: sb.dir)
+        defer { try? identity.revoke() }
+
+        let admin = try sb.runbook(args + vars)
+        XCTAssertEqual(admin.status, 0, admin.text)
+        let adminWorld = try Self.world(sb, recreated: true)
+        let adminBack = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: admin)), "--yes"])
+        XCTAssertEqual(adminBack.status, 0, adminBack.text)
+        try assertWorldIsInitial(sb, "after rolling back the admin's run")
+
+        let least = try sb.runbook(args + vars, env: identity.env)
+        XCTAssertEqual(least.status, 0, least.text)
+        let leastWorld = try Self.world(sb, recreated: true)
+        if leastWorld != adminWorld {
+            XCTFail("the least-privilege run versus the admin's run\n\(MigrationHarness.diff(adminWorld, leastWorld))")
+        }
+        let back = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: least)), "--yes"], env: identity.env)
+        XCTAssertEqual(back.status, 0, back.text)
+        try assertWorldIsInitial(sb, "after the least-privilege rollback")
+
+        try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/namespaces/reports-01/cronjobs/report-0003$",
+                      "--count", "5", "--action", "500"])
+        let failed = try sb.runbook(args + vars, env: identity.env)
+        XCTAssertEqual(failed.status, 1, failed.text)
+        XCTAssertEqual(Self.events(failed).last { $0["event"] as? String == "run.finished" }?["status"] as? String, "rolled-back", failed.stdout)
+        try sb.fault(["--clear"])
+        try assertWorldIsInitial(sb, "after the least-privilege run whose last item failed")
     }
 }

@@ -283,6 +283,13 @@ final class MigrationHarness: @unchecked Sendable {
         return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
+    /// Whether a run's JSON events report `step` (`--output json`) finished as failed.
+    static func reportsFailed(_ step: String, in out: Output) -> Bool {
+        out.text.split(separator: "\n").contains {
+            $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(step)\"") && $0.contains("\"status\":\"failed\"")
+        }
+    }
+
     /// For each case, from a fresh start (`reset`): inject the fault, run (exit 1, with that step
     /// reported failed in the JSON events), clear the fault, and compare `world` with before.
     func assertEveryFaultRollsBack(_ cases: [(step: String, fault: [String])], reset: () -> Void,
@@ -294,9 +301,7 @@ final class MigrationHarness: @unchecked Sendable {
             try fault(c.fault)
             let out = try run()
             XCTAssertEqual(out.status, 1, "\(c.step): \(out.text)", file: file, line: line)
-            XCTAssertTrue(out.text.split(separator: "\n").contains {
-                $0.contains("\"event\":\"step.finished\"") && $0.contains("\"step\":\"\(c.step)\"") && $0.contains("\"status\":\"failed\"")
-            }, "\(c.step) is the failed step: \(out.text)", file: file, line: line)
+            XCTAssertTrue(Self.reportsFailed(c.step, in: out), "\(c.step) is the failed step: \(out.text)", file: file, line: line)
             try fault(["--clear"])
             let after = try world()
             if before != after {

@@ -102,8 +102,9 @@ final class MigrationTests: XCTestCase {
         Int(try sb.psql(databaseURL, "SELECT count(*) FROM mirt_fit_meta")) ?? -1
     }
 
-    func run(_ sb: MigrationHarness, _ extra: [String] = []) throws -> MigrationHarness.Output {
-        try sb.runbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json"] + extra)
+    /// `run --yes --output json`; with `env` (a least-privilege identity's), in-cluster mode only.
+    func run(_ sb: MigrationHarness, _ extra: [String] = [], env: [String: String]? = nil) throws -> MigrationHarness.Output {
+        try sb.runbook(["run", "migrate-calibrate-irt", "--yes", "--output", "json"] + extra, env: env)
     }
 
     private func envRef(_ cronjob: [String: Any]?, _ variable: String) -> (String?, String?) {
@@ -321,5 +322,40 @@ final class MigrationTests: XCTestCase {
         restore["metadata"] = meta
         XCTAssertEqual(try sb.kubectl(["create", "-f", "-"], stdin: MigrationHarness.canonical(restore)).status, 0)
         assertSameWorld(before, try world(sb, recreated: true), "after the run without a token and its rollback")
+    }
+
+    /// With only a ServiceAccount bound to exactly what `runbook rbac` prints (in-cluster mode, no
+    /// kubeconfig): a run ends as the admin's run ends, `rollback` restores the start, and a run
+    /// whose last step (the test Job) fails rolls everything back. Revoked, the token is refused:
+    /// the runs had no other Kubernetes credential.
+    func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
+        let sb = try harness()
+        let identity = try sb.sandbox.leastPrivilege(runbook: "migrate-calibrate-irt", vars: [], work: sb.dir)
+        let before = try world(sb)
+
+        let admin = try run(sb)
+        XCTAssertEqual(admin.status, 0, admin.text)
+        let adminWorld = try world(sb, recreated: true)
+        let adminBack = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: admin)), "--yes"])
+        XCTAssertEqual(adminBack.status, 0, adminBack.text)
+        assertSameWorld(before, try world(sb), "after rolling back the admin's run")
+
+        let least = try run(sb, env: identity.env)
+        XCTAssertEqual(least.status, 0, least.text)
+        assertSameWorld(adminWorld, try world(sb, recreated: true), "the least-privilege run versus the admin's run")
+        let back = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: least)), "--yes"], env: identity.env)
+        XCTAssertEqual(back.status, 0, back.text)
+        assertSameWorld(before, try world(sb), "after the least-privilege rollback")
+
+        try sb.fault(["--target", "job", "--path", "calibrate-irt", "--count", "20", "--action", "fail"])
+        let failed = try run(sb, env: identity.env)
+        XCTAssertEqual(failed.status, 1, failed.text)
+        XCTAssertTrue(MigrationHarness.reportsFailed("run-test-job", in: failed), failed.text)
+        try sb.fault(["--clear"])
+        assertSameWorld(before, try world(sb), "after the least-privilege run that failed at its test Job")
+
+        try identity.revoke()
+        let refused = try sb.runbook(["plan", "migrate-calibrate-irt"], env: identity.env)
+        XCTAssertEqual(refused.status, 3, "a revoked ServiceAccount is refused up front: \(refused.text)")
     }
 }

@@ -198,4 +198,37 @@ extension SealMigrationTests {
         }
         assertSame(start, try world(sb), "after the last rollback")
     }
+
+    /// With only a ServiceAccount bound to exactly what `runbook rbac` prints (in-cluster mode, no
+    /// kubeconfig; the stores' credentials as before): the migration ends as the admin's ends,
+    /// `rollback` restores the hand-made Secret, and a run failing at applying the SealedSecret
+    /// rolls everything back.
+    func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
+        let sb = try harness()
+        let identity = try sb.sandbox.leastPrivilege(runbook: "seal-observer-secrets", vars: ["--var", "gitops_dir=\(gitops.path)"], work: sb.dir)
+        defer { try? identity.revoke() }
+        let before = try world(sb)
+        var known = sb.runIDs()
+
+        let admin = try run(sb)
+        XCTAssertEqual(admin.status, 0, admin.text)
+        let adminWorld = try world(sb)
+        let adminBack = try sb.runbook(["rollback", try newRun(sb, after: &known), "--yes"])
+        XCTAssertEqual(adminBack.status, 0, adminBack.text)
+        assertSame(before, try world(sb), "after rolling back the admin's run")
+
+        let least = try sb.runbook(["run", "seal-observer-secrets", "--yes", "--output", "json", "--var", "gitops_dir=\(gitops.path)"], env: identity.env)
+        XCTAssertEqual(least.status, 0, least.text)
+        assertSame(adminWorld, try world(sb), "the least-privilege run versus the admin's run")
+        let back = try sb.runbook(["rollback", try newRun(sb, after: &known), "--yes"], env: identity.env)
+        XCTAssertEqual(back.status, 0, back.text)
+        try assertHandMadeWithFixtureData(sb)
+        assertSame(before, try world(sb), "after the least-privilege rollback")
+
+        try sb.assertEveryFaultRollsBack(
+            [("apply-sealed", ["--target", "kube", "--method", "PATCH", "--path", "sealedsecrets", "--count", "100", "--action", "500"])],
+            reset: {}, world: { try world(sb) },
+            run: { try sb.runbook(["run", "seal-observer-secrets", "--yes", "--output", "json", "--var", "gitops_dir=\(gitops.path)"], env: identity.env) })
+        try assertHandMadeWithFixtureData(sb)
+    }
 }

@@ -85,7 +85,10 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertEqual(identity.serviceAccount.namespace, "runbook-system")
         XCTAssertEqual(identity.serviceAccount.name, "runbook-team-least")
         let seedtestRole = try XCTUnwrap(objects.first { $0["kind"] == "Role" && $0.lookup("metadata.namespace") == "seedtest" })
-        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"seedtest-db-credentials\"]"), seedtestRole.jsonString())
+        // named objects are granted by name (the Secret read is covered by the rule on the prior-state
+        // holder Secrets, named after the run id: the run reads a secret, so a patched object may hold it)
+        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"calibrate-irt-weekly\"]"), seedtestRole.jsonString())
+        XCTAssertTrue(seedtestRole.jsonString().contains("\"resourceNames\":[\"team-least-cm\"]"), seedtestRole.jsonString())
         let env = identity.env
 
         // every rule is needed: without it the preflight refuses, naming what is missing, and nothing changes
@@ -206,15 +209,19 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertEqual(dry.status, 0, dry.stderr)
         XCTAssertNil(try sb.kubectlJSON(["configmap", "runbook-team-json", "-n", "runbook-system"]))
 
-        // apply the rbac List for real: the ServiceAccount can read exactly the one Secret
+        // apply the rbac List for real: the ServiceAccount may change exactly the named objects, and
+        // on Secrets only what the prior-state holders need (the run reads a secret that a changed
+        // object may hold: create/get/delete, any name; no update, list or patch)
         let applied = try RunbookCLI.run(["rbac", path, "--output", "json"] + common, cwd: work)
         _ = try kubectl(["apply", "-f", "-"], stdin: applied.stdout)
         let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-json"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let rows = try kubectl(["--token", token, "--context", "sandbox-viewer", "auth", "can-i", "--list", "-n", "seedtest"])
             .split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
-        XCTAssertTrue(rows.contains("secrets [] [seedtest-db-credentials] [get]"), rows.joined(separator: "\n"))
-        XCTAssertFalse(rows.contains { $0.hasPrefix("secrets [] [] ") }, rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("cronjobs.batch [] [calibrate-irt-weekly] [get patch update]"), rows.joined(separator: "\n"))
+        XCTAssertTrue(rows.contains("configmaps [] [team-least-cm] [delete get patch update]"), rows.joined(separator: "\n"))
+        XCTAssertEqual(rows.filter { $0.hasPrefix("secrets ") }, ["secrets [] [] [create delete get]"], rows.joined(separator: "\n"))
+        XCTAssertFalse(rows.contains { $0.hasPrefix("cronjobs.batch [] [] ") || $0.hasPrefix("configmaps [] [] ") }, rows.joined(separator: "\n"))
 
         // errors: the JSON error event on stdout, the secret masked, nothing else printed there
         try """

@@ -62,12 +62,18 @@ public protocol Action: Sendable {
     /// only at run time reads as nil through `context.known(_:)`, and means "any name" (or "every
     /// namespace"). Default: none (the action does not talk to Kubernetes).
     static func permissions(_ context: ActionContext) async throws -> [Permission]
+
+    /// The outputs (or the parts of them) known before the run, from `with` evaluated as for
+    /// `permissions`: they let a later step's permissions follow what this step will output (the
+    /// kind and name of the SealedSecret a `secret.seal` makes). Default: none.
+    static func plannedOutputs(_ context: ActionContext) -> [String: Value]
 }
 
 extension Action {
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {}
     public func rollback(_ context: ActionContext, record: Value) async throws {}
     public static func permissions(_ context: ActionContext) async throws -> [Permission] { [] }
+    public static func plannedOutputs(_ context: ActionContext) -> [String: Value] { [:] }
 }
 
 /// The result of one execute.

@@ -30,6 +30,15 @@ public struct ActionContext: Sendable {
     /// What expressions inside files the step reads (e.g. a `k8s.apply` manifest) can see. The
     /// runner sets it to the step's scope; empty by default.
     public var scope = Scope()
+    /// For `permissions`: whether a secret of the run (a secret var, a secret output, a value an
+    /// action registers with the masker) may exist, so that an object a step changes may hold one
+    /// and its prior state then goes into a holder Secret (see `PriorState`). True unless the
+    /// runner knows the runbook has no source of secrets.
+    public var runMayHoldSecrets = true
+    /// For `permissions`: the namespace of a step that names none (and of the prior-state holders
+    /// of cluster-scoped objects), when it is not the client's default — for `runbook rbac`, the
+    /// ServiceAccount's, which is the default namespace of the Pod that runs as it.
+    public var permissionDefaultNamespace: String?
     let journalSink: @Sendable (Value) async throws -> Void
     let logSink: @Sendable (String) -> Void
 

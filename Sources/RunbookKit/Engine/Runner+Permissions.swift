@@ -9,15 +9,24 @@ extension Runner {
     /// With `skippingUnservedKinds` (the run's preflight), a step whose kind the server does not
     /// serve adds nothing: there is no permission to ask about, and the step (or the runbook's own
     /// check, with its own message) reports it — it may never run at all (`when:`).
-    func requiredPermissions(lock: LockMode, skippingUnservedKinds: Bool = false) async throws -> [Permission] {
+    /// `defaultNamespace` stands for the client's default namespace (`rbac`: the ServiceAccount's).
+    func requiredPermissions(lock: LockMode, skippingUnservedKinds: Bool = false, defaultNamespace: String? = nil) async throws -> [Permission] {
         var all = Set<Permission>()
+        // outputs known before the run (a SealedSecret's kind and name), for the steps after
+        var planned = scope
+        let mayHoldSecrets = runMayHoldSecrets
         for step in runbook.allSteps {
             guard let type = actions.action(named: step.action) else { continue }
-            let ctx = context(for: step, with: lenientEvaluate(step.with), journal: nil, slot: nil)
+            var ctx = context(for: step, with: lenientEvaluate(step.with, scope: planned), journal: nil, slot: nil)
+            ctx.runMayHoldSecrets = mayHoldSecrets
+            ctx.permissionDefaultNamespace = defaultNamespace
             do {
                 all.formUnion(try await type.permissions(ctx))
             } catch KubeError.unknownKind where skippingUnservedKinds {
                 continue
+            }
+            for (key, value) in type.plannedOutputs(ctx) where planned.outputs[step.id]?[key] == nil {
+                planned.outputs[step.id, default: [:]][key] = value
             }
         }
         if lock == .cluster { all.formUnion(Runner.teamPermissions(runbook: runbook.name, namespace: options.runsNamespace)) }
@@ -46,19 +55,41 @@ extension Runner {
         ] + ["create", "get", "update", "list"].map { Permission($0, group: "", resource: "secrets", namespace: namespace, name: nil) }
     }
 
-    /// `with` as a dry-run sees it, except that anything not known before the run (a step output,
-    /// a `foreach` item) becomes a `<unknown until run: …>` placeholder instead of an error.
-    func lenientEvaluate(_ node: YAMLNode?) -> Value {
+    /// Whether a run may hold a secret an object it changes could contain (see
+    /// `ActionContext.runMayHoldSecrets`): a secret var, or a step that reads or makes secrets
+    /// (a secret output, `k8s.get` of a Secret, a SQL DSN, a secret store's credentials).
+    var runMayHoldSecrets: Bool {
+        runbook.vars.contains(where: \.secret) || runbook.allSteps.contains { step in
+            guard let type = actions.action(named: step.action) else { return false }
+            return !type.spec.secretOutputs.isEmpty || step.action.hasPrefix("secret.") || ["k8s.get", "sql.query"].contains(step.action)
+        }
+    }
+
+    /// `with` as a dry-run sees it (with `scope`, by default the run's), except that anything not
+    /// known before the run (a step output, a `foreach` item) becomes a `<unknown until run: …>`
+    /// placeholder instead of an error.
+    func lenientEvaluate(_ node: YAMLNode?, scope: Scope? = nil) -> Value {
         guard let node else { return .object(Object()) }
+        let scope = scope ?? self.scope
         switch node {
         case .scalar(let text, _, _, _):
             return (try? dryEvaluate(node, scope: scope)) ?? UnknownOutput.placeholder(text)
         case .sequence(let items, _):
-            return .array(items.map { lenientEvaluate($0) })
+            return .array(lenientElements(items, scope: scope))
         case .mapping(let pairs, _):
             var o = Object()
-            for p in pairs { o[p.key.scalarText ?? ""] = lenientEvaluate(p.value) }
+            for p in pairs { o[p.key.scalarText ?? ""] = lenientEvaluate(p.value, scope: scope) }
             return .object(o)
+        }
+    }
+
+    /// A list's elements; a list template stands for its `$do` elements once, with what is known
+    /// only per element as placeholders (the permissions do not depend on how many there are).
+    func lenientElements(_ items: [YAMLNode], scope: Scope) -> [Value] {
+        items.flatMap { item -> [Value] in
+            guard ListTemplate.isTemplate(item) else { return [lenientEvaluate(item, scope: scope)] }
+            guard case .sequence(let body, _)? = item["$do"] else { return [] }
+            return lenientElements(body, scope: scope)
         }
     }
 
@@ -111,8 +142,9 @@ extension Runner {
         opts.dryRun = true
         let runner = Runner(runbook: runbook, state: state, vars: vars, options: opts, masker: masker, reporter: SilentReporter())
         let lock = LockMode.resolve(flag: options.lockMode, runbook: runbook)
-        let perms = try await runner.requiredPermissions(lock: lock)
         let sa = serviceAccount ?? (options.runsNamespace, KubeName.subdomain("runbook-\(runbook.name)"))
+        // a step that names no namespace works in the Pod's, the ServiceAccount's (not the kubeconfig's)
+        let perms = try await runner.requiredPermissions(lock: lock, defaultNamespace: sa.namespace)
         return RBACManifests(runbook: runbook.name, permissions: perms, runsNamespace: lock == .cluster ? options.runsNamespace : nil,
                              serviceAccount: sa)
     }

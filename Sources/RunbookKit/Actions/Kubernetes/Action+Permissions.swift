@@ -14,13 +14,18 @@ extension ActionContext {
         try await kubernetes.client().resource(apiVersion: apiVersion, kind: kind)
     }
 
-    /// The namespace a step works in: `with.namespace`, else the context's default; nil when
-    /// known only at run time (every namespace).
+    /// The namespace a step works in: `with.namespace`, else the default one; nil when known only
+    /// at run time (every namespace).
     var permissionNamespace: String? {
         get throws {
             if with["namespace"] != nil && !(with["namespace"]?.isNull ?? true) { return known("namespace") }
-            return try kubernetes.client().defaultNamespace
+            return try defaultPermissionNamespace
         }
+    }
+
+    /// `permissionDefaultNamespace`, else the client's default namespace.
+    var defaultPermissionNamespace: String {
+        get throws { try permissionDefaultNamespace ?? kubernetes.client().defaultNamespace }
     }
 
     /// `verbs` on the object named by `apiVersion`/`kind`/`namespace`/`name` in `with`.
@@ -36,6 +41,13 @@ extension ActionContext {
     func priorStateHolderPermissions(namespace: String?) -> [Permission] {
         ["create", "get", "delete"].map { Permission($0, group: "", resource: "secrets", namespace: namespace, name: nil) }
     }
+
+    /// The holder Secrets of a step that saves the prior state of an object of `kind` in
+    /// `namespace`: needed for a Secret, and for any object when the run may hold a secret (whether
+    /// a secret value appears in the object is decided on the live object, at run time).
+    func priorStatePermissions(kind: String?, namespace: String?) -> [Permission] {
+        kind == "Secret" || runMayHoldSecrets ? priorStateHolderPermissions(namespace: namespace) : []
+    }
 }
 
 extension K8sGet {
@@ -46,6 +58,14 @@ extension K8sSecretRead {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
         let ns = try c.permissionNamespace
         if c.with["labelSelector"] != nil { return [Permission("list", group: "", resource: "secrets", namespace: ns, name: nil)] }
+        if let names = c.with["names"] {
+            // Each named Secret; any name when a name is known only at run time.
+            let known = (names.arrayValue ?? []).map { UnknownOutput.isIn($0) ? nil : $0.stringValue }
+            guard let list = names.arrayValue, !known.contains(where: { $0 == nil }) else {
+                return [Permission("get", group: "", resource: "secrets", namespace: ns, name: nil)]
+            }
+            return Set(list.compactMap(\.stringValue)).sorted().map { Permission("get", group: "", resource: "secrets", namespace: ns, name: $0) }
+        }
         return [Permission("get", group: "", resource: "secrets", namespace: ns, name: c.known("name"))]
     }
 }
@@ -66,7 +86,7 @@ extension K8sApply {
             // server-side apply (a PATCH that may create), its dry-run, and the rollback: delete
             // what it created, put back (update) what it changed
             out += ["get", "patch", "update", "delete"].map { Permission($0, res, namespace: ns, name: name) }
-            if kind == "Secret", apiVersion == "v1" { out += c.priorStateHolderPermissions(namespace: ns) }
+            out += c.priorStatePermissions(kind: apiVersion == "v1" ? kind : nil, namespace: ns)
         }
         return out
     }
@@ -74,17 +94,13 @@ extension K8sApply {
 
 extension K8sPatch {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
-        var out = try await c.objectPermissions(["get", "patch", "update"])
-        if c.known("kind") == "Secret" { out += c.priorStateHolderPermissions(namespace: try c.permissionNamespace) }
-        return out
+        try await c.objectPermissions(["get", "patch", "update"]) + c.priorStatePermissions(kind: c.known("kind"), namespace: try c.permissionNamespace)
     }
 }
 
 extension K8sDelete {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
-        var out = try await c.objectPermissions(["get", "delete", "create"])
-        if c.known("kind") == "Secret" { out += c.priorStateHolderPermissions(namespace: try c.permissionNamespace) }
-        return out
+        try await c.objectPermissions(["get", "delete", "create"]) + c.priorStatePermissions(kind: c.known("kind"), namespace: try c.permissionNamespace)
     }
 }
 
@@ -131,6 +147,8 @@ extension K8sRollout {
         let res = try await c.permissionResource(c.known("apiVersion") ?? "apps/v1", kind)
         let ns = try c.permissionNamespace
         var out = rbacVerbs(do: c.known("do")).map { Permission($0, res, namespace: ns, name: c.known("name")) }
+        // restart and undo keep the prior template (PriorState)
+        if c.known("do") != "status" { out += c.priorStatePermissions(kind: kind, namespace: ns) }
         if c.known("do") == "undo" || c.known("do") == nil {
             let history = kind == "Deployment" ? "replicasets" : "controllerrevisions"
             out.append(Permission("list", group: "apps", resource: history, namespace: ns, name: nil))
@@ -153,12 +171,20 @@ extension HTTPRequestAction {
         let verb = ["GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
                     "DELETE": "delete"][(c.known("method") ?? "GET").uppercased()] ?? "get"
         let given = s["namespace"]?.stringValue
-        let ns = given == nil ? try c.kubernetes.client().defaultNamespace : given!.contains("<unknown until run: ") ? nil : given
+        let ns = given == nil ? try c.defaultPermissionNamespace : given!.contains("<unknown until run: ") ? nil : given
         return [Permission(verb, group: "", resource: "services", subresource: "proxy", namespace: ns, name: nil)]
     }
 }
 
 extension SecretSealAction {
+    /// The SealedSecret's kind and name are known before the run (its ciphertext is not): a
+    /// `k8s.apply` of `steps.ID.outputs.sealed` gets its permissions from them.
+    public static func plannedOutputs(_ c: ActionContext) -> [String: Value] {
+        guard let ns = c.known("namespace"), let name = c.known("name") else { return [:] }
+        return ["sealed": ["apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+                           "metadata": ["name": .string(name), "namespace": .string(ns)]]]
+    }
+
     /// The controller's certificate: its Service, then a GET through the service proxy.
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
         guard c.with["certificate"] == nil || c.known("certificate")?.isEmpty == true, let o = c.with["controller"]?.objectValue else { return [] }
