@@ -45,6 +45,10 @@ extension Runner {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
+        // A `--from` naming no step is a usage error before anything is read or recorded.
+        if let from, !runbook.steps.contains(where: { $0.id == from }) {
+            throw EngineError.unknownStep(from, known: runbook.steps.map(\.id))
+        }
         if changesThings(runbook, opts) || state.status == .rollingBack || state.status == .rollbackFailed {
             try confirm("Resume run \(runID) of \(runbook.name)?", command: "runbook resume", opts)
         }
@@ -198,7 +202,7 @@ extension Runner {
         }
         var start = state.steps.firstIndex { !isDone($0) } ?? state.steps.count
         if let from {
-            guard let idx = runbook.steps.firstIndex(where: { $0.id == from }) else { throw EngineError.unknownStep(from) }
+            guard let idx = runbook.steps.firstIndex(where: { $0.id == from }) else { throw EngineError.unknownStep(from, known: runbook.steps.map(\.id)) }
             for j in start..<max(start, idx) where !isDone(state.steps[j]) {
                 state.steps[j].status = .skipped
                 state.steps[j].summary = "skipped by resume --from \(from)"
