@@ -15,7 +15,8 @@ struct JobCommand: AsyncParsableCommand {
     @Option(name: .long, help: "NAMESPACE/NAME of the ServiceAccount (default: runbook-<runbook> in the runs namespace).")
     var serviceAccount: String?
     @OptionGroup var cluster: ClusterOptions
-    @OptionGroup var state: StateDirOption
+    /// Accepted, not offered: nothing is read from or written to a state directory.
+    @OptionGroup(visibility: .hidden) var state: StateDirOption
     @OptionGroup var output: OutputOption
 
     func run() async throws {

@@ -17,6 +17,9 @@ extension RAnalyticsTests {
 
         let identity = try sb.sandbox.leastPrivilege(runbook: "runbooks/deploy-r-analytics.yaml", vars: Self.deployVars, work: sb.dir)
         defer { XCTAssertNoThrow(try identity.revoke()) }
+        // its dry-runs too: the plan reads and dry-runs every step with those rights
+        let plan = try sb.runbook(["plan", "deploy-r-analytics"] + Self.deployVars, env: identity.env)
+        XCTAssertEqual(plan.status, 0, plan.text)
         let ok = try deploy(sb, env: identity.env)
         XCTAssertEqual(ok.status, 0, ok.text)
         let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
@@ -63,6 +66,8 @@ extension RAnalyticsTests {
         let identity = try sb.sandbox.leastPrivilege(runbook: "runbooks/update-r-analytics.yaml",
                                                      vars: ["--var", "image=gcr.io/univprepai/r-analytics:1.0.1"], work: sb.dir)
         defer { XCTAssertNoThrow(try identity.revoke()) }
+        let plan = try sb.runbook(["plan", "update-r-analytics", "--var", "image=gcr.io/univprepai/r-analytics:1.0.1"], env: identity.env)
+        XCTAssertEqual(plan.status, 0, plan.text)
         // an image that cannot be pulled fails the rollout: the rollback puts the exact template back
         let bad = try update("9.9.9", env: identity.env)
         XCTAssertEqual(bad.status, 1, bad.text)

@@ -18,6 +18,9 @@ extension RepairESOTests {
 
         let identity = try sb.sandbox.leastPrivilege(runbook: "runbooks/repair-eso-crd-conversion.yaml", vars: [], work: sb.dir)
         defer { XCTAssertNoThrow(try identity.revoke()) }
+        // its dry-runs too: the plan reads and dry-runs every step with those rights
+        let plan = try sb.runbook(["plan", "repair-eso-crd-conversion"], env: identity.env)
+        XCTAssertEqual(plan.status, 0, plan.text)
         let ok = try run(sb, env: identity.env)
         XCTAssertEqual(ok.status, 0, ok.text)
         assertSameWorld(repaired, try world(sb), "the ServiceAccount's repair versus the admin's")

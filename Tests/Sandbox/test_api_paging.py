@@ -1,6 +1,7 @@
 """Pure parts added for fan-out: LIST paging, generated fixtures and fixture vars, request counts,
 the controller work queue (events before resyncs, one key never on two workers) (no server)."""
 
+import json
 import os
 import threading
 import time
@@ -55,10 +56,29 @@ class GeneratedFixtureTest(unittest.TestCase):
         self.assertEqual({c["metadata"]["namespace"] for c in labelled}, {"reports-00", "reports-01", "reports-02"})
         secrets = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objs if o["kind"] == "Secret"}
         for c in cronjobs:
-            ref = c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]
-            self.assertIn((c["metadata"]["namespace"], ref["name"]), secrets)
+            pod = c["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            refs = [e["valueFrom"]["secretKeyRef"] for ct in pod.get("initContainers", []) + pod["containers"]
+                    for e in ct["env"] if "secretKeyRef" in e.get("valueFrom", {})]
+            self.assertIn(len(refs), (1, 5))
+            for ref in refs:  # every reference has its Secret, but the optional one
+                self.assertEqual((c["metadata"]["namespace"], ref["name"]) in secrets, not ref.get("optional"), ref)
+        # Even CronJobs have five references, one to the namespace's shared Secret.
+        shared = [c["metadata"]["name"] for c in labelled if "reports-shared" in json.dumps(c)]
+        self.assertEqual(shared, ["report-0000", "report-0002", "report-0004", "report-0006"])
+        self.assertEqual(len([o for o in objs if o["metadata"]["name"] == "reports-shared"]), 3)
         creds = next(o for o in objs if o["metadata"]["name"] == "eso-gcp-credentials")
         self.assertIn('"sandbox_access_token": "tok"', creds["stringData"]["credentials.json"])
+
+    def test_many_cronjobs_simple_shape_has_one_reference_each(self):
+        d = os.path.join(HERE, "..", "..", "fixtures", "clusters", "many-cronjobs")
+        objs = [o for _, o in generated.generated_objects([d], {"cronjobs": "4", "namespaces": "2", "shape": "simple"},
+                                                            lambda t: t)]
+        for c in (o for o in objs if o["kind"] == "CronJob"):
+            pod = c["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            self.assertNotIn("initContainers", pod)
+            self.assertEqual([e["name"] for ct in pod["containers"] for e in ct["env"]], ["DATABASE_URL"])
+        with self.assertRaises(ValueError):
+            list(generated.generated_objects([d], {"shape": "round"}, lambda t: t))
 
     def test_fixture_vars(self):
         self.assertEqual(generated.parse_vars(["cronjobs=1000", "", "namespaces=50"]), {"cronjobs": "1000", "namespaces": "50"})

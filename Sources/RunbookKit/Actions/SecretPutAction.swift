@@ -69,7 +69,7 @@ public struct SecretPutAction: Action {
 
     public func preview(_ context: ActionContext) async throws -> Preview {
         let t = try target(context)
-        let value = try context.string("value")
+        let value = try Self.text(of: context)
         context.masker.add(value)
         let now = try await currentState(t, context)
         if try context.bool("if_absent", default: false), case .present = now {
@@ -91,9 +91,27 @@ public struct SecretPutAction: Action {
         }
     }
 
+    /// `value` as text: a string as it is; a mapping or list as JSON with sorted keys (stable, so a
+    /// second run finds the same text unchanged) — e.g. every key of several Secrets in one remote
+    /// secret, which External Secrets reads back with `remoteRef.property` or `dataFrom.extract`.
+    static func text(of context: ActionContext) throws -> String {
+        switch context.with["value"] {
+        case .object?, .array?: return Self.sortedKeys(context.with["value"]!).jsonString()
+        default: return try context.string("value")
+        }
+    }
+
+    private static func sortedKeys(_ v: Value) -> Value {
+        switch v {
+        case .object(let o): return .object(Object(o.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: sortedKeys($0.value)) }))
+        case .array(let a): return .array(a.map(sortedKeys))
+        default: return v
+        }
+    }
+
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let t = try target(context)
-        let value = try context.string("value")
+        let value = try Self.text(of: context)
         context.masker.add(value)
         let token = RequestToken.make(runID: context.runID, stepID: context.stepID, name: t.name, value: value)
         let now = try await currentState(t, context)

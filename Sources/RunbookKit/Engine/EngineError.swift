@@ -9,7 +9,7 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case fixedVar(name: String)
     /// Secret vars given now differ from the run's (or were given then and are missing now).
     case secretVarsDiffer(runID: String, names: [String])
-    case unknownStep(String)
+    case unknownStep(String, known: [String])
     case unknownAction(String)
     case notConfirmed
     case timedOut(step: String, after: TimeInterval)
@@ -41,8 +41,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
                 + "(secret values are never stored, only a salted digest of each)"
         case .fixedVar(let name):
             return "var \(name) is fixed by the run being resumed; only secret vars may be given again"
-        case .unknownStep(let id):
-            return "the runbook has no step \(id)"
+        case .unknownStep(let id, let known):
+            return "the runbook has no step \(id)\(Suggestion.hint(for: id, in: known)); its steps: \(known.joined(separator: ", "))"
         case .unknownAction(let name):
             return "unknown action \(name)"
         case .notConfirmed:

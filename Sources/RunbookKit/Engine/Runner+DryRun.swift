@@ -154,11 +154,23 @@ extension Runner {
             if let ref = unknownReference(in: text, scope: scope) { return UnknownOutput.placeholder(ref) }
             return try Expressions.evaluate(node, scope: scope, file: runbook.file.path)
         case .sequence(let items, _):
-            return .array(try items.map { try dryEvaluate($0, scope: scope) })
+            guard items.contains(where: ListTemplate.isTemplate) else { return .array(try items.map { try dryEvaluate($0, scope: scope) }) }
+            // A list built by templates is known only when everything it reads is.
+            if let ref = firstUnknownReference(in: node, scope: scope) { return UnknownOutput.placeholder(ref) }
+            return try Expressions.evaluate(node, scope: scope, file: runbook.file.path)
         case .mapping(let pairs, _):
             var o = Object()
             for p in pairs { o[p.key.scalarText ?? ""] = try dryEvaluate(p.value, scope: scope) }
             return .object(o)
+        }
+    }
+
+    /// The first step output a dry-run does not know, in any scalar of a tree.
+    func firstUnknownReference(in node: YAMLNode, scope: Scope) -> String? {
+        switch node {
+        case .scalar(let text, _, _, _): return unknownReference(in: text, scope: scope)
+        case .sequence(let items, _): return items.lazy.compactMap { self.firstUnknownReference(in: $0, scope: scope) }.first
+        case .mapping(let pairs, _): return pairs.lazy.compactMap { self.firstUnknownReference(in: $0.value, scope: scope) }.first
         }
     }
 

@@ -181,7 +181,8 @@ extension Runner {
         let resumed = state.steps[i].items![k].steps.contains { $0.status != .pending }
         state.steps[i].items![k].status = .running
         state.steps[i].items![k].error = nil
-        try await persist(itemSlot)
+        // Its first step's write-ahead checkpoint waits for the team's record (persist).
+        try await persist(itemSlot, teamWait: false)
         try emit(itemEvent(ReportEvent(.itemStarted, runID: state.runID, step: runbook.steps[i].id), itemSlot))
         let started = Date()
         for j in group.steps.indices {
@@ -213,7 +214,8 @@ extension Runner {
             }
         }
         state.steps[i].items![k].status = .succeeded
-        try await persist(itemSlot)
+        // The next item's first step, or the group's end, waits for the team's record.
+        try await persist(itemSlot, teamWait: false)
         // The item's outputs stay in its step records (non-secret, masked); the in-memory copy,
         // secrets included, goes: a thousand items must not keep a thousand of them.
         itemOutputs[i]?[k] = nil

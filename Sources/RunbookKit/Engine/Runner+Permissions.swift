@@ -75,11 +75,21 @@ extension Runner {
         case .scalar(let text, _, _, _):
             return (try? dryEvaluate(node, scope: scope)) ?? UnknownOutput.placeholder(text)
         case .sequence(let items, _):
-            return .array(items.map { lenientEvaluate($0, scope: scope) })
+            return .array(lenientElements(items, scope: scope))
         case .mapping(let pairs, _):
             var o = Object()
             for p in pairs { o[p.key.scalarText ?? ""] = lenientEvaluate(p.value, scope: scope) }
             return .object(o)
+        }
+    }
+
+    /// A list's elements; a list template stands for its `$do` elements once, with what is known
+    /// only per element as placeholders (the permissions do not depend on how many there are).
+    func lenientElements(_ items: [YAMLNode], scope: Scope) -> [Value] {
+        items.flatMap { item -> [Value] in
+            guard ListTemplate.isTemplate(item) else { return [lenientEvaluate(item, scope: scope)] }
+            guard case .sequence(let body, _)? = item["$do"] else { return [] }
+            return lenientElements(body, scope: scope)
         }
     }
 

@@ -22,13 +22,6 @@ public actor Runner {
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
     var groupItems: [Int: [Value]] = [:]
-    /// Team record writes: changes counted, the last change written, one write at a time.
-    var teamChanges = 0
-    var teamWritten = 0
-    var teamWriting = false
-    var teamWaiters: [CheckedContinuation<Void, Never>] = []
-    /// Chunks of the team's record changed since its last write.
-    var teamDirtyChunks: Set<RunRecordLayout.ChunkID> = []
     /// The first failed item undo while a group's items are rolled back concurrently.
     var groupRollbackFailure: (step: String, error: any Error)?
     /// Size of `state.json` at the last compaction (the journal may grow to a multiple of it).
@@ -158,7 +151,7 @@ public actor Runner {
             if let when = step.when, try !Expressions.evaluate(when, scope: scope, file: runbook.file.path).isTruthy {
                 state[slot].status = .skipped
                 state[slot].summary = "when: condition is false"
-                try await persist(slot)
+                try await persist(slot, teamWait: false)
                 try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name,
                                                status: "skipped", message: "when: condition is false"), slot))
                 return .done
@@ -189,7 +182,7 @@ public actor Runner {
             state[slot].status = .succeeded
             state[slot].completed = true
             state[slot].finishedAt = Date()
-            try await persist(slot)
+            try await persist(slot, teamWait: false)
             try emit(itemEvent(ReportEvent(.stepFinished, runID: state.runID, step: label, name: step.name, status: "succeeded",
                                            duration: state[slot].duration, message: result.summary), slot))
             return .done
@@ -293,13 +286,17 @@ public actor Runner {
     /// durably before returning. With the journal open this appends one line to `journal.jsonl`
     /// and waits for its group-committed fsync; `state.json` is compacted from it when the
     /// journal outgrows it and when the command ends. A dry-run writes nothing.
-    func persist(_ slot: StepSlot? = nil, allItems: Bool = false) async throws {
+    ///
+    /// The team's record (cluster lock) gets the checkpoint too; with `teamWait` false the write is
+    /// queued but not waited for: only for a checkpoint after which nothing changes outside the
+    /// run before the next checkpoint, which waits (a step's end, before the next step's
+    /// write-ahead checkpoint), so the next step still does not start before the record has both.
+    func persist(_ slot: StepSlot? = nil, allItems: Bool = false, teamWait: Bool = true) async throws {
         guard !options.dryRun else { return }
         state.updatedAt = Date()
         guard let journal = checkpoints else {
             try options.store.save(state, masker: masker)
-            markTeamChunks(slot, allItems: allItems)
-            try await mirrorToTeam()
+            try await mirrorToTeam(slot, allItems: allItems, wait: teamWait)
             return
         }
         let seq = try journal.append(state.journalRecord(slot: slot, allItems: allItems, masker: masker))
@@ -307,49 +304,25 @@ public actor Runner {
             try compact()
         }
         try await journal.waitDurable(seq)
-        markTeamChunks(slot, allItems: allItems)
         // the team's copy (the cluster's run record) once the local write-ahead copy is durable
-        try await mirrorToTeam()
+        try await mirrorToTeam(slot, allItems: allItems, wait: teamWait)
     }
 
-    /// Writes the state to the team's run record, one write at a time (items of a `foreach`
-    /// checkpoint concurrently, and the record is replaced with optimistic concurrency). Returns
-    /// once a write that began after this change has finished: a change already covered by a
-    /// later write (several items checkpointing at once) costs no write of its own.
-    func mirrorToTeam() async throws {
+    /// Writes the checkpoint to the team's run record and returns once the record has it. The
+    /// change (the head and the chunks this checkpoint touched) is taken here, synchronously; the
+    /// session coalesces it with other items' checkpoints while a write is in flight.
+    func mirrorToTeam(_ slot: StepSlot?, allItems: Bool, wait: Bool) async throws {
         guard let team else { return }
-        teamChanges += 1
-        let mine = teamChanges
-        if teamWriting {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in teamWaiters.append(c) }
+        var chunks: Set<RunRecordLayout.ChunkID> = []
+        if let slot {
+            if allItems {
+                chunks.formUnion(RunRecordLayout.chunkIDs(counts: [slot.top: state.steps[slot.top].items?.count ?? 0]))
+            } else if let item = slot.item {
+                chunks.insert(RunRecordLayout.ChunkID(step: slot.top, item: item))
+            }
         }
-        teamWriting = true
-        defer {
-            if teamWaiters.isEmpty { teamWriting = false } else { teamWaiters.removeFirst().resume() }
-        }
-        guard teamWritten < mine else { return }
-        let covered = teamChanges
-        let chunks = teamDirtyChunks
-        teamDirtyChunks = []
-        do {
-            try await team.checkpoint(state, masker: masker, chunks: chunks)
-        } catch {
-            teamDirtyChunks.formUnion(chunks)
-            throw error
-        }
-        teamWritten = covered
-    }
-
-    /// Notes which chunks of the team's record a checkpoint changed: an item's chunk, or every
-    /// chunk of a group whose whole item list was written (the journal's record says the same).
-    func markTeamChunks(_ slot: StepSlot?, allItems: Bool) {
-        guard team != nil, let slot else { return }
-        if allItems {
-            let n = state.steps[slot.top].items?.count ?? 0
-            teamDirtyChunks.formUnion(RunRecordLayout.chunkIDs(counts: [slot.top: n]))
-        } else if let item = slot.item {
-            teamDirtyChunks.insert(RunRecordLayout.ChunkID(step: slot.top, item: item))
-        }
+        let change = team.change(of: state, chunks: chunks)
+        try await team.checkpoint(change, masker: masker, wait: wait)
     }
 
     static let compactionFloor = 8 << 20

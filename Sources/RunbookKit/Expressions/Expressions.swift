@@ -20,8 +20,11 @@ public enum Expressions {
                 throw RunbookError.invalid([Diagnostic(file: file, mark: at, message: error.message)])
             }
         case .sequence(let items, _):
-            return .array(try items.map { try evaluate($0, scope: scope, file: file) })
-        case .mapping(let pairs, _):
+            return .array(try ListTemplate.evaluateElements(items, scope: scope, file: file))
+        case .mapping(let pairs, let mark):
+            if ListTemplate.isTemplate(node) {
+                throw RunbookError.invalid([Diagnostic(file: file, mark: mark, message: Self.templateOutsideList)])
+            }
             // Evaluate values in place, then let toValue() apply merge keys and key rules.
             var object = Object()
             for pair in pairs {
@@ -75,14 +78,16 @@ public enum Expressions {
             let multiline = text.contains("\n")
             do {
                 for case .expression(let e, _, _) in try ExpressionParser.parseTemplate(text) {
-                    for (segments, offset) in e.paths {
+                    for (segments, offset, trail) in e.trails {
                         let at = multiline ? mark : position(of: offset, in: text, plain: plain, mark: mark)
                         do {
                             let kind = try Expression.checkShape(segments, offset: offset)
                             if case .local(let name, _) = kind, !locals.contains(name) {
                                 throw Expression.unknownName(segments, offset: offset)
                             }
-                            refs.append(ExpressionReference(kind: kind, mark: at))
+                            // `steps.ID.outputs.KEY.a.b` is one path: what follows KEY is trail too.
+                            let rest = segments.first == "steps" ? Array(segments.dropFirst(4)) : []
+                            refs.append(ExpressionReference(kind: kind, mark: at, trail: rest + trail))
                         } catch let error as ExpressionError {
                             diags.append(Diagnostic(file: file, mark: at, message: error.message))
                         } catch {}
@@ -93,11 +98,26 @@ public enum Expressions {
                                         message: "invalid expression: \(error.message)"))
             } catch {}
         case .sequence(let items, _):
-            for item in items { collect(item, file: file, locals: locals, refs: &refs, diags: &diags) }
-        case .mapping(let pairs, _):
+            for item in items {
+                guard ListTemplate.isTemplate(item) else {
+                    collect(item, file: file, locals: locals, refs: &refs, diags: &diags)
+                    continue
+                }
+                let (t, problems) = ListTemplate.parse(item, file: file)
+                diags += problems
+                collect(item["$foreach"]!, file: file, locals: locals, refs: &refs, diags: &diags)
+                let inner = locals.union(t?.bound ?? [])
+                if let when = item["$when"] { collect(when, file: file, locals: inner, refs: &refs, diags: &diags) }
+                if let body = item["$do"] { collect(body, file: file, locals: inner, refs: &refs, diags: &diags) }
+            }
+        case .mapping(let pairs, let mark):
+            if ListTemplate.isTemplate(node) { diags.append(Diagnostic(file: file, mark: mark, message: templateOutsideList)) }
             for pair in pairs { collect(pair.value, file: file, locals: locals, refs: &refs, diags: &diags) }
         }
     }
+
+    static let templateOutsideList = "a list template ($foreach) must be an element of a list: write it as '- $foreach: …'"
+
 
     /// The mark of a character inside a scalar: exact for single-line plain and quoted scalars
     /// (quoted ones start one column later), the scalar's own mark otherwise.

@@ -21,7 +21,7 @@ public enum KubeError: Error, LocalizedError, Sendable, RetryableError {
         case .status(let code, let reason, let message, let causes, let request):
             var s = "\(request): \(reason.isEmpty ? "HTTP \(code)" : reason) (\(code)): \(message)"
             if !causes.isEmpty { s += "; " + causes.joined(separator: "; ") }
-            if reason == "Forbidden" { s += " — the kubeconfig's user lacks this permission" }
+            if reason == "Forbidden" { s += " — the user of these credentials (kubeconfig or in-cluster ServiceAccount) lacks this permission" }
             return s
         case .unknownKind(let v, let k):
             return "the server has no resource for kind \(k) in \(v) (is the CRD installed, the apiVersion right?)"

@@ -17,12 +17,18 @@ enum DurableFile {
 
     /// Replaces `file` atomically: temp file in the same directory, write, fsync, rename, fsync dir.
     static func replace(_ file: URL, with data: Data) throws {
+        try replace(file) { emit in try emit(Array(data)) }
+    }
+
+    /// `replace`, the content given in parts by `produce` (each part written as it comes, so
+    /// that a large file never exists in memory as a whole).
+    static func replace(_ file: URL, produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
         let dir = file.deletingLastPathComponent()
         let tmp = dir.appendingPathComponent(".\(file.lastPathComponent).tmp-\(getpid())")
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateError.io(path: tmp.path, operation: "create", errno: errno) }
         do {
-            try writeAll(fd, data, path: tmp.path)
+            try produce { part in try writeAll(fd, part, path: tmp.path) }
             guard fsync(fd) == 0 else { throw StateError.io(path: tmp.path, operation: "fsync", errno: errno) }
         } catch {
             close(fd)
@@ -55,16 +61,22 @@ enum DurableFile {
     }
 
     static func writeAll(_ fd: Int32, _ data: Data, path: String) throws {
-        try data.withUnsafeBytes { (buf: UnsafeRawBufferPointer) in
-            var off = 0
-            while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw StateError.io(path: path, operation: "write", errno: errno)
-                }
-                off += n
+        try data.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+    }
+
+    static func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer, path: String) throws {
+        var off = 0
+        while off < buf.count {
+            let n = write(fd, buf.baseAddress! + off, buf.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StateError.io(path: path, operation: "write", errno: errno)
             }
+            off += n
         }
     }
 }

@@ -40,10 +40,11 @@ public struct StateStore: Sendable {
     /// Returns the size written.
     @discardableResult
     public func save(_ state: RunState, masker: Masker) throws -> Int {
-        let value = state.maskedForDisk(by: masker).toValue()
-        // Indented for people while small; a fan-out of thousands of item records is written compact.
+        // Indented for people while small; a fan-out of thousands of item records is written
+        // compact, one item at a time (`writeCompact`).
         let records = state.steps.reduce(0) { $0 + 1 + ($1.items?.count ?? 0) * max(1, $1.items?.first?.steps.count ?? 1) }
-        let data = Data((value.jsonString(pretty: records < 2_000) + "\n").utf8)
+        guard records < 2_000 else { return try writeCompact(state, masker: masker) }
+        let data = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
         try DurableFile.replace(stateFile(state.runID), with: data)
         return data.count
     }

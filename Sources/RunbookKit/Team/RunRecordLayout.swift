@@ -53,12 +53,23 @@ public enum RunRecordLayout {
 
     /// The items of one chunk, masked as in `state.json`; nil when `state` has no such chunk.
     static func items(of state: RunState, chunk: ChunkID, masker: Masker) -> [ItemRecord]? {
+        slice(of: state, chunk: chunk).map { masked($0, masker: masker) }
+    }
+
+    /// The items of one chunk as they are in memory (a copy of at most `itemsPerChunk` records);
+    /// nil when `state` has no such chunk.
+    static func slice(of state: RunState, chunk: ChunkID) -> [ItemRecord]? {
         guard state.steps.indices.contains(chunk.step), let items = state.steps[chunk.step].items else { return nil }
         let start = chunk.index * itemsPerChunk
         guard start < items.count || (start == 0 && items.isEmpty) else { return nil }
-        var group = state.steps[chunk.step]
-        group.items = Array(items[start..<min(start + itemsPerChunk, items.count)])
-        return group.maskedForDisk(by: masker).items
+        return Array(items[start..<min(start + itemsPerChunk, items.count)])
+    }
+
+    /// Item records masked as in `state.json`.
+    static func masked(_ items: [ItemRecord], masker: Masker) -> [ItemRecord] {
+        var group = StepRecord(id: "", action: "")
+        group.items = items
+        return group.maskedForDisk(by: masker).items ?? []
     }
 
     /// The whole state: the head's groups get their items back from the chunks. A chunk missing

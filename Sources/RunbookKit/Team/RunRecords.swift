@@ -58,17 +58,28 @@ public final class RunRecords: @unchecked Sendable {
     /// `state.json`. Chunks go first, so that a head never names items its chunks lack.
     /// Transient faults are retried; a conflict means another process owns the run.
     public func write(_ state: RunState, masker: Masker, events: [String], chunks: Set<RunRecordLayout.ChunkID>? = nil) async throws {
-        let (head, counts) = RunRecordLayout.head(of: state)
-        let all = RunRecordLayout.chunkIDs(counts: counts)
-        for id in all where chunks?.contains(id) ?? true {
-            guard let items = RunRecordLayout.items(of: state, chunk: id, masker: masker) else { continue }
-            try await store(name: RunRecords.chunkName(state.runID, id), runID: state.runID,
-                            object: try chunkSecret(state, id, items: items))
+        try await write(RunRecordChange(state: state, chunks: chunks), masker: masker, events: events, head: true)
+    }
+
+    /// Writes a change: its chunks, at once (each Secret chains its own resourceVersion), then —
+    /// when `head` — the head. The head goes last, so that it never counts items its chunks lack.
+    public func write(_ change: RunRecordChange, masker: Masker, events: [String], head: Bool) async throws {
+        let runID = change.head.runID
+        let chunks = change.chunks.sorted { $0.key < $1.key }
+        try await withThrowingTaskGroup(of: Void.self) { tg in
+            for (id, items) in chunks {
+                tg.addTask {
+                    let object = try self.chunkSecret(change.head, id, items: RunRecordLayout.masked(items, masker: masker))
+                    try await self.store(name: RunRecords.chunkName(runID, id), runID: runID, object: object)
+                }
+            }
+            try await tg.waitForAll()
         }
-        let json = Data((head.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
-        let uid = try await store(name: RunRecords.secretName(state.runID), runID: state.runID,
-                                  object: try secret(state, stateJSON: json, counts: counts, events: events))
-        if let uid { lock.withLock { headUIDs[state.runID] = uid } }
+        guard head else { return }
+        let json = Data((change.head.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
+        let uid = try await store(name: RunRecords.secretName(runID), runID: runID,
+                                  object: try secret(change.head, stateJSON: json, counts: change.counts, events: events))
+        if let uid { lock.withLock { headUIDs[runID] = uid } }
     }
 
     /// Creates (POST) or replaces (PUT with the resourceVersion last seen) one record; returns its uid.

@@ -9,15 +9,27 @@ public final class TeamSession: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [String] = []
     private var recordsEnabled = true
-    /// The record write in flight (the next one waits for it).
-    private var lastWrite: Task<Void, any Error>?
     /// Whether the session wrote every chunk once (later writes carry the changed ones only).
     private var wroteAll = false
+    /// Record writes, one at a time, later checkpoints coalescing while one is in flight.
+    private var commits: GroupCommit<RunRecordChange>!
+    /// The head last written and when: a write whose head says nothing new (only items changed)
+    /// writes the chunks alone, and the head at least every `headInterval`.
+    private var writtenHead: RunState?
+    private var headWrittenAt = Date.distantPast
+    /// How long a head may go unwritten while only items change (its `updated_at` and events tail
+    /// lag by at most this much; the items in the chunks never lag).
+    static let headInterval: TimeInterval = 5
+    private var masker = Masker()
 
     init(lease: ClusterLease, records: RunRecords, events: [String]) {
         self.lease = lease
         self.records = records
         self.events = events
+        commits = GroupCommit(merge: { $0.absorb($1) }, write: { [weak self] change in
+            guard let self else { throw CancellationError() }
+            try await self.write(change)
+        })
     }
 
     /// A run that must be resumed, rolled back or forgotten before another run starts.
@@ -58,28 +70,56 @@ public final class TeamSession: @unchecked Sendable {
         return TeamSession(lease: lease, records: records, events: events)
     }
 
-    /// Mirrors a checkpoint into the cluster (the next step must not start before the team's
-    /// record has it): the chunks in `chunks` (the `foreach` items changed since the last
-    /// write) and the head. The session's first write writes every chunk. Writes are chained one
-    /// after another in checkpoint order: `foreach` items checkpoint concurrently, and each write
-    /// must carry the resourceVersion the previous one got.
-    public func checkpoint(_ state: RunState, masker: Masker, chunks: Set<RunRecordLayout.ChunkID>) async throws {
-        let (enabled, tail) = lock.withLock { (recordsEnabled, events) }
+    /// What a checkpoint of `state` changed in the record: the chunks in `chunks` (the `foreach`
+    /// items changed since the last checkpoint), and every chunk on the session's first write.
+    /// Synchronous, so that the caller's state is not held while the write is waited for.
+    public func change(of state: RunState, chunks: Set<RunRecordLayout.ChunkID>) -> RunRecordChange {
+        let all = lock.withLock { () -> Bool in
+            defer { wroteAll = true }
+            return !wroteAll
+        }
+        return RunRecordChange(state: state, chunks: all ? nil : chunks)
+    }
+
+    /// Mirrors a checkpoint into the cluster: returns once a write that includes `change` has
+    /// succeeded (the next step must not start before the team's record has it). Writes are made
+    /// one at a time (each carries the resourceVersions the previous one got); checkpoints made
+    /// while one is in flight are written together by the next (group commit, `GroupCommit`).
+    /// With `wait` false the change joins the next write without waiting for it (a failure of
+    /// that write then fails the next checkpoint that waits).
+    public func checkpoint(_ change: RunRecordChange, masker: Masker, wait: Bool = true) async throws {
+        let enabled = lock.withLock {
+            self.masker = masker
+            return recordsEnabled
+        }
         guard enabled else { return }
         if let lost = lease.lost { throw TeamError.leaseLost(runbook: lease.runbook, reason: lost) }
-        let records = self.records
-        let write = lock.withLock { () -> Task<Void, any Error> in
-            let previous = lastWrite
-            let only: Set<RunRecordLayout.ChunkID>? = wroteAll ? chunks : nil
-            wroteAll = true
-            let task = Task {
-                _ = await previous?.result
-                try await records.write(state, masker: masker, events: tail, chunks: only)
-            }
-            lastWrite = task
-            return task
+        if wait { try await commits.commit(change) } else { try commits.stage(change) }
+    }
+
+    /// `checkpoint` of the whole state (every chunk changed).
+    public func checkpoint(_ state: RunState, masker: Masker) async throws {
+        try await checkpoint(RunRecordChange(state: state, chunks: nil), masker: masker)
+    }
+
+    /// How many record writes this session made.
+    public var writeCount: Int { commits.writeCount }
+
+    /// One write of the group commit: the changed chunks, then the head when it says something
+    /// new, when no chunk changed, or when it was last written `headInterval` ago.
+    private func write(_ change: RunRecordChange) async throws {
+        let (tail, masker, head) = lock.withLock { () -> ([String], Masker, Bool) in
+            let head = change.chunks.isEmpty || change.headDiffers(from: writtenHead)
+                || Date().timeIntervalSince(headWrittenAt) >= TeamSession.headInterval
+            return (events, self.masker, head)
         }
-        try await write.value
+        try await records.write(change, masker: masker, events: tail, head: head)
+        if head {
+            lock.withLock {
+                writtenHead = change.head
+                headWrittenAt = Date()
+            }
+        }
     }
 
     /// Adds an event (already masked) to the tail kept in the record.

@@ -58,6 +58,14 @@ extension K8sSecretRead {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
         let ns = try c.permissionNamespace
         if c.with["labelSelector"] != nil { return [Permission("list", group: "", resource: "secrets", namespace: ns, name: nil)] }
+        if let names = c.with["names"] {
+            // Each named Secret; any name when a name is known only at run time.
+            let known = (names.arrayValue ?? []).map { UnknownOutput.isIn($0) ? nil : $0.stringValue }
+            guard let list = names.arrayValue, !known.contains(where: { $0 == nil }) else {
+                return [Permission("get", group: "", resource: "secrets", namespace: ns, name: nil)]
+            }
+            return Set(list.compactMap(\.stringValue)).sorted().map { Permission("get", group: "", resource: "secrets", namespace: ns, name: $0) }
+        }
         return [Permission("get", group: "", resource: "secrets", namespace: ns, name: c.known("name"))]
     }
 }

@@ -5,22 +5,26 @@ import Foundation
 /// Without `key` it reads every key (see `K8sSecretRead+Whole.swift`); with `labelSelector`
 /// instead of `name`, every matching Secret as one restorable manifest.
 public struct K8sSecretRead: ReadAction {
-    public static let spec = ActionSpec(name: "k8s.secret.read", required: [], optional: ["name", "labelSelector", "namespace", "key", "optional"],
+    public static let spec = ActionSpec(name: "k8s.secret.read", required: [], optional: ["name", "names", "labelSelector", "namespace", "key", "optional"],
                                         secretOutputs: ["value", "data", "manifest"], mutating: false, dryRun: .execute)
     public init() {}
 
     public static func validate(_ with: YAMLNode, file: String, into diagnostics: inout [Diagnostic]) {
-        if (with["name"] == nil) == (with["labelSelector"] == nil) {
-            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.secret.read needs exactly one of name or labelSelector"))
+        if [with["name"], with["names"], with["labelSelector"]].compactMap({ $0 }).count != 1 {
+            diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.secret.read needs exactly one of name, names or labelSelector"))
         }
-        if with["labelSelector"] != nil, let key = with["key"] {
-            diagnostics.append(Diagnostic(file: file, mark: key.mark, message: "k8s.secret.read: key goes with name, not with labelSelector"))
+        if with["name"] == nil, let key = with["key"] {
+            diagnostics.append(Diagnostic(file: file, mark: key.mark, message: "k8s.secret.read: key goes with name, not with names or labelSelector"))
+        }
+        if let names = with["names"], case .mapping = names {
+            diagnostics.append(Diagnostic(file: file, mark: names.mark, message: "k8s.secret.read: names must be a list of Secret names"))
         }
     }
 
     public func execute(_ context: ActionContext) async throws -> ActionResult {
         let client = try context.kubernetes.client()
         if let selector = try context.optionalString("labelSelector") { return try await selected(context, client, selector) }
+        if context.with["names"] != nil { return try await several(context, client) }
         let ref = try context.objectRef(client, apiVersion: "v1", kind: "Secret")
         let key = try context.optionalString("key")
         let optional = try context.bool("optional", default: false)
