@@ -145,7 +145,7 @@ final class FanoutFormatTests: XCTestCase {
             return d.map(\.message)
         }
         XCTAssertEqual(try check("{ names: [a, b], namespace: n }"), [])
-        XCTAssertEqual(try check("{ names: [a], key: k }"), ["k8s.secret.read: key goes with name, not with names or labelSelector"])
+        XCTAssertEqual(try check("{ names: [a], key: k }"), ["k8s.secret.read: key goes with name, not with names"])
         XCTAssertEqual(try check("{ names: [a], name: b }"), ["k8s.secret.read needs exactly one of name, names or labelSelector"])
         XCTAssertEqual(try check("{ names: { a: b } }"), ["k8s.secret.read: names must be a list of Secret names"])
     }
