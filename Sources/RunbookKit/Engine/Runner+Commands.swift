@@ -238,6 +238,10 @@ extension Runner {
     /// Secret outputs are never stored, and outputs that held a secret are stored masked: re-run
     /// the read steps that produced them (SPEC §4).
     func recomputeSecretOutputs() async throws {
+        // A group finished by an earlier process: `results` again, from the items' stored outputs.
+        for (i, rec) in state.steps.enumerated() where runbook.steps[i].group != nil && rec.items != nil && rec.finishedAt != nil {
+            scope.outputs[rec.id] = groupOutputs(i)
+        }
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
             guard step.group == nil else { continue }  // items re-read theirs when they run again

@@ -60,11 +60,11 @@ extension K8sSecretRead {
         if c.with["labelSelector"] != nil { return [Permission("list", group: "", resource: "secrets", namespace: ns, name: nil)] }
         if let names = c.with["names"] {
             // Each named Secret; any name when a name is known only at run time.
-            let known = (names.arrayValue ?? []).map { UnknownOutput.isIn($0) ? nil : $0.stringValue }
-            guard let list = names.arrayValue, !known.contains(where: { $0 == nil }) else {
+            let known = (names.arrayValue ?? []).map { v in v.stringValue.flatMap { $0.contains("<unknown until run: ") ? nil : $0 } }
+            guard names.arrayValue != nil, !known.contains(where: { $0 == nil }) else {
                 return [Permission("get", group: "", resource: "secrets", namespace: ns, name: nil)]
             }
-            return Set(list.compactMap(\.stringValue)).sorted().map { Permission("get", group: "", resource: "secrets", namespace: ns, name: $0) }
+            return Set(known.compactMap { $0 }).sorted().map { Permission("get", group: "", resource: "secrets", namespace: ns, name: $0) }
         }
         return [Permission("get", group: "", resource: "secrets", namespace: ns, name: c.known("name"))]
     }
