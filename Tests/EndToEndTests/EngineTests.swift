@@ -353,6 +353,50 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(evidence, ["one", "two", "two"])
     }
 
+    /// Ctrl-C while an approval waits for its answer stops the run like any step (it waited forever
+    /// before, until a second Ctrl-C killed it): paused, exit 3; resume asks again.
+    func testSIGINTWhileAnApprovalWaitsPausesTheRun() throws {
+        let file = try fixture("approval")
+        let command = ([try RunbookCLI.binary().path, "run", file]).map { "'\($0)'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        p.currentDirectoryURL = dir
+        p.environment = RunbookCLI.environment(["RUNBOOK_STATE_DIR": stateDir.path, "NO_COLOR": "1"])
+        let inPipe = Pipe(), outPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = outPipe
+        try p.run()
+        defer { try? inPipe.fileHandleForWriting.close(); if p.isRunning { p.terminate() } }
+        inPipe.fileHandleForWriting.write(Data("y\n".utf8))  // the confirmation only
+        // The approval step is running (asking) once its checkpoint says so.
+        var pid: Int32?
+        let deadline = Date().addingTimeInterval(60)
+        while pid == nil, Date() < deadline {
+            if let id = runIDs().first, let st = try? state(id), st["steps"]?[1]?["status"] == "running" {
+                pid = st["process"]?["pid"]?.intValue.map(Int32.init)
+            } else {
+                usleep(50_000)
+            }
+        }
+        let runbookPID = try XCTUnwrap(pid, "the approval never started")
+        kill(runbookPID, SIGINT)
+        // A run that ignores the signal would wait forever: end it after a generous deadline (the test fails).
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if p.isRunning { kill(runbookPID, SIGKILL) } }
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()  // ends when runbook (and script) exit
+        p.waitUntilExit()
+        let text = String(decoding: out, as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 3, text)
+        XCTAssertTrue(text.contains("paused"), text)
+        let id = try onlyRunID()
+        XCTAssertEqual(try state(id)["status"], "paused")
+        XCTAssertEqual(evidence, ["before"])
+        let resumed = try runOnTTY(["resume", id], input: "y\ny\n", env: ["NO_COLOR": "1"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.stdout)
+        XCTAssertEqual(evidence, ["before", "after"])
+    }
+
     /// Runs the binary on a pseudo-terminal (util-linux `script`), typing `input`.
     func runOnTTY(_ args: [String], input: String, env: [String: String] = [:]) throws -> RunbookCLI.Result {
         let command = ([try RunbookCLI.binary().path] + args).map { "'\($0)'" }.joined(separator: " ")
