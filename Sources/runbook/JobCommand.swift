@@ -23,6 +23,7 @@ struct JobCommand: AsyncParsableCommand {
         try await CLI.perform(masker: Masker(), output: output.output) {
             let rbac = try await CLI.rbac(runbook: runbook, vars: vars, serviceAccount: serviceAccount, cluster: cluster, state: state)
             let job = try JobManifests(rbac: rbac, runbook: try CLI.loadRunbook(runbook), image: image, vars: vars.vars)
+            for w in rbac.warnings { Console.err("warning: \(w)") }
             switch output.output {
             case .text: Console.out(try job.yaml())
             case .json:

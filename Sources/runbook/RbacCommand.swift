@@ -21,6 +21,7 @@ struct RbacCommand: AsyncParsableCommand {
         let masker = Masker()
         try await CLI.perform(masker: masker, output: output.output) {
             let manifests = try await CLI.rbac(runbook: runbook, vars: vars, serviceAccount: serviceAccount, cluster: cluster, state: state)
+            for w in manifests.warnings { Console.err("warning: \(w)") }
             switch output.output {
             case .text: Console.out(manifests.yaml)
             case .json: Console.out(Value.kubeList(manifests.objects).jsonString(pretty: true))

@@ -169,6 +169,25 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertTrue(withFile.stdout.contains("/vars/vars.yaml") && withFile.stdout.contains("runbook-team-secretjob-vars"), withFile.output)
     }
 
+    /// A step applying an object whose kind only a run knows (an earlier step's output) cannot be
+    /// granted: `rbac` says so on stderr (its YAML still applies), and `plan` notes it too.
+    func testRbacWarnsAboutAnAppliedObjectItCannotKnow() throws {
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-gap}
+        steps:
+          - {id: read, action: k8s.get, with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: team-gap-src, optional: true}}
+          - {id: copy, action: k8s.apply, with: {objects: ["${{ steps.read.outputs.object }}"]}}
+        """.write(to: work.appendingPathComponent("team-gap.yaml"), atomically: true, encoding: .utf8)
+        let rbac = try RunbookCLI.run(["rbac", "team-gap.yaml", "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(rbac.exitCode, 0, rbac.output)
+        XCTAssertTrue(rbac.stderr.contains("warning: copy applies an object whose kind is known only at run time"), rbac.output)
+        XCTAssertTrue(rbac.stdout.contains("kind: ServiceAccount") && !rbac.stdout.contains("warning"), rbac.stdout)
+        let plan = try RunbookCLI.run(["plan", "team-gap.yaml", "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertTrue(plan.stderr.contains("warning: not checked before the run: copy applies an object"), plan.output)
+    }
+
     /// `--output json`: one `v1` `List` holding exactly the YAML's objects, which kubectl applies
     /// (the ServiceAccount then holds the rules, as `kubectl auth can-i --list` shows); errors are
     /// the JSON error event on stdout, masked.

@@ -74,11 +74,18 @@ extension K8sApply {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
         var objects: [Value] = []
         if let inline = c.with["objects"]?.arrayValue { objects = inline } else if c.with["manifest"] != nil {
-            objects = (try? c.documents(fromFile: "manifest")) ?? []
+            do { objects = try c.documents(fromFile: "manifest") } catch {
+                c.permissionGap?("\(c.stepID): its manifest cannot be read before the run (\(error)), so the objects it applies get no permission")
+            }
         }
         var out: [Permission] = []
         for o in objects {
-            guard let apiVersion = o["apiVersion"]?.stringValue, let kind = o["kind"]?.stringValue else { continue }
+            guard let apiVersion = o["apiVersion"]?.stringValue, let kind = o["kind"]?.stringValue,
+                  !apiVersion.contains("<unknown until run: "), !kind.contains("<unknown until run: ") else {
+                c.permissionGap?("\(c.stepID) applies an object whose kind is known only at run time (\(o.interpolated.prefix(80))), "
+                    + "so it gets no permission; write its apiVersion, kind and metadata in the step")
+                continue
+            }
             let res = try await c.permissionResource(apiVersion, kind)
             let name = o.lookup("metadata.name")?.stringValue.flatMap { $0.contains("<unknown until run: ") ? nil : $0 }
             var ns = try c.permissionNamespace
