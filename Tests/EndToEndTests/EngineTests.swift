@@ -208,6 +208,11 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(r.exitCode, 2, r.output)
         XCTAssertTrue(r.stderr.contains("changed since run"), r.stderr)
         XCTAssertEqual(evidence, ["one", "two"])
+        // Rollback refuses it too, and the way out is named (a new run is blocked by this one).
+        let rb = try runbook(["rollback", "--yes", try onlyRunID()])
+        XCTAssertEqual(rb.exitCode, 2, rb.output)
+        XCTAssertTrue(rb.stderr.contains("restore the original file") && rb.stderr.contains("runbook forget"), rb.stderr)
+        XCTAssertEqual(evidence, ["one", "two"])
     }
 
     func testKillDuringAStepThenResumeHasEveryEffectExactlyOnce() throws {
