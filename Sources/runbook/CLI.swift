@@ -14,6 +14,8 @@ enum CLI {
         do {
             code = try await body()
         } catch {
+            // A flag value refused after parsing is still a usage error (exit 2), like a parse error.
+            let error = (error as? ValidationError).map { RunbookError.usage($0.message) } ?? error
             report(error, masker: masker, output: output)
             code = ErrorReport.exitCode(for: error)
         }

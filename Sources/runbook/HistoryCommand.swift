@@ -7,7 +7,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Delete finished runs beyond the newest --keep of each runbook (cluster records and local run directories).")
     var prune = false
-    @Option(name: .long, help: "With --prune: finished runs to keep per runbook.") var keep = 20
+    @Option(name: .long, help: "With --prune: finished runs to keep per runbook (default: 20).") var keep: Int?
     @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
     @OptionGroup var output: OutputOption
@@ -15,7 +15,9 @@ struct HistoryCommand: AsyncParsableCommand {
     func run() async throws {
         try await CLI.perform(masker: Masker(), output: output.output) {
             let catalog = RunCatalog(options: try CLI.engineOptions(state: state, cluster: cluster, yes: false))
+            if keep != nil, !prune { throw ValidationError("--keep only applies with --prune (history --prune --keep N)") }
             if prune {
+                let keep = keep ?? 20
                 guard keep >= 0 else { throw ValidationError("--keep must be 0 or more") }
                 let removed = try await catalog.prune(keep: keep) { Console.err("warning: \($0)") }
                 for id in removed { Console.out("pruned \(id)") }

@@ -15,13 +15,15 @@ struct JobCommand: AsyncParsableCommand {
     @Option(name: .long, help: "NAMESPACE/NAME of the ServiceAccount (default: runbook-<runbook> in the runs namespace).")
     var serviceAccount: String?
     @OptionGroup var cluster: ClusterOptions
-    @OptionGroup var state: StateDirOption
+    /// Accepted, not offered: nothing is read from or written to a state directory.
+    @OptionGroup(visibility: .hidden) var state: StateDirOption
     @OptionGroup var output: OutputOption
 
     func run() async throws {
         try await CLI.perform(masker: Masker(), output: output.output) {
             let rbac = try await CLI.rbac(runbook: runbook, vars: vars, serviceAccount: serviceAccount, cluster: cluster, state: state)
             let job = try JobManifests(rbac: rbac, runbook: try CLI.loadRunbook(runbook), image: image, vars: vars.vars)
+            for w in rbac.warnings { Console.err("warning: \(w)") }
             switch output.output {
             case .text: Console.out(try job.yaml())
             case .json:

@@ -13,13 +13,15 @@ struct RbacCommand: AsyncParsableCommand {
     @Option(name: .long, help: "NAMESPACE/NAME of the ServiceAccount to bind (default: runbook-<runbook> in the runs namespace).")
     var serviceAccount: String?
     @OptionGroup var cluster: ClusterOptions
-    @OptionGroup var state: StateDirOption
+    /// Accepted, not offered: nothing is read from or written to a state directory.
+    @OptionGroup(visibility: .hidden) var state: StateDirOption
     @OptionGroup var output: OutputOption
 
     func run() async throws {
         let masker = Masker()
         try await CLI.perform(masker: masker, output: output.output) {
             let manifests = try await CLI.rbac(runbook: runbook, vars: vars, serviceAccount: serviceAccount, cluster: cluster, state: state)
+            for w in manifests.warnings { Console.err("warning: \(w)") }
             switch output.output {
             case .text: Console.out(manifests.yaml)
             case .json: Console.out(Value.kubeList(manifests.objects).jsonString(pretty: true))

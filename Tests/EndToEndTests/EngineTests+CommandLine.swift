@@ -56,9 +56,17 @@ extension EngineTests {
         try FileManager.default.createDirectory(at: runbooks, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("exec-steps.yaml"),
                                          to: runbooks.appendingPathComponent("exec-steps.yaml"))
+        try "apiVersion: runbook/v1\nkind: Runbook\nsteps: [\n".write(to: runbooks.appendingPathComponent("zz-broken.yaml"),
+                                                                   atomically: true, encoding: .utf8)
         let list = try runbook(["list", "--output", "json"])
         XCTAssertEqual(list.exitCode, 0, list.output)
-        XCTAssertEqual(try Value.parseJSON(list.stdout)["runbooks"]?[0]?["name"], "exec-steps")
+        let listed = try Value.parseJSON(list.stdout)["runbooks"]
+        XCTAssertEqual(listed?[0]?["name"], "exec-steps")
+        XCTAssertEqual(listed?[0]?["valid"], true)
+        XCTAssertEqual(listed?[1]?["name"], "zz-broken")
+        XCTAssertEqual(listed?[1]?["valid"], false, "a file that does not load is listed as invalid")
+        XCTAssertTrue(try runbook(["list"]).stdout.contains("INVALID: see runbook validate"))
+        try FileManager.default.removeItem(at: runbooks.appendingPathComponent("zz-broken.yaml"))
 
         let directory = try runbook(["validate", runbooks.path + "/"])
         XCTAssertEqual(directory.exitCode, 2)
@@ -87,6 +95,33 @@ extension EngineTests {
         let version = try runbook(["--version"])
         XCTAssertEqual(version.exitCode, 0)
         XCTAssertTrue(version.stdout.hasPrefix("runbook "), version.stdout)
+    }
+
+    /// Flag values refused after parsing are usage errors (exit 2) like parse errors, a flag that
+    /// would do nothing is refused or not offered, and a bad environment value is not silently
+    /// replaced by the default; nothing is recorded.
+    func testRefusedFlagValuesAreUsageErrorsAndRecordNothing() throws {
+        let file = try fixture("exec-steps")
+        let keep = try runbook(["history", "--keep", "3", "--output", "json"])
+        XCTAssertEqual(keep.exitCode, 2, keep.output)
+        XCTAssertTrue(try jsonError(keep)["message"]?.stringValue?.contains("--keep only applies with --prune") ?? false, keep.output)
+        let negative = try runbook(["history", "--prune", "--keep=-1"])
+        XCTAssertEqual(negative.exitCode, 2, negative.output)
+        let account = try runbook(["rbac", file, "--service-account", "nameonly"])
+        XCTAssertEqual(account.exitCode, 2, account.output)
+        XCTAssertTrue(account.stderr.contains("--service-account must be NAMESPACE/NAME"), account.stderr)
+        for command in ["rbac", "job"] {
+            let help = try runbook([command, "--help"])
+            XCTAssertFalse(help.stdout.contains("--state-dir"), "\(command) --help offers --state-dir, which it never uses")
+        }
+        let zero = try runbook(["run", file, "--yes", "--request-timeout", "0s"])
+        XCTAssertEqual(zero.exitCode, 2, zero.output)
+        XCTAssertTrue(zero.stderr.contains("--request-timeout must be longer than 0s"), zero.stderr)
+        let retries = try RunbookCLI.run(["run", file, "--yes"], env: ["RUNBOOK_STATE_DIR": stateDir.path, "RUNBOOK_RETRIES": "many"], cwd: dir)
+        XCTAssertEqual(retries.exitCode, 2, retries.output)
+        XCTAssertTrue(retries.stderr.contains("RUNBOOK_RETRIES 'many' is not a whole number"), retries.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stateDir.path), "something was recorded")
+        XCTAssertEqual(evidence, [])
     }
 
     func testPlanHasNoRunIDAndOnlyItsFlagsAndBadClusterFlagsRecordNothing() throws {

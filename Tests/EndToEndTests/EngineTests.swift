@@ -145,6 +145,38 @@ final class EngineTests: XCTestCase {
         XCTAssertFalse(events.contains("--force"), events)
     }
 
+    /// A rollback that failed, then completed on a second `runbook rollback`, no longer shows the
+    /// first attempt's failure as the run's message (status said "rolled-back — rollback of step
+    /// one failed …").
+    func testACompletedRollbackDropsTheMessageOfAFailedAttempt() throws {
+        let file = dir.appendingPathComponent("undo-fault.yaml")
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: undo-fault}
+        steps:
+          - id: one
+            action: exec
+            with:
+              command: [sh, -c, "echo one >> evidence"]
+              undo: [sh, -c, "if [ -e fault ]; then echo 'undo blocked' >&2; exit 5; fi; echo undo-one >> evidence"]
+        """.write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runbook(["run", "--yes", file.path]).exitCode, 0)
+        let id = try onlyRunID()
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
+        let failed = try runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(failed.exitCode, 3, failed.output)
+        XCTAssertEqual(try state(id)["message"]?.stringValue?.hasPrefix("rollback of step one failed"), true)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("fault"))
+        let done = try runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(done.exitCode, 0, done.output)
+        XCTAssertEqual(try state(id)["status"], "rolled-back")
+        XCTAssertNil(try state(id)["message"]?.stringValue, "a stale message stayed")
+        let status = try runbook(["status", id])
+        XCTAssertFalse(status.stdout.contains("failed"), status.stdout)
+        XCTAssertEqual(evidence, ["one", "undo-one"])
+    }
+
     func testNoRollbackPausesAndResumeCompletesAfterTheFaultIsRemoved() throws {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
@@ -175,6 +207,11 @@ final class EngineTests: XCTestCase {
         let r = try runbook(["resume", "--yes", try onlyRunID()])
         XCTAssertEqual(r.exitCode, 2, r.output)
         XCTAssertTrue(r.stderr.contains("changed since run"), r.stderr)
+        XCTAssertEqual(evidence, ["one", "two"])
+        // Rollback refuses it too, and the way out is named (a new run is blocked by this one).
+        let rb = try runbook(["rollback", "--yes", try onlyRunID()])
+        XCTAssertEqual(rb.exitCode, 2, rb.output)
+        XCTAssertTrue(rb.stderr.contains("restore the original file") && rb.stderr.contains("runbook forget"), rb.stderr)
         XCTAssertEqual(evidence, ["one", "two"])
     }
 
@@ -351,6 +388,50 @@ final class EngineTests: XCTestCase {
         // fails and, as the run was started with --no-rollback, pauses again.
         XCTAssertEqual(r.exitCode, 3, r.output)
         XCTAssertEqual(evidence, ["one", "two", "two"])
+    }
+
+    /// Ctrl-C while an approval waits for its answer stops the run like any step (it waited forever
+    /// before, until a second Ctrl-C killed it): paused, exit 3; resume asks again.
+    func testSIGINTWhileAnApprovalWaitsPausesTheRun() throws {
+        let file = try fixture("approval")
+        let command = ([try RunbookCLI.binary().path, "run", file]).map { "'\($0)'" }.joined(separator: " ")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        p.currentDirectoryURL = dir
+        p.environment = RunbookCLI.environment(["RUNBOOK_STATE_DIR": stateDir.path, "NO_COLOR": "1"])
+        let inPipe = Pipe(), outPipe = Pipe()
+        p.standardInput = inPipe
+        p.standardOutput = outPipe
+        p.standardError = outPipe
+        try p.run()
+        defer { try? inPipe.fileHandleForWriting.close(); if p.isRunning { p.terminate() } }
+        inPipe.fileHandleForWriting.write(Data("y\n".utf8))  // the confirmation only
+        // The approval step is running (asking) once its checkpoint says so.
+        var pid: Int32?
+        let deadline = Date().addingTimeInterval(60)
+        while pid == nil, Date() < deadline {
+            if let id = runIDs().first, let st = try? state(id), st["steps"]?[1]?["status"] == "running" {
+                pid = st["process"]?["pid"]?.intValue.map(Int32.init)
+            } else {
+                usleep(50_000)
+            }
+        }
+        let runbookPID = try XCTUnwrap(pid, "the approval never started")
+        kill(runbookPID, SIGINT)
+        // A run that ignores the signal would wait forever: end it after a generous deadline (the test fails).
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if p.isRunning { kill(runbookPID, SIGKILL) } }
+        let out = outPipe.fileHandleForReading.readDataToEndOfFile()  // ends when runbook (and script) exit
+        p.waitUntilExit()
+        let text = String(decoding: out, as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 3, text)
+        XCTAssertTrue(text.contains("paused"), text)
+        let id = try onlyRunID()
+        XCTAssertEqual(try state(id)["status"], "paused")
+        XCTAssertEqual(evidence, ["before"])
+        let resumed = try runOnTTY(["resume", id], input: "y\ny\n", env: ["NO_COLOR": "1"])
+        XCTAssertEqual(resumed.exitCode, 0, resumed.stdout)
+        XCTAssertEqual(evidence, ["before", "after"])
     }
 
     /// Runs the binary on a pseudo-terminal (util-linux `script`), typing `input`.

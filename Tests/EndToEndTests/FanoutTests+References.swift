@@ -102,7 +102,7 @@ extension FanoutTests {
         sb.assertNoSecretLeaks(Self.fixtureSecretValues)
     }
 
-    func testACronJobWithEnvFromIsRefusedWithTheReasonAndRestored() throws {
+    func testACronJobWithEnvFromOrSecretVolumesIsRefusedWithTheReasons() throws {
         let sb = try harness()
         let manifest = """
             apiVersion: batch/v1
@@ -115,6 +115,9 @@ extension FanoutTests {
                   template:
                     spec:
                       restartPolicy: Never
+                      volumes:
+                        - { name: certs, secret: { secretName: report-0003-db } }
+                        - { name: bundle, projected: { sources: [{ secret: { name: report-0001-db } }] } }
                       containers:
                         - name: report
                           image: registry.example.com/platform/nightly-report:1.4
@@ -129,8 +132,10 @@ extension FanoutTests {
         XCTAssertEqual(out.status, 1, out.text)
         let failed = Self.events(out).first { $0["event"] as? String == "item.finished" && $0["status"] as? String == "failed" }
         XCTAssertEqual(failed?["item_key"] as? String, "reports-01/report-envfrom", out.stdout)
-        XCTAssertTrue((failed?["message"] as? String ?? "").contains("container report takes all of Secret report-0003-db (envFrom)"),
-                      "\(failed ?? [:])")
+        for reason in ["container report takes all of Secret report-0003-db (envFrom)", "volume certs mounts Secret report-0003-db",
+                       "volume bundle projects Secret report-0001-db"] {
+            XCTAssertTrue((failed?["message"] as? String ?? "").contains(reason), "\(reason): \(failed ?? [:])")
+        }
         XCTAssertEqual(MigrationHarness.canonical(MigrationHarness.normalized(try XCTUnwrap(sb.object("cronjob", "report-envfrom", namespace: "reports-01")))),
                        MigrationHarness.canonical(MigrationHarness.normalized(before)), "the refused CronJob is untouched")
         for key in Self.cronjobs where key.hasPrefix("reports-01/") { try assertEveryReferenceMoved(sb, key) }

@@ -196,6 +196,35 @@ final class MigrationTests: XCTestCase {
         assertSameWorld(before, try world(sb), "after the failed test Job")
     }
 
+    /// The run pauses on a failed test Job (`--no-rollback`); once the cause is gone, `resume`
+    /// runs the Job again instead of reporting the old Job's failure. A `resume --from` naming no
+    /// step is refused before anything is read or recorded.
+    func testResumeAfterAFailedTestJobRunsItAgain() throws {
+        let sb = try harness()
+        let before = try world(sb)
+        try sb.fault(["--target", "job", "--path", "calibrate-irt", "--count", "20", "--action", "fail"])
+        let paused = try run(sb, ["--no-rollback"])
+        XCTAssertEqual(paused.status, 3, paused.text)
+        let id = try XCTUnwrap(sb.runID(from: paused), paused.text)
+        try sb.fault(["--clear"])
+        let events = sb.stateDir.appendingPathComponent("runs/\(id)/events.jsonl")
+        let eventsBefore = try String(contentsOf: events, encoding: .utf8)
+        let typo = try sb.runbook(["resume", id, "--from", "run-tst-job", "--yes"])
+        XCTAssertEqual(typo.status, 2, typo.text)
+        XCTAssertTrue(typo.stderr.contains("did you mean 'run-test-job'?"), typo.text)
+        XCTAssertEqual(try String(contentsOf: events, encoding: .utf8), eventsBefore, "a refused resume recorded something")
+
+        let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
+        XCTAssertEqual(resumed.status, 0, resumed.text)
+        XCTAssertTrue(resumed.text.contains("failed in an earlier attempt"), resumed.text)
+        XCTAssertEqual(envRef(try sb.object("cronjob", "calibrate-irt-weekly", namespace: Self.namespace), "DATABASE_URL").0,
+                       "calibrate-irt-credentials")
+        XCTAssertEqual(try sb.objects("jobs", namespace: Self.namespace).count, 0, "the test Job is deleted after success")
+        let rb = try sb.runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(rb.status, 0, rb.text)
+        assertSameWorld(before, try world(sb), "after rolling back the resumed run")
+    }
+
     func testExternalSecretThatNeverSyncsRollsEverythingBack() throws {
         let sb = try harness()
         let before = try world(sb)

@@ -140,6 +140,19 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertEqual(cm.lookup("data")?["team-least.yaml"]?.stringValue, try String(contentsOfFile: path, encoding: .utf8))
         XCTAssertNotNil(cm.lookup("data")?["cm.yaml"])
         let j = try XCTUnwrap(objects.first { $0["kind"] == "Job" })
+        // The ConfigMap is named after its content: the Job mounts it, and a changed runbook gets another one
+        // (kubectl create would otherwise keep the old ConfigMap and run the old runbook).
+        let cmName = try XCTUnwrap(cm.lookup("metadata.name")?.stringValue)
+        XCTAssertTrue(cmName.hasPrefix("runbook-team-least-") && cmName.count == "runbook-team-least-".count + 10, cmName)
+        XCTAssertEqual(j.lookup("spec.template.spec.volumes")?[0]?.lookup("configMap.name")?.stringValue, cmName)
+        let again = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--var", "fail=false",
+                                        "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertTrue(again.stdout.contains("name: \(cmName)"), "the same runbook gets the same ConfigMap")
+        try (try String(contentsOfFile: path, encoding: .utf8) + "# changed\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let changed = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--var", "fail=false",
+                                          "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(changed.exitCode, 0, changed.output)
+        XCTAssertFalse(changed.stdout.contains(cmName), "a changed runbook kept the old ConfigMap's name")
         XCTAssertEqual(j.lookup("spec.template.spec.serviceAccountName"), "runbook-team-least")
         let args = j.lookup("spec.template.spec.containers")?[0]?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
         XCTAssertEqual(Array(args.prefix(3)), ["run", "/runbook/team-least.yaml", "--yes"])
@@ -167,6 +180,25 @@ final class TeamRBACTests: XCTestCase {
         let withFile = try RunbookCLI.run(["job", "team-secretjob.yaml", "--image", "x", "--kubeconfig", sb.kubeconfig], cwd: work)
         XCTAssertEqual(withFile.exitCode, 0, withFile.output)
         XCTAssertTrue(withFile.stdout.contains("/vars/vars.yaml") && withFile.stdout.contains("runbook-team-secretjob-vars"), withFile.output)
+    }
+
+    /// A step applying an object whose kind only a run knows (an earlier step's output) cannot be
+    /// granted: `rbac` says so on stderr (its YAML still applies), and `plan` notes it too.
+    func testRbacWarnsAboutAnAppliedObjectItCannotKnow() throws {
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-gap}
+        steps:
+          - {id: read, action: k8s.get, with: {apiVersion: v1, kind: ConfigMap, namespace: seedtest, name: team-gap-src, optional: true}}
+          - {id: copy, action: k8s.apply, with: {objects: ["${{ steps.read.outputs.object }}"]}}
+        """.write(to: work.appendingPathComponent("team-gap.yaml"), atomically: true, encoding: .utf8)
+        let rbac = try RunbookCLI.run(["rbac", "team-gap.yaml", "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(rbac.exitCode, 0, rbac.output)
+        XCTAssertTrue(rbac.stderr.contains("warning: copy applies an object whose kind is known only at run time"), rbac.output)
+        XCTAssertTrue(rbac.stdout.contains("kind: ServiceAccount") && !rbac.stdout.contains("warning"), rbac.stdout)
+        let plan = try RunbookCLI.run(["plan", "team-gap.yaml", "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertTrue(plan.stderr.contains("warning: not checked before the run: copy applies an object"), plan.output)
     }
 
     /// `--output json`: one `v1` `List` holding exactly the YAML's objects, which kubectl applies

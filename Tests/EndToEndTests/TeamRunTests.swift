@@ -302,6 +302,25 @@ final class TeamRunTests: XCTestCase {
         XCTAssertTrue(names.contains("runbook.run.v1." + ids[2].lowercased()))
     }
 
+    /// A mistyped run id is looked for in the state dir and in the cluster's records, and the
+    /// refusal says both, with the closest run id; nothing is recorded on the second machine.
+    func testAMistypedRunIDNamesBothPlacesAndTheClosestRun() throws {
+        let path = holdingRunbook("team-typo")
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
+        let r = try cli(["run", path, "--yes"], dir: "A")
+        XCTAssertEqual(r.exitCode, 0, r.output)
+        let id = try XCTUnwrap(runID(r.output))
+        let typo = String(id.dropLast()) + (id.hasSuffix("0") ? "1" : "0")
+        for command in [["status", typo], ["rollback", typo, "--yes"], ["forget", typo, "--reason", "x", "--yes"]] {
+            let out = try cli(command, dir: "B")
+            XCTAssertEqual(out.exitCode, 2, out.output)
+            XCTAssertTrue(out.stderr.contains("nor among the cluster's run records (namespace \(runsNS))"), out.output)
+            XCTAssertTrue(out.stderr.contains("did you mean \(id)?"), out.output)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work.appendingPathComponent("B/runs/\(typo)").path))
+        XCTAssertEqual(try cli(["rollback", id, "--yes"], dir: "A").exitCode, 0)
+    }
+
     func testForeachItemsLiveInChunksReadFromTheOtherMachineAndArePruned() throws {
         let items = (0..<60).map { "it-\($0)" }.joined(separator: ", ")
         let text = """

@@ -52,6 +52,8 @@ final class TeamRunbooksRBACTests: XCTestCase {
             let full = try plan()
             XCTAssertNotEqual(full.exitCode, 3, "\(file): the preflight refused the rbac output: \(full.output)")
             XCTAssertFalse(full.stderr.contains(" lacks "), "\(file): \(full.output)")
+            // every step's permissions are known before the run (none left out of the rbac output)
+            XCTAssertFalse(full.stderr.contains("not checked before the run"), "\(file): \(full.output)")
             for role in objects where role["kind"] == "Role" || role["kind"] == "ClusterRole" {
                 let rules = role["rules"]?.arrayValue ?? []
                 for (i, rule) in rules.enumerated() {

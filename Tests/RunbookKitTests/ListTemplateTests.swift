@@ -108,3 +108,45 @@ final class ListTemplateTests: XCTestCase {
             """), ["1:8: unknown name 'c': expressions can read vars, steps, env and run"], "a name is bound inside $do only")
     }
 }
+
+/// Limits and the pieces the fan-out runbook relies on: a passed canary survives the state
+/// file, and `k8s.secret.read` takes `names`.
+final class FanoutFormatTests: XCTestCase {
+    func testTemplatesStopAtTheirElementLimit() throws {
+        var scope = Scope()
+        scope.locals["big"] = .array(Array(repeating: .int(0), count: 400))
+        let node = try XCTUnwrap(YAMLParser.parse("""
+            - $foreach: "${{ big }}"
+              $as: a
+              $do:
+                - $foreach: "${{ big }}"
+                  $as: b
+                  $do: [1]
+            """, file: "t.yaml").first)
+        XCTAssertThrowsError(try Expressions.evaluate(node, scope: scope, file: "t.yaml")) { error in
+            XCTAssertTrue("\(error)".contains("list templates give more than 100000 elements"), "\(error)")
+        }
+    }
+
+    func testCanaryPassedIsKeptInTheStepRecord() throws {
+        var rec = StepRecord(id: "migrate", action: "foreach")
+        rec.canaryPassed = true
+        rec.items = []
+        let back = try StepRecord(value: rec.toValue(), file: "state.json")
+        XCTAssertTrue(back.canaryPassed)
+        XCTAssertEqual(rec.headerValue()["canary_passed"], .bool(true), "the journal's group header carries it")
+        XCTAssertFalse(try StepRecord(value: StepRecord(id: "x", action: "foreach").toValue(), file: "s").canaryPassed)
+    }
+
+    func testSecretReadTakesNamesButNotWithAKey() throws {
+        func check(_ yaml: String) throws -> [String] {
+            var d: [Diagnostic] = []
+            K8sSecretRead.validate(try XCTUnwrap(YAMLParser.parse(yaml, file: "t.yaml").first), file: "t.yaml", into: &d)
+            return d.map(\.message)
+        }
+        XCTAssertEqual(try check("{ names: [a, b], namespace: n }"), [])
+        XCTAssertEqual(try check("{ names: [a], key: k }"), ["k8s.secret.read: key goes with name, not with names"])
+        XCTAssertEqual(try check("{ names: [a], name: b }"), ["k8s.secret.read needs exactly one of name, names or labelSelector"])
+        XCTAssertEqual(try check("{ names: { a: b } }"), ["k8s.secret.read: names must be a list of Secret names"])
+    }
+}

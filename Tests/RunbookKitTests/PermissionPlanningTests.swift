@@ -74,8 +74,11 @@ final class PermissionPlanningTests: XCTestCase {
         let apply = try step("apply", "test.apply", "{objects: [\"${{ steps.seal.outputs.sealed }}\"]}")
         let ctx = await runner([seal]).context(for: seal, with: ["namespace": "prod", "name": "creds"], journal: nil, slot: nil)
         XCTAssertEqual(SecretSealAction.plannedOutputs(ctx)["sealed"]?["kind"], "SealedSecret")
-        let perms = try await runner([seal, apply]).requiredPermissions(lock: .local)
+        let planned = runner([seal, apply])
+        let perms = try await planned.requiredPermissions(lock: .local)
         XCTAssertEqual(perms, [Permission("patch", group: "bitnami.com", resource: "sealedsecrets", namespace: "prod", name: "creds")])
+        let gaps = await planned.permissionGaps
+        XCTAssertEqual(gaps, [])
         // a name known only at run time plans nothing
         let unknown = await runner([seal]).context(for: seal, with: ["namespace": "prod", "name": "<unknown until run: steps.x.outputs.y>"],
                                              journal: nil, slot: nil)
@@ -94,5 +97,18 @@ final class PermissionPlanningTests: XCTestCase {
         ctx.runMayHoldSecrets = true
         XCTAssertEqual(try ctx.priorStatePermissions(kind: "CustomResourceDefinition", namespace: ctx.permissionNamespace).map(\.namespace),
                        ["runbook-system", "runbook-system", "runbook-system"])
+    }
+
+    /// An applied object whose kind comes from an output nothing plans gets no permission, and
+    /// that is said (`runbook rbac` prints it as a warning; the preflight notes it) instead of silence.
+    func testAnAppliedObjectOfAKindKnownOnlyAtRunTimeIsReported() async throws {
+        let apply = try step("apply", "k8s.apply", "{objects: [\"${{ steps.make.outputs.object }}\"]}")
+        let r = runner([apply])
+        let perms = try await r.requiredPermissions(lock: .local)
+        XCTAssertEqual(perms, [])
+        let gaps = await r.permissionGaps
+        XCTAssertEqual(gaps.count, 1, "\(gaps)")
+        XCTAssertTrue(gaps.first?.hasPrefix("apply applies an object whose kind is known only at run time (<unknown until run: steps.make.outputs.object>)") == true,
+                      "\(gaps)")
     }
 }

@@ -39,6 +39,10 @@ public struct ActionContext: Sendable {
     /// of cluster-scoped objects), when it is not the client's default — for `runbook rbac`, the
     /// ServiceAccount's, which is the default namespace of the Pod that runs as it.
     public var permissionDefaultNamespace: String?
+    /// For `permissions`: told (a sentence naming the step) when the step will need permissions
+    /// that cannot be known before the run (an applied object whose kind comes from a step output),
+    /// so that `runbook rbac` and the preflight can say so instead of granting nothing silently.
+    public var permissionGap: (@Sendable (String) -> Void)?
     let journalSink: @Sendable (Value) async throws -> Void
     let logSink: @Sendable (String) -> Void
 

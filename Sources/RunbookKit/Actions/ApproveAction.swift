@@ -15,7 +15,8 @@ public struct ApproveAction: Action {
         let interaction = context.interaction
         if interaction.yes { return ActionResult(outputs: ["approved": true], summary: "approved by --yes") }
         guard interaction.tty else { throw ApprovalRequired(message: message) }
-        guard Terminal.ask(context.masker.mask("\(context.stepID): \(message)\nApprove?")) else {
+        // Ctrl-C while the question waits stops the run as for any step (paused; resume asks again).
+        guard try await Terminal.askUntilCancelled(context.masker.mask("\(context.stepID): \(message)\nApprove?")) else {
             throw ActionError.failed("approval refused: \(message)")
         }
         return ActionResult(outputs: ["approved": true], summary: "approved by \(Identity.userAtHost)")

@@ -9,7 +9,7 @@ public enum EngineError: Error, LocalizedError, Sendable {
     case fixedVar(name: String)
     /// Secret vars given now differ from the run's (or were given then and are missing now).
     case secretVarsDiffer(runID: String, names: [String])
-    case unknownStep(String)
+    case unknownStep(String, known: [String])
     case unknownAction(String)
     case notConfirmed
     case timedOut(step: String, after: TimeInterval)
@@ -26,7 +26,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
         switch self {
         case .runbookChanged(let id, let path, let rec, let now):
             return "\(path) changed since run \(id) began (sha256 \(rec.prefix(12))… then, \(now.prefix(12))… now); "
-                + "restore the original file to resume, or start a new run"
+                + "restore the original file (e.g. git checkout) to resume or roll back the run; a new run starts only after "
+                + "this one is finished (resumed, rolled back, or — after cleaning up by hand — runbook forget \(id) --reason TEXT)"
         case .nothingToResume(let id, let status):
             return "run \(id) is \(status): there is nothing to resume"
         case .nothingToRollback(let id, let status):
@@ -41,8 +42,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
                 + "(secret values are never stored, only a salted digest of each)"
         case .fixedVar(let name):
             return "var \(name) is fixed by the run being resumed; only secret vars may be given again"
-        case .unknownStep(let id):
-            return "the runbook has no step \(id)"
+        case .unknownStep(let id, let known):
+            return "the runbook has no step \(id)\(Suggestion.hint(for: id, in: known)); its steps: \(known.joined(separator: ", "))"
         case .unknownAction(let name):
             return "unknown action \(name)"
         case .notConfirmed:

@@ -45,6 +45,10 @@ extension Runner {
             throw EngineError.nothingToResume(runID: runID, status: state.status.rawValue)
         }
         let (runbook, vars, opts) = try prepare(state, cliVars: cliVars, varsFile: varsFile, options: options, masker: masker)
+        // A `--from` naming no step is a usage error before anything is read or recorded.
+        if let from, !runbook.steps.contains(where: { $0.id == from }) {
+            throw EngineError.unknownStep(from, known: runbook.steps.map(\.id))
+        }
         if changesThings(runbook, opts) || state.status == .rollingBack || state.status == .rollbackFailed {
             try confirm("Resume run \(runID) of \(runbook.name)?", command: "runbook resume", opts)
         }
@@ -198,7 +202,7 @@ extension Runner {
         }
         var start = state.steps.firstIndex { !isDone($0) } ?? state.steps.count
         if let from {
-            guard let idx = runbook.steps.firstIndex(where: { $0.id == from }) else { throw EngineError.unknownStep(from) }
+            guard let idx = runbook.steps.firstIndex(where: { $0.id == from }) else { throw EngineError.unknownStep(from, known: runbook.steps.map(\.id)) }
             for j in start..<max(start, idx) where !isDone(state.steps[j]) {
                 state.steps[j].status = .skipped
                 state.steps[j].summary = "skipped by resume --from \(from)"
@@ -234,6 +238,10 @@ extension Runner {
     /// Secret outputs are never stored, and outputs that held a secret are stored masked: re-run
     /// the read steps that produced them (SPEC §4).
     func recomputeSecretOutputs() async throws {
+        // A group finished by an earlier process: `results` again, from the items' stored outputs.
+        for (i, rec) in state.steps.enumerated() where runbook.steps[i].group != nil && rec.items != nil && rec.finishedAt != nil {
+            scope.outputs[rec.id] = groupOutputs(i)
+        }
         for (i, rec) in state.steps.enumerated() where [.succeeded, .rollingBack, .rollbackFailed].contains(rec.status) {
             let step = runbook.steps[i]
             guard step.group == nil else { continue }  // items re-read theirs when they run again

@@ -15,11 +15,14 @@ extension Runner {
         // outputs known before the run (a SealedSecret's kind and name), for the steps after
         var planned = scope
         let mayHoldSecrets = runMayHoldSecrets
+        let gaps = PermissionGaps()
+        defer { permissionGaps = gaps.sentences }
         for step in runbook.allSteps {
             guard let type = actions.action(named: step.action) else { continue }
             var ctx = context(for: step, with: lenientEvaluate(step.with, scope: planned), journal: nil, slot: nil)
             ctx.runMayHoldSecrets = mayHoldSecrets
             ctx.permissionDefaultNamespace = defaultNamespace
+            ctx.permissionGap = { gaps.add($0) }
             do {
                 all.formUnion(try await type.permissions(ctx))
             } catch KubeError.unknownKind where skippingUnservedKinds {
@@ -100,6 +103,7 @@ extension Runner {
         guard runbook.usesCluster || lock == .cluster else { return }
         let client = try clients.kubernetes.client()
         var needed = try await requiredPermissions(lock: lock, skippingUnservedKinds: true)
+        for gap in permissionGaps { reporter.note("warning: not checked before the run: \(masker.mask(gap))") }
         if lock == .cluster {
             let r = try await client.raw("GET", "/api/v1/namespaces/\(options.runsNamespace.urlPathEscaped)")
             if r.status == 404 { needed.append(Permission("create", group: "", resource: "namespaces", namespace: nil, name: nil)) }
@@ -145,9 +149,20 @@ extension Runner {
         let sa = serviceAccount ?? (options.runsNamespace, KubeName.subdomain("runbook-\(runbook.name)"))
         // a step that names no namespace works in the Pod's, the ServiceAccount's (not the kubeconfig's)
         let perms = try await runner.requiredPermissions(lock: lock, defaultNamespace: sa.namespace)
-        return RBACManifests(runbook: runbook.name, permissions: perms, runsNamespace: lock == .cluster ? options.runsNamespace : nil,
-                             serviceAccount: sa)
+        var manifests = RBACManifests(runbook: runbook.name, permissions: perms, runsNamespace: lock == .cluster ? options.runsNamespace : nil,
+                                      serviceAccount: sa)
+        manifests.warnings = await runner.permissionGaps.map { masker.mask($0) }
+        return manifests
     }
+}
+
+/// The sentences `ActionContext.permissionGap` was told while the permissions were computed.
+final class PermissionGaps: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+
+    func add(_ sentence: String) { lock.withLock { if !list.contains(sentence) { list.append(sentence) } } }
+    var sentences: [String] { lock.withLock { list } }
 }
 
 /// `rbac` evaluates steps without running them: nothing to show.

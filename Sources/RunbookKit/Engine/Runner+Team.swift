@@ -104,7 +104,9 @@ extension Runner {
             try options.store.create(r, masker: Masker())
             reporter.note("run \(runID) was started by \(r.who); its record was read from the cluster (namespace \(options.runsNamespace))")
             return r
-        case (nil, nil): throw localError!
+        case (nil, nil):
+            if case StateError.runNotFound = localError! { throw await RunCatalog.notFoundAnywhere(runID, options: options) }
+            throw localError!
         }
     }
 

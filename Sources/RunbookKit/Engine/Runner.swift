@@ -28,6 +28,8 @@ public actor Runner {
     var lastCompactedSize = 0
     /// Each item's step outputs (what `steps.ID` means inside the body), by group, then item.
     var itemOutputs: [Int: [Int: [String: [String: Value]]]] = [:]
+    /// What the last `requiredPermissions` could not know before the run (see `ActionContext.permissionGap`).
+    var permissionGaps: [String] = []
 
     init(runbook: Runbook, state: RunState, vars: [String: Value], options: EngineOptions, masker: Masker,
          reporter: any Reporter)

@@ -18,6 +18,30 @@ indirect enum Expression: Equatable {
         case member([String])
     }
 
+    /// Every path in the tree with the names read after it (`*` for a number or computed index),
+    /// in source order.
+    var trails: [(segments: [String], offset: Int, trail: [String])] {
+        switch self {
+        case .literal: return []
+        case .path(let s, let o): return [(s, o, [])]
+        case .not(let e): return e.trails
+        case .equal(let a, let b), .notEqual(let a, let b), .and(let a, let b), .or(let a, let b): return a.trails + b.trails
+        case .access(let e, let accessors):
+            var all = e.trails
+            if case .path = e, !all.isEmpty {
+                all[0].trail = accessors.flatMap { a -> [String] in
+                    switch a {
+                    case .member(let names): return names
+                    case .index(.literal(.string(let k)), _): return [k]
+                    case .index: return ["*"]
+                    }
+                }
+            }
+            for case .index(let sub, _) in accessors { all += sub.trails }
+            return all
+        }
+    }
+
     /// Every path in the tree, in source order.
     var paths: [(segments: [String], offset: Int)] {
         switch self {

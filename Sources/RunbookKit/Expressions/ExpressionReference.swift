@@ -16,9 +16,13 @@ public struct ExpressionReference: Sendable, Equatable {
     public let kind: Kind
     /// Where the reference is (the scalar's position, moved to the reference when on one line).
     public let mark: Mark
+    /// The names read after `steps.ID.outputs.KEY` (`results[0].read.value` gives `*`, `read`,
+    /// `value`; `*` for an index that is a number or computed).
+    public let trail: [String]
 
-    public init(kind: Kind, mark: Mark) {
+    public init(kind: Kind, mark: Mark, trail: [String] = []) {
         self.kind = kind
         self.mark = mark
+        self.trail = trail
     }
 }

@@ -78,14 +78,16 @@ public enum Expressions {
             let multiline = text.contains("\n")
             do {
                 for case .expression(let e, _, _) in try ExpressionParser.parseTemplate(text) {
-                    for (segments, offset) in e.paths {
+                    for (segments, offset, trail) in e.trails {
                         let at = multiline ? mark : position(of: offset, in: text, plain: plain, mark: mark)
                         do {
                             let kind = try Expression.checkShape(segments, offset: offset)
                             if case .local(let name, _) = kind, !locals.contains(name) {
                                 throw Expression.unknownName(segments, offset: offset)
                             }
-                            refs.append(ExpressionReference(kind: kind, mark: at))
+                            // `steps.ID.outputs.KEY.a.b` is one path: what follows KEY is trail too.
+                            let rest = segments.first == "steps" ? Array(segments.dropFirst(4)) : []
+                            refs.append(ExpressionReference(kind: kind, mark: at, trail: rest + trail))
                         } catch let error as ExpressionError {
                             diags.append(Diagnostic(file: file, mark: at, message: error.message))
                         } catch {}

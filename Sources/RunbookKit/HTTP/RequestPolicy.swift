@@ -17,13 +17,20 @@ public struct RequestPolicy: Sendable, Equatable {
     public static func resolve(timeoutFlag: String?, retriesFlag: Int?, environment: [String: String]) throws -> RequestPolicy {
         var p = RequestPolicy()
         if let text = timeoutFlag ?? environment["RUNBOOK_REQUEST_TIMEOUT"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            guard let d = DurationText.parse(text), d > 0, d.isFinite else {
-                throw RunbookError.usage("request timeout '\(text)' is not a duration (e.g. 10s, 2m)")
+            let source = timeoutFlag == nil ? "RUNBOOK_REQUEST_TIMEOUT" : "--request-timeout"
+            guard let d = DurationText.parse(text), d.isFinite else {
+                throw RunbookError.usage("\(source) '\(text)' is not a duration (e.g. 10s, 2m)")
             }
+            guard d > 0 else { throw RunbookError.usage("\(source) must be longer than 0s, not '\(text)'") }
             p.timeout = d
         }
-        if let n = retriesFlag ?? environment["RUNBOOK_RETRIES"].flatMap({ Int($0) }) {
-            guard n >= 0 else { throw RunbookError.usage("retries must be 0 or more, not \(n)") }
+        let envRetries = environment["RUNBOOK_RETRIES"].flatMap { $0.isEmpty ? nil : $0 }
+        if retriesFlag == nil, let text = envRetries, Int(text) == nil {
+            throw RunbookError.usage("RUNBOOK_RETRIES '\(text)' is not a whole number")
+        }
+        if let n = retriesFlag ?? envRetries.flatMap({ Int($0) }) {
+            let source = retriesFlag == nil ? "RUNBOOK_RETRIES" : "--retries"
+            guard n >= 0 else { throw RunbookError.usage("\(source) must be 0 or more, not \(n)") }
             p.retries = n
         }
         return p

@@ -13,8 +13,23 @@ extension ValidationPass {
             } else {
                 allIDs[id] = idNode.mark
                 groupOf[id] = (group, j)
+                if let action = item["action"]?.scalarText { bodyActions[id] = action }
             }
         }
+    }
+
+    /// `steps.GROUP.outputs.results[…].STEP.KEY` where KEY is a secret output of the body step
+    /// STEP: results keep only stored outputs, so it would always be null — say so, at its place.
+    mutating func checkSecretInResults(target: String, key: String, trail: [String], mark: Mark) {
+        guard key == "results", let g = stepIndex[target] else { return }
+        let names = trail.drop { $0 == "*" || Int($0) != nil }  // the item's index
+        guard names.count >= 2, let stepID = names.first, groupOf[stepID]?.group == g, let action = bodyActions[stepID],
+              let type = lookup(action) else { return }
+        let output = names[names.index(after: names.startIndex)]
+        guard type.spec.secretOutputs.contains(output) else { return }
+        error(mark, "steps.\(target).outputs.results holds only the outputs that are stored, never secret ones: "
+            + "'\(output)' of step '\(stepID)' (\(action)) is secret and not kept once an item is done (nor across a resume); "
+            + "use it inside the group's body")
     }
 
     /// Checks a `foreach` group at position `index` of the main steps.

@@ -168,8 +168,9 @@ extension ValidationPass {
                 if !declaredVars.contains(name) {
                     error(ref.mark, "undeclared var '\(name)'\(Suggestion.hint(for: name, in: declaredVars.sorted()))")
                 }
-            case .stepOutput(let target, _):
+            case .stepOutput(let target, let key):
                 if extra.contains(target) { continue }
+                checkSecretInResults(target: target, key: key, trail: ref.trail, mark: ref.mark)
                 if checkGroupReference(to: target, from: step, mayReadOwn: mayReadOwn, mark: ref.mark) { continue }
                 guard let i = stepIndex[target] else {
                     error(ref.mark, "step '\(target)' does not exist")

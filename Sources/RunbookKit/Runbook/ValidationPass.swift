@@ -14,6 +14,8 @@ struct ValidationPass {
     var declaredVars: Set<String> = []
     /// Steps of `foreach` bodies: their group's index and their place in the body.
     var groupOf: [String: (group: Int, sub: Int)] = [:]
+    /// The action of each body step, by id (for what `steps.GROUP.outputs.results` can hold).
+    var bodyActions: [String: String] = [:]
     /// While a body step is checked: its group (index and id) and its place in the body.
     var currentGroup: (index: Int, id: String, sub: Int)?
     /// Names bound by the enclosing `foreach` group (`as:`), readable in expressions.

@@ -42,7 +42,10 @@ extension StateStore {
                 try put([UInt8(ascii: "[")])
                 for (n, item) in state.steps[i].items!.enumerated() {
                     if n > 0 { try put([UInt8(ascii: ",")]) }
-                    try put(RunRecordLayout.masked([item], masker: masker)[0].toValue().jsonBytes(pretty: false))
+                    // Masked as the group's record masks its items (State may not use Team's RunRecordLayout).
+                    var one = StepRecord(id: "", action: "")
+                    one.items = [item]
+                    try put((one.maskedForDisk(by: masker).items ?? [])[0].toValue().jsonBytes(pretty: false))
                 }
                 try put([UInt8(ascii: "]")])
                 rest = rest[at.upperBound...]

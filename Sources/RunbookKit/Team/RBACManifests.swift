@@ -6,6 +6,8 @@ public struct RBACManifests: Sendable {
     /// Where the Leases and run records live (created here when the run uses the cluster lock).
     public let runsNamespace: String?
     public let serviceAccount: (namespace: String, name: String)
+    /// Steps whose permissions could not be known before the run (they are not granted).
+    public var warnings: [String] = []
 
     public init(runbook: String, permissions: [Permission], runsNamespace: String?, serviceAccount: (namespace: String, name: String)) {
         self.runbook = runbook

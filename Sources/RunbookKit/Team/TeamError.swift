@@ -40,10 +40,12 @@ public enum TeamError: Error, LocalizedError, Sendable {
             return "another run of \(rb) holds the cluster lock: \(holder) (renewed \(renewed)); wait for it to finish"
         case .holderUnfinished(let rb, let id, let status, let who):
             return "the cluster lock of \(rb) is held by run \(id) (\(who)), which stopped renewing it but is \(status): "
-                + "resume it (runbook resume \(id)), roll it back (runbook rollback \(id)) or forget it first"
+                + "resume it (runbook resume \(id)), roll it back (runbook rollback \(id)) or, after cleaning up by hand, "
+                + "forget it (runbook forget \(id) --reason TEXT) first"
         case .unfinishedRun(let rb, let id, let status, let who):
             return "run \(id) of \(rb) (\(who)) is \(status) and unfinished: resume it (runbook resume \(id)), "
-                + "roll it back (runbook rollback \(id)) or forget it before starting another run"
+                + "roll it back (runbook rollback \(id)) or, after cleaning up by hand, forget it (runbook forget \(id) --reason TEXT) "
+                + "before starting another run"
         case .namespaceUnavailable(let ns, let reason):
             return "the namespace for runs \(ns) does not exist and cannot be created: \(reason); create it, or choose "
                 + "another with --namespace-for-runs / RUNBOOK_NAMESPACE (or --lock local); nothing was changed"

@@ -60,11 +60,11 @@ extension K8sSecretRead {
         if c.with["labelSelector"] != nil { return [Permission("list", group: "", resource: "secrets", namespace: ns, name: nil)] }
         if let names = c.with["names"] {
             // Each named Secret; any name when a name is known only at run time.
-            let known = (names.arrayValue ?? []).map { UnknownOutput.isIn($0) ? nil : $0.stringValue }
-            guard let list = names.arrayValue, !known.contains(where: { $0 == nil }) else {
+            let known = (names.arrayValue ?? []).map { v in v.stringValue.flatMap { $0.contains("<unknown until run: ") ? nil : $0 } }
+            guard names.arrayValue != nil, !known.contains(where: { $0 == nil }) else {
                 return [Permission("get", group: "", resource: "secrets", namespace: ns, name: nil)]
             }
-            return Set(list.compactMap(\.stringValue)).sorted().map { Permission("get", group: "", resource: "secrets", namespace: ns, name: $0) }
+            return Set(known.compactMap { $0 }).sorted().map { Permission("get", group: "", resource: "secrets", namespace: ns, name: $0) }
         }
         return [Permission("get", group: "", resource: "secrets", namespace: ns, name: c.known("name"))]
     }
@@ -74,11 +74,18 @@ extension K8sApply {
     public static func permissions(_ c: ActionContext) async throws -> [Permission] {
         var objects: [Value] = []
         if let inline = c.with["objects"]?.arrayValue { objects = inline } else if c.with["manifest"] != nil {
-            objects = (try? c.documents(fromFile: "manifest")) ?? []
+            do { objects = try c.documents(fromFile: "manifest") } catch {
+                c.permissionGap?("\(c.stepID): its manifest cannot be read before the run (\(error)), so the objects it applies get no permission")
+            }
         }
         var out: [Permission] = []
         for o in objects {
-            guard let apiVersion = o["apiVersion"]?.stringValue, let kind = o["kind"]?.stringValue else { continue }
+            guard let apiVersion = o["apiVersion"]?.stringValue, let kind = o["kind"]?.stringValue,
+                  !apiVersion.contains("<unknown until run: "), !kind.contains("<unknown until run: ") else {
+                c.permissionGap?("\(c.stepID) applies an object whose kind is known only at run time (\(o.interpolated.prefix(80))), "
+                    + "so it gets no permission; write its apiVersion, kind and metadata in the step")
+                continue
+            }
             let res = try await c.permissionResource(apiVersion, kind)
             let name = o.lookup("metadata.name")?.stringValue.flatMap { $0.contains("<unknown until run: ") ? nil : $0 }
             var ns = try c.permissionNamespace

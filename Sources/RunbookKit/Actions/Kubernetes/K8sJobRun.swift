@@ -7,7 +7,7 @@ import Foundation
 /// start (`CreateContainerConfigError`, image pull errors). On success the Job and its Pods are
 /// deleted unless `keep: true`. Rollback deletes the Job and its Pods. The default name is
 /// `<cronjob>-<last 4 hex of the run id>`; a Job of that name from the same run is reused, so
-/// executing twice runs it once.
+/// executing twice runs it once — unless it failed: a resume after a failed Job runs it anew.
 public struct K8sJobRun: Action {
     public static let spec = ActionSpec(name: "k8s.job.run", required: [],
                                         optional: ["namespace", "from_cronjob", "manifest", "name", "timeout", "keep", "log_lines"],
@@ -81,10 +81,21 @@ public struct K8sJobRun: Action {
                                 rollback: record, summary: "Job \(ns)/\(ref.name) had already succeeded")
         }
         try await context.recordJournal(record)
-        if let live = try await client.get(ref) {
+        var existing = try await client.get(ref)
+        if let live = existing {
             guard live.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == context.runID else { throw ActionError.failed("Job \(ns)/\(ref.name) already exists and was not started by this run; choose another name") }
-            context.log("Job \(ns)/\(ref.name) already exists (an earlier attempt): waiting for it")
-        } else {
+            if K8sJobRun.hasFailed(live) {
+                // An earlier attempt's Job failed (the run paused, the cause was fixed, now it resumes):
+                // waiting for it would only report the old failure again, so it runs anew.
+                try await deleteJob(client, ref: ref)
+                try await waitUntilGone(client, ref: ref, context: context)
+                context.log("deleted Job \(ns)/\(ref.name), which had failed in an earlier attempt, to run it again")
+                existing = nil
+            } else {
+                context.log("Job \(ns)/\(ref.name) already exists (an earlier attempt): waiting for it")
+            }
+        }
+        if existing == nil {
             let runID = context.runID
             do {
                 _ = try await client.createConverging(job) { $0.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == runID }
@@ -125,6 +136,20 @@ public struct K8sJobRun: Action {
         } while try await poller.next()
         let logs = (try? await tail(client, ns: ns, job: ref.name, lines: lines, context: context)) ?? ""
         throw ActionError.failed("timed out waiting for Job \(ns)/\(ref.name); last observed \(last.jsonString())\n--- last log lines ---\n\(logs)")
+    }
+
+    /// True when the Job carries the condition `Failed=True`.
+    static func hasFailed(_ job: Value) -> Bool {
+        (job.lookup("status.conditions")?.arrayValue ?? []).contains { $0["type"] == "Failed" && $0["status"] == "True" }
+    }
+
+    /// Waits until a deleted Job is gone, so that one of the same name can be created.
+    func waitUntilGone(_ client: KubeClient, ref: ObjectRef, context: ActionContext) async throws {
+        var poller = Poller(timeout: 120, stepDeadline: context.deadline)
+        repeat {
+            if try await client.get(ref) == nil { return }
+        } while try await poller.next()
+        throw ActionError.failed("Job \(ref.namespace ?? "")/\(ref.name) failed in an earlier attempt and was not gone 120s after its deletion")
     }
 
     func pods(_ client: KubeClient, ns: String, job: String) async throws -> [Value] {

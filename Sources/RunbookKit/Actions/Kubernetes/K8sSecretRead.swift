@@ -13,8 +13,10 @@ public struct K8sSecretRead: ReadAction {
         if [with["name"], with["names"], with["labelSelector"]].compactMap({ $0 }).count != 1 {
             diagnostics.append(Diagnostic(file: file, mark: with.mark, message: "k8s.secret.read needs exactly one of name, names or labelSelector"))
         }
-        if with["name"] == nil, let key = with["key"] {
-            diagnostics.append(Diagnostic(file: file, mark: key.mark, message: "k8s.secret.read: key goes with name, not with names or labelSelector"))
+        for other in ["labelSelector", "names"] where with[other] != nil {
+            if let key = with["key"] {
+                diagnostics.append(Diagnostic(file: file, mark: key.mark, message: "k8s.secret.read: key goes with name, not with \(other)"))
+            }
         }
         if let names = with["names"], case .mapping = names {
             diagnostics.append(Diagnostic(file: file, mark: names.mark, message: "k8s.secret.read: names must be a list of Secret names"))
