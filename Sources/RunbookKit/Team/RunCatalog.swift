@@ -82,7 +82,10 @@ public struct RunCatalog: Sendable {
     /// copy is always written before the record by the process that drives the run).
     static func newer(_ record: RunState, than local: RunState?) -> Bool {
         guard let local else { return true }
-        return record.updatedAt > local.updatedAt && record.process != local.process
+        guard record.updatedAt > local.updatedAt else { return false }
+        // Another process drove the run since; or someone forgot it elsewhere (`forget` drives
+        // nothing, so the process stays that of the run it marks).
+        return record.process != local.process || (record.status == .forgotten && local.status != .forgotten)
     }
 
     private func describe(_ error: any Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }
