@@ -56,9 +56,17 @@ extension EngineTests {
         try FileManager.default.createDirectory(at: runbooks, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("exec-steps.yaml"),
                                          to: runbooks.appendingPathComponent("exec-steps.yaml"))
+        try "apiVersion: runbook/v1\nkind: Runbook\nsteps: [\n".write(to: runbooks.appendingPathComponent("zz-broken.yaml"),
+                                                                   atomically: true, encoding: .utf8)
         let list = try runbook(["list", "--output", "json"])
         XCTAssertEqual(list.exitCode, 0, list.output)
-        XCTAssertEqual(try Value.parseJSON(list.stdout)["runbooks"]?[0]?["name"], "exec-steps")
+        let listed = try Value.parseJSON(list.stdout)["runbooks"]
+        XCTAssertEqual(listed?[0]?["name"], "exec-steps")
+        XCTAssertEqual(listed?[0]?["valid"], true)
+        XCTAssertEqual(listed?[1]?["name"], "zz-broken")
+        XCTAssertEqual(listed?[1]?["valid"], false, "a file that does not load is listed as invalid")
+        XCTAssertTrue(try runbook(["list"]).stdout.contains("INVALID: see runbook validate"))
+        try FileManager.default.removeItem(at: runbooks.appendingPathComponent("zz-broken.yaml"))
 
         let directory = try runbook(["validate", runbooks.path + "/"])
         XCTAssertEqual(directory.exitCode, 2)

@@ -145,6 +145,38 @@ final class EngineTests: XCTestCase {
         XCTAssertFalse(events.contains("--force"), events)
     }
 
+    /// A rollback that failed, then completed on a second `runbook rollback`, no longer shows the
+    /// first attempt's failure as the run's message (status said "rolled-back — rollback of step
+    /// one failed …").
+    func testACompletedRollbackDropsTheMessageOfAFailedAttempt() throws {
+        let file = dir.appendingPathComponent("undo-fault.yaml")
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: undo-fault}
+        steps:
+          - id: one
+            action: exec
+            with:
+              command: [sh, -c, "echo one >> evidence"]
+              undo: [sh, -c, "if [ -e fault ]; then echo 'undo blocked' >&2; exit 5; fi; echo undo-one >> evidence"]
+        """.write(to: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runbook(["run", "--yes", file.path]).exitCode, 0)
+        let id = try onlyRunID()
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("fault").path, contents: nil))
+        let failed = try runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(failed.exitCode, 3, failed.output)
+        XCTAssertEqual(try state(id)["message"]?.stringValue?.hasPrefix("rollback of step one failed"), true)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("fault"))
+        let done = try runbook(["rollback", id, "--yes"])
+        XCTAssertEqual(done.exitCode, 0, done.output)
+        XCTAssertEqual(try state(id)["status"], "rolled-back")
+        XCTAssertNil(try state(id)["message"]?.stringValue, "a stale message stayed")
+        let status = try runbook(["status", id])
+        XCTAssertFalse(status.stdout.contains("failed"), status.stdout)
+        XCTAssertEqual(evidence, ["one", "undo-one"])
+    }
+
     func testNoRollbackPausesAndResumeCompletesAfterTheFaultIsRemoved() throws {
         let file = try fixture("exec-steps")
         let fault = dir.appendingPathComponent("fault")
@@ -175,6 +207,11 @@ final class EngineTests: XCTestCase {
         let r = try runbook(["resume", "--yes", try onlyRunID()])
         XCTAssertEqual(r.exitCode, 2, r.output)
         XCTAssertTrue(r.stderr.contains("changed since run"), r.stderr)
+        XCTAssertEqual(evidence, ["one", "two"])
+        // Rollback refuses it too, and the way out is named (a new run is blocked by this one).
+        let rb = try runbook(["rollback", "--yes", try onlyRunID()])
+        XCTAssertEqual(rb.exitCode, 2, rb.output)
+        XCTAssertTrue(rb.stderr.contains("restore the original file") && rb.stderr.contains("runbook forget"), rb.stderr)
         XCTAssertEqual(evidence, ["one", "two"])
     }
 

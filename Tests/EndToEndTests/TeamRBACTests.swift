@@ -140,6 +140,19 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertEqual(cm.lookup("data")?["team-least.yaml"]?.stringValue, try String(contentsOfFile: path, encoding: .utf8))
         XCTAssertNotNil(cm.lookup("data")?["cm.yaml"])
         let j = try XCTUnwrap(objects.first { $0["kind"] == "Job" })
+        // The ConfigMap is named after its content: the Job mounts it, and a changed runbook gets another one
+        // (kubectl create would otherwise keep the old ConfigMap and run the old runbook).
+        let cmName = try XCTUnwrap(cm.lookup("metadata.name")?.stringValue)
+        XCTAssertTrue(cmName.hasPrefix("runbook-team-least-") && cmName.count == "runbook-team-least-".count + 10, cmName)
+        XCTAssertEqual(j.lookup("spec.template.spec.volumes")?[0]?.lookup("configMap.name")?.stringValue, cmName)
+        let again = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--var", "fail=false",
+                                        "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertTrue(again.stdout.contains("name: \(cmName)"), "the same runbook gets the same ConfigMap")
+        try (try String(contentsOfFile: path, encoding: .utf8) + "# changed\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let changed = try RunbookCLI.run(["job", path, "--image", "registry.example/runbook:1", "--var", "fail=false",
+                                          "--kubeconfig", sb.kubeconfig], cwd: work)
+        XCTAssertEqual(changed.exitCode, 0, changed.output)
+        XCTAssertFalse(changed.stdout.contains(cmName), "a changed runbook kept the old ConfigMap's name")
         XCTAssertEqual(j.lookup("spec.template.spec.serviceAccountName"), "runbook-team-least")
         let args = j.lookup("spec.template.spec.containers")?[0]?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
         XCTAssertEqual(Array(args.prefix(3)), ["run", "/runbook/team-least.yaml", "--yes"])

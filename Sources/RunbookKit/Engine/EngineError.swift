@@ -26,7 +26,8 @@ public enum EngineError: Error, LocalizedError, Sendable {
         switch self {
         case .runbookChanged(let id, let path, let rec, let now):
             return "\(path) changed since run \(id) began (sha256 \(rec.prefix(12))… then, \(now.prefix(12))… now); "
-                + "restore the original file to resume, or start a new run"
+                + "restore the original file (e.g. git checkout) to resume or roll back the run; a new run starts only after "
+                + "this one is finished (resumed, rolled back, or — after cleaning up by hand — runbook forget \(id) --reason TEXT)"
         case .nothingToResume(let id, let status):
             return "run \(id) is \(status): there is nothing to resume"
         case .nothingToRollback(let id, let status):

@@ -10,7 +10,7 @@ public enum ErrorReport {
         case let e as StateError:
             switch e {
             case .locked, .unfinished: return 4
-            case .runNotFound, .noRuns: return 2
+            case .runNotFound, .runNotFoundAnywhere, .noRuns: return 2
             case .io, .corrupt, .newerVersion: return 3
             }
         case let e as EngineError:

@@ -17,7 +17,7 @@ extension Runner {
             if let signal = StopRequest.shared.requested, needsRollback(state.steps[i]) || runbook.steps[i].group != nil {
                 // The undo in flight was let finish; stop before the next one. The run stays
                 // rolling-back (shown as interrupted), and `runbook rollback` continues it.
-                state.message = "rollback stopped by \(StopRequest.name(signal)) before undoing step \(runbook.steps[i].id)"
+                state.message = Self.attemptNotes[1] + "\(StopRequest.name(signal)) before undoing step \(runbook.steps[i].id)"
                 try await persist()
                 var e = ReportEvent(.runFinished, runID: state.runID, status: "paused", message: state.message)
                 e.hint = "continue the rollback: runbook rollback \(state.runID)\(options.stateDirHint)"
@@ -33,15 +33,24 @@ extension Runner {
         }
         state.status = .rolledBack
         state.rollback?.finishedAt = Date()
+        // What an earlier, failed or stopped attempt of this rollback said no longer holds.
+        if afterFailure {
+            state.message = masker.mask(reason)
+        } else if let m = state.message, Self.attemptNotes.contains(where: { m.hasPrefix($0) }) {
+            state.message = nil
+        }
         try await persist()
         try emit(ReportEvent(.runFinished, runID: state.runID, status: "rolled-back",
                              message: afterFailure ? "\(reason); every completed step was rolled back" : "every completed step was rolled back"))
         return afterFailure ? .rolledBack : .completed
     }
 
+    /// How the run's message begins after a rollback attempt failed or was stopped.
+    static let attemptNotes = ["rollback of step ", "rollback stopped by "]
+
     private func rollbackFailed(_ failure: (step: String, error: any Error)) async throws -> RunOutcome {
         state.status = .rollbackFailed
-        state.message = "rollback of step \(failure.step) failed: \(describe(failure.error))"
+        state.message = Self.attemptNotes[0] + "\(failure.step) failed: \(describe(failure.error))"
         try await persist()
         var e = ReportEvent(.runFinished, runID: state.runID, status: "rollback-failed", message: state.message)
         e.hint = "fix the cause, then continue the rollback: runbook rollback \(state.runID)\(options.stateDirHint)"

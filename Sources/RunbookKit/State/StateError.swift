@@ -6,6 +6,9 @@ public enum StateError: Error, LocalizedError, Sendable {
     case corrupt(file: String, reason: String)
     case newerVersion(file: String, version: Int, supported: Int)
     case runNotFound(runID: String, stateDir: String)
+    /// Neither the state dir nor the cluster's run records (in `namespace`) hold the run;
+    /// `suggestion` is a known run id close to it, if any.
+    case runNotFoundAnywhere(runID: String, stateDir: String, namespace: String, suggestion: String?)
     case noRuns(stateDir: String)
     /// Another process holds the lock; `holder` describes it (run id, pid, user@host, since).
     case locked(runbook: String, holder: String)
@@ -23,6 +26,9 @@ public enum StateError: Error, LocalizedError, Sendable {
             return "\(file) has checkpoint version \(v); this runbook understands up to \(s): use a newer runbook"
         case .runNotFound(let id, let dir):
             return "no run \(id) in \(dir)/runs (see `runbook history --state-dir \(dir)`)"
+        case .runNotFoundAnywhere(let id, let dir, let ns, let suggestion):
+            return "no run \(id) in \(dir)/runs nor among the cluster's run records (namespace \(ns))"
+                + (suggestion.map { "; did you mean \($0)?" } ?? "") + " (see `runbook history`)"
         case .noRuns(let dir):
             return "no runs in \(dir)/runs yet"
         case .locked(let runbook, let holder):

@@ -58,6 +58,15 @@ public struct JobManifests: Sendable {
         }
     }
 
+    /// The ConfigMap's name: `runbook-<runbook>-<10 hex of its content's SHA-256>`, as kustomize
+    /// names generated ConfigMaps, so that `kubectl create` of a changed runbook makes a new
+    /// ConfigMap instead of keeping the old one, which an unchanged runbook shares.
+    static func configMapName(_ base: String, files: [(path: String, content: String)]) -> String {
+        var text = ""
+        for f in files { text += "\(f.path.utf8.count):\(f.path)\(f.content.utf8.count):\(f.content)" }
+        return KubeName.subdomain("\(base.prefix(242))-\(SHA256.hex(Data(text.utf8)).prefix(10))")
+    }
+
     /// A ConfigMap key for a path (keys may not hold `/`).
     static func key(_ path: String) -> String { path.replacingOccurrences(of: "/", with: "__") }
 
@@ -66,8 +75,9 @@ public struct JobManifests: Sendable {
         var data = Object()
         for f in files { data[JobManifests.key(f.path)] = .string(f.content) }
         let labels: Value = ["runbook.dev/runbook": .string(KubeName.labelValue(runbook.name) ?? name)]
+        let configMapName = JobManifests.configMapName(name, files: files)
         let configMap: Value = ["apiVersion": "v1", "kind": "ConfigMap",
-                                "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": labels],
+                                "metadata": ["name": .string(configMapName), "namespace": .string(namespace), "labels": labels],
                                 "data": .object(data)]
         var args: [Value] = ["run", .string("/runbook/\(runbook.file.lastPathComponent)"), "--yes", "--lock", "cluster",
                              "--namespace-for-runs", .string(rbac.runsNamespace ?? namespace), "--state-dir", "/state",
@@ -75,7 +85,7 @@ public struct JobManifests: Sendable {
         for v in vars { args += ["--var", .string(v)] }
         if runbook.vars.contains(where: \.secret) { args += ["--vars-file", "/vars/vars.yaml"] }
         var volumes: [Value] = [
-            ["name": "runbook", "configMap": ["name": .string(name),
+            ["name": "runbook", "configMap": ["name": .string(configMapName),
                                               "items": .array(files.map { ["key": .string(JobManifests.key($0.path)), "path": .string($0.path)] })]],
             ["name": "state", "emptyDir": .object(Object())],
         ]

@@ -39,15 +39,26 @@ public struct RunCatalog: Sendable {
         var local: RunState?
         var localError: (any Error)?
         do { local = try options.store.load(runID) } catch { localError = error }
+        var searchedCluster = false
         if let records {
             do {
                 if let r = try await records.load(runID)?.state, RunCatalog.newer(r, than: local) { return r }
+                searchedCluster = true
             } catch {
                 warn("cluster run record of \(runID) not read: \(describe(error))")
             }
         }
         if let local { return local }
+        if searchedCluster, case StateError.runNotFound = localError! { throw await RunCatalog.notFoundAnywhere(runID, options: options) }
         throw localError!
+    }
+
+    /// The error for a run id that neither the state dir nor the cluster's records hold, naming the
+    /// closest known run id.
+    static func notFoundAnywhere(_ runID: String, options: EngineOptions) async -> StateError {
+        let known = ((try? await RunCatalog(options: options).all { _ in }) ?? []).map(\.runID)
+        return .runNotFoundAnywhere(runID: runID, stateDir: options.store.root.path, namespace: options.runsNamespace,
+                                    suggestion: Suggestion.closest(to: runID, in: known))
     }
 
     /// Deletes the records (in the cluster) and run directories (here) of finished runs beyond the
@@ -87,7 +98,10 @@ public struct RunCatalog: Sendable {
     /// copy is always written before the record by the process that drives the run).
     static func newer(_ record: RunState, than local: RunState?) -> Bool {
         guard let local else { return true }
-        return record.updatedAt > local.updatedAt && record.process != local.process
+        guard record.updatedAt > local.updatedAt else { return false }
+        // Another process drove the run since; or someone forgot it elsewhere (`forget` drives
+        // nothing, so the process stays that of the run it marks).
+        return record.process != local.process || (record.status == .forgotten && local.status != .forgotten)
     }
 
     private func describe(_ error: any Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }
