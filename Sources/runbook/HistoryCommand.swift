@@ -7,7 +7,7 @@ struct HistoryCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Delete finished runs beyond the newest --keep of each runbook (cluster records and local run directories).")
     var prune = false
-    @Option(name: .long, help: "With --prune: finished runs to keep per runbook (default: 20).") var keep: Int?
+    @Option(name: .long, parsing: .unconditional, help: "With --prune: finished runs to keep per runbook (default: 20).") var keep: Int?
     @OptionGroup var cluster: ClusterOptions
     @OptionGroup var state: StateDirOption
     @OptionGroup var output: OutputOption

@@ -76,7 +76,8 @@ struct RequestOptions: ParsableArguments {
     @Option(name: .long, help: "Deadline of each request to the API server and the secret stores, e.g. 10s (default: $RUNBOOK_REQUEST_TIMEOUT, else 30s).")
     var requestTimeout: String?
 
-    @Option(name: .long, help: "How often a transient failure of a request is retried (default: $RUNBOOK_RETRIES, else 5).")
+    // `.unconditional`: `--retries -1` is a value to refuse with its reason, not a missing value.
+    @Option(name: .long, parsing: .unconditional, help: "How often a transient failure of a request is retried (default: $RUNBOOK_RETRIES, else 5).")
     var retries: Int?
 
     func policy() throws -> RequestPolicy {

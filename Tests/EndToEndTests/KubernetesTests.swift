@@ -71,6 +71,12 @@ final class KubernetesTests: XCTestCase {
 
     func get(_ args: String...) throws -> Value? { try sb.kubectlJSON(args) }
 
+    /// The prior-state holder Secrets of a run in `namespace` (the run records there carry the
+    /// same run-id label, not the prior-kind one).
+    func priorStates(_ runID: String, in namespace: String) throws -> [Value] {
+        try XCTUnwrap(get("-n", namespace, "secrets", "-l", "runbook.dev/run-id=\(runID),runbook.dev/prior-kind"))["items"]?.arrayValue ?? []
+    }
+
     func stateText() -> String {
         let dir = work.appendingPathComponent("state")
         var all = ""
@@ -139,9 +145,16 @@ final class KubernetesTests: XCTestCase {
         XCTAssertEqual(run.code, 0, run.text)
         let runID = try XCTUnwrap(run.runID)
         XCTAssertEqual(try get("-n", "seedtest", "secret", "patch-me")?.lookup("data.token"), .string(b64("replaced-token-value")))
-        // The prior Secret data lives in the cluster, labelled with the run id — never in the state dir.
-        let holders = try XCTUnwrap(get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)"))["items"]?.arrayValue ?? []
+        // The prior Secret data lives in the cluster — never in the state dir — in the runs
+        // namespace (beside the Lease and the run record), labelled with the run id and the object.
+        let holders = try priorStates(runID, in: "runbook-system")
         XCTAssertEqual(holders.count, 1)
+        let labels = holders.first?.lookup("metadata.labels")
+        XCTAssertEqual(labels?["runbook.dev/prior-kind"], "Secret")
+        XCTAssertEqual(labels?["runbook.dev/prior-namespace"], "seedtest")
+        XCTAssertEqual(labels?["runbook.dev/prior-name"], "patch-me")
+        XCTAssertTrue(holders.first?.lookup("metadata.name")?.stringValue?.hasPrefix("runbook-prior-") == true)
+        XCTAssertEqual(try priorStates(runID, in: "seedtest").count, 0, "no holder beside the object")
         let state = stateText()
         XCTAssertFalse(state.isEmpty)
         XCTAssertFalse(state.contains("original-token-value") || state.contains(b64("original-token-value")), "prior secret data on disk")
@@ -151,22 +164,24 @@ final class KubernetesTests: XCTestCase {
         let back = try XCTUnwrap(get("-n", "seedtest", "secret", "patch-me"))
         XCTAssertEqual(back.lookup("data.token"), .string(b64("original-token-value")))
         XCTAssertNil(back.lookup("metadata.labels.rotated"))
-        XCTAssertEqual(try get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)")?["items"]?.arrayValue?.count, 0,
-                       "prior-state Secrets are deleted when the rollback completes")
+        XCTAssertEqual(try priorStates(runID, in: "runbook-system").count, 0, "prior-state Secrets are deleted when the rollback completes")
     }
 
     func testAPriorStateHoldingARunSecretIsKeptInTheClusterNotOnDisk() throws {
         // A ConfigMap someone filled with a password: its prior state must not land in state.json.
         _ = try kubectl("-n", "seedtest", "create", "configmap", "leaky-config", "--from-literal=dsn=postgres://app:cm-pass-1234@db/app")
         let path = try runbook("leaky-rb")
-        let run = try cli(["run", path, "--yes", "--var", "password=cm-pass-1234"])
+        // --lock local: no cluster records, so the holder stays beside the object
+        let run = try cli(["run", path, "--yes", "--lock", "local", "--var", "password=cm-pass-1234"])
         XCTAssertEqual(run.code, 0, run.text)
         let runID = try XCTUnwrap(run.runID)
         XCTAssertFalse(run.text.contains("cm-pass-1234"), run.text)
         XCTAssertFalse(stateText().contains("cm-pass-1234"), "a prior state with a secret in it was written to the state dir")
-        XCTAssertEqual(try get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)")?["items"]?.arrayValue?.count, 1)
-        let rb = try cli(["rollback", runID, "--yes", "--var", "password=cm-pass-1234"])
+        XCTAssertEqual(try priorStates(runID, in: "seedtest").count, 1)
+        XCTAssertEqual(try priorStates(runID, in: "runbook-system").count, 0)
+        let rb = try cli(["rollback", runID, "--yes", "--lock", "local", "--var", "password=cm-pass-1234"])
         XCTAssertEqual(rb.code, 0, rb.text)
+        XCTAssertEqual(try priorStates(runID, in: "seedtest").count, 0)
         XCTAssertEqual(try get("-n", "seedtest", "configmap", "leaky-config")?.lookup("data.dsn"), "postgres://app:cm-pass-1234@db/app")
         _ = try kubectl("-n", "seedtest", "delete", "configmap", "leaky-config")
     }
@@ -179,9 +194,8 @@ final class KubernetesTests: XCTestCase {
         let run = try cli(["run", path, "--yes", "--no-rollback"])
         XCTAssertEqual(run.code, 3, run.text)
         let runID = try XCTUnwrap(run.runID)
-        let holders = try XCTUnwrap(get("-n", "seedtest", "secrets", "-l", "runbook.dev/run-id=\(runID)"))["items"]?.arrayValue ?? []
-        let holder = try XCTUnwrap(holders.first?.lookup("metadata.name")?.stringValue)
-        _ = try kubectl("-n", "seedtest", "delete", "secret", holder)
+        let holder = try XCTUnwrap(priorStates(runID, in: "runbook-system").first?.lookup("metadata.name")?.stringValue)
+        _ = try kubectl("-n", "runbook-system", "delete", "secret", holder)
 
         // Not restored and no holder: refuse, change nothing.
         let refused = try cli(["rollback", runID, "--yes"])

@@ -242,8 +242,10 @@ final class TeamRBACTests: XCTestCase {
         XCTAssertNil(try sb.kubectlJSON(["configmap", "runbook-team-json", "-n", "runbook-system"]))
 
         // apply the rbac List for real: the ServiceAccount may change exactly the named objects, and
-        // on Secrets only what the prior-state holders need (the run reads a secret that a changed
-        // object may hold: create/get/delete, any name; no update, list or patch)
+        // on the Secrets of the workload namespace only what its steps need (reading one Secret by
+        // name), nothing for the prior-state holders (the run reads a secret that a changed object
+        // may hold): they live in the runs namespace, where the run records need
+        // create/get/update/list already and the holders add delete
         let applied = try RunbookCLI.run(["rbac", path, "--output", "json"] + common, cwd: work)
         _ = try kubectl(["apply", "-f", "-"], stdin: applied.stdout)
         let token = try kubectl(["-n", "runbook-system", "create", "token", "runbook-team-json"])
@@ -252,7 +254,11 @@ final class TeamRBACTests: XCTestCase {
             .split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
         XCTAssertTrue(rows.contains("cronjobs.batch [] [calibrate-irt-weekly] [get patch update]"), rows.joined(separator: "\n"))
         XCTAssertTrue(rows.contains("configmaps [] [team-least-cm] [delete get patch update]"), rows.joined(separator: "\n"))
-        XCTAssertEqual(rows.filter { $0.hasPrefix("secrets ") }, ["secrets [] [] [create delete get]"], rows.joined(separator: "\n"))
+        XCTAssertEqual(rows.filter { $0.hasPrefix("secrets ") }, ["secrets [] [seedtest-db-credentials] [get]"], rows.joined(separator: "\n"))
+        let runsRows = try kubectl(["--token", token, "--context", "sandbox-viewer", "auth", "can-i", "--list", "-n", "runbook-system"])
+            .split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        XCTAssertEqual(runsRows.filter { $0.hasPrefix("secrets ") }, ["secrets [] [] [create delete get list update]"],
+                       runsRows.joined(separator: "\n"))
         XCTAssertFalse(rows.contains { $0.hasPrefix("cronjobs.batch [] [] ") || $0.hasPrefix("configmaps [] [] ") }, rows.joined(separator: "\n"))
 
         // errors: the JSON error event on stdout, the secret masked, nothing else printed there

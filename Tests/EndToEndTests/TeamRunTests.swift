@@ -321,6 +321,41 @@ final class TeamRunTests: XCTestCase {
         XCTAssertEqual(try cli(["rollback", id, "--yes"], dir: "A").exitCode, 0)
     }
 
+    /// A run paused on machine A and forgotten from machine B (after cleaning up by hand) is
+    /// forgotten for A too: A's status says so and a new run on A starts (it exited 4 before, on
+    /// A's own stale copy, until A forgot it again).
+    func testARunForgottenFromAnotherMachineNoLongerBlocksTheFirst() throws {
+        let path = work.appendingPathComponent("team-forget.yaml").path
+        try """
+        apiVersion: runbook/v1
+        kind: Runbook
+        metadata: {name: team-forget}
+        steps:
+          - id: make
+            action: k8s.apply
+            with:
+              objects:
+                - {apiVersion: v1, kind: ConfigMap, metadata: {name: team-forget-cm, namespace: seedtest}, data: {a: "1"}}
+          - id: check
+            action: exec
+            with: {command: ["sh", "-c", "[ ! -e fault ]"], cwd: "\(work.path)"}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        _ = FileManager.default.createFile(atPath: work.appendingPathComponent("fault").path, contents: nil)
+        let paused = try cli(["run", path, "--yes", "--no-rollback"], dir: "A")
+        XCTAssertEqual(paused.exitCode, 3, paused.output)
+        let id = try XCTUnwrap(runID(paused.output))
+        let forgot = try cli(["forget", id, "--reason", "cleaned up by hand", "--yes"], dir: "B")
+        XCTAssertEqual(forgot.exitCode, 0, forgot.output)
+        let status = try cli(["status", id], dir: "A")
+        XCTAssertTrue(status.stdout.contains("forgotten"), status.output)
+        try FileManager.default.removeItem(at: work.appendingPathComponent("fault"))
+        let again = try cli(["run", path, "--yes"], dir: "A")
+        XCTAssertEqual(again.exitCode, 0, again.output)
+        let next = try XCTUnwrap(runID(again.output))
+        XCTAssertEqual(try cli(["rollback", next, "--yes"], dir: "A").exitCode, 0)
+        _ = try kubectl("-n", "seedtest", "delete", "configmap", "team-forget-cm", "--ignore-not-found")
+    }
+
     func testForeachItemsLiveInChunksReadFromTheOtherMachineAndArePruned() throws {
         let items = (0..<60).map { "it-\($0)" }.joined(separator: ", ")
         let text = """

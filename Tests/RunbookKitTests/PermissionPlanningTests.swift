@@ -19,6 +19,18 @@ final class PermissionPlanningTests: XCTestCase {
         }
     }
 
+    /// Stands for `k8s.patch` without discovery: `patch` on the Deployment, and its prior-state holders.
+    struct PatchLike: Action {
+        static let spec = ActionSpec(name: "test.patch", required: ["name"], mutating: true, dryRun: .preview)
+        init() {}
+        func preview(_ context: ActionContext) async throws -> Preview { Preview(summary: "") }
+        func execute(_ context: ActionContext) async throws -> ActionResult { ActionResult() }
+        static func permissions(_ c: ActionContext) async throws -> [Permission] {
+            [Permission("patch", group: "apps", resource: "deployments", namespace: "ns", name: c.known("name"))]
+                + c.priorStatePermissions(kind: "Deployment", namespace: "ns")
+        }
+    }
+
     func node(_ yaml: String) throws -> YAMLNode { try XCTUnwrap(try YAMLParser.parse(yaml, file: "t.yaml").first) }
 
     func step(_ id: String, _ action: String, _ with: String) throws -> Step {
@@ -26,7 +38,7 @@ final class PermissionPlanningTests: XCTestCase {
              rollback: .auto, mark: Mark(line: 1, column: 1))
     }
 
-    func runner(_ steps: [Step], vars: [VarDecl] = []) -> Runner {
+    func runner(_ steps: [Step], vars: [VarDecl] = [], lock: LockMode? = .local, runsNamespace: String = "runs") -> Runner {
         let dir = FileManager.default.temporaryDirectory
         let runbook = Runbook(file: dir.appendingPathComponent("t.yaml"), name: "t", description: nil, vars: vars,
                               onFailure: .rollback, steps: steps, sha256: "")
@@ -35,8 +47,10 @@ final class PermissionPlanningTests: XCTestCase {
                              steps: steps.map { StepRecord(id: $0.id, action: $0.action) })
         var options = EngineOptions(store: StateStore(root: dir.appendingPathComponent("unused-\(UUID())")),
                                     terminal: Terminal(stdinIsTTY: false, stdoutIsTTY: false, noColor: true),
-                                    clients: ClientOptions(), actions: ActionCatalog(ActionRegistry.all + [ApplyLike.self]))
+                                    clients: ClientOptions(), actions: ActionCatalog(ActionRegistry.all + [ApplyLike.self, PatchLike.self]))
         options.dryRun = true
+        options.lockMode = lock
+        options.runsNamespace = runsNamespace
         return Runner(runbook: runbook, state: state, vars: [:], options: options, masker: Masker(), reporter: JSONReporter(masker: Masker()))
     }
 
@@ -50,6 +64,36 @@ final class PermissionPlanningTests: XCTestCase {
         // a Deployment whose env holds a value equal to a secret the run read is kept in a holder Secret
         ctx.runMayHoldSecrets = true
         XCTAssertEqual(ctx.priorStatePermissions(kind: "Deployment", namespace: "ns"), holders)
+    }
+
+    /// With the cluster lock the holders live in the runs namespace (beside the Lease and the run
+    /// records, which need create and get there already): the run gets no Secret rights in the
+    /// object's namespace for them, only `delete` is added in the runs namespace. With the local
+    /// lock (no cluster records) they stay beside the object.
+    func testWithTheClusterLockPriorStateHoldersLiveInTheRunsNamespace() async throws {
+        let patch = try step("p", "test.patch", "{name: db}")
+        let secretVar = VarDecl(name: "pw", kind: .string, defaultValue: nil, required: true, secret: true, description: nil,
+                                mark: Mark(line: 1, column: 1))
+        do {
+            let r = runner([patch], vars: [secretVar], lock: .cluster, runsNamespace: "runs")
+            let ctx = await r.context(for: patch, with: .object(Object()), journal: nil, slot: nil)
+            XCTAssertEqual(ctx.priorStateNamespace, "runs")
+            XCTAssertEqual(ctx.priorStatePermissions(kind: "Secret", namespace: "ns"),
+                           ["create", "get", "delete"].map { Permission($0, group: "", resource: "secrets", namespace: "runs", name: nil) })
+            let team = Runner.teamPermissions(runbook: "t", namespace: "runs")
+            let perms = try await r.requiredPermissions(lock: .cluster)
+            XCTAssertEqual(perms.filter { $0.resource == "secrets" && $0.namespace != "runs" }, [], "\(perms)")
+            XCTAssertEqual(Set(perms.filter { $0.resource == "secrets" }.map(\.verb)), ["create", "get", "update", "list", "delete"])
+            // beyond the team's own permissions, only delete of Secrets in the runs namespace
+            XCTAssertEqual(Set(perms).subtracting(team).filter { $0.resource == "secrets" },
+                           [Permission("delete", group: "", resource: "secrets", namespace: "runs", name: nil)])
+        }
+        let local = runner([patch], vars: [secretVar], lock: .local)
+        let ctx = await local.context(for: patch, with: .object(Object()), journal: nil, slot: nil)
+        XCTAssertNil(ctx.priorStateNamespace)
+        let perms = try await local.requiredPermissions(lock: .local)
+        XCTAssertEqual(Set(perms.filter { $0.resource == "secrets" }),
+                       Set(["create", "delete", "get"].map { Permission($0, group: "", resource: "secrets", namespace: "ns", name: nil) }))
     }
 
     func testARunMayHoldSecretsWhenAVarOrAStepCanMakeOne() async throws {

@@ -35,8 +35,14 @@ public struct ActionContext: Sendable {
     /// and its prior state then goes into a holder Secret (see `PriorState`). True unless the
     /// runner knows the runbook has no source of secrets.
     public var runMayHoldSecrets = true
-    /// For `permissions`: the namespace of a step that names none (and of the prior-state holders
-    /// of cluster-scoped objects), when it is not the client's default — for `runbook rbac`, the
+    /// Where the holder Secrets of prior states that hold secret data go (see `PriorState`): the
+    /// runs namespace (the Lease's and the run records') when the run takes the cluster lock, so
+    /// that a run needs Secret rights in that one namespace only; nil with the local lock (no
+    /// cluster records): beside the object, as the object's namespace is the only one the run
+    /// surely may write to.
+    public var priorStateNamespace: String?
+    /// For `permissions`: the namespace of a step that names none (and, with the local lock, of
+    /// the prior-state holders of cluster-scoped objects), when it is not the client's default — for `runbook rbac`, the
     /// ServiceAccount's, which is the default namespace of the Pod that runs as it.
     public var permissionDefaultNamespace: String?
     /// For `permissions`: told (a sentence naming the step) when the step will need permissions

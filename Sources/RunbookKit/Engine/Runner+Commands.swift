@@ -31,7 +31,7 @@ extension Runner {
         let lock = try await takeLock(runbook, runID: state.runID, runner: runner, options: options, reporter: reporter,
                                       resuming: false)
         return try await runner.underLock(lock) {
-            try refuseOnUnfinishedRun(of: runbook.name, options: options)
+            try await refuseOnUnfinishedRun(of: runbook.name, options: options)
             return try await runner.start()
         }
     }
@@ -76,8 +76,20 @@ extension Runner {
 
     /// A new run never starts on top of an unfinished one (SPEC §4): it may have changed things
     /// halfway. Checked with the lock held, so no live process of this state dir is driving one.
-    static func refuseOnUnfinishedRun(of runbook: String, options: EngineOptions) throws {
-        let unfinished = try options.store.unfinishedRuns(of: runbook)
+    static func refuseOnUnfinishedRun(of runbook: String, options: EngineOptions) async throws {
+        var unfinished = try options.store.unfinishedRuns(of: runbook)
+        if !unfinished.isEmpty, let records = RunCatalog(options: options).records {
+            // A run finished (forgotten, resumed, rolled back) from another machine is finished here too.
+            var still: [RunState] = []
+            for run in unfinished {
+                if let r = try? await records.load(run.runID)?.state, RunCatalog.newer(r, than: run), !r.activity.isUnfinished {
+                    try options.store.save(r, masker: Masker())
+                } else {
+                    still.append(run)
+                }
+            }
+            unfinished = still
+        }
         guard let newest = unfinished.first else { return }
         let activity = newest.activity
         throw StateError.unfinished(runbook: runbook, runID: newest.runID, status: activity.label,

@@ -95,7 +95,7 @@ extension Runner {
         switch (local, remote) {
         // The local copy is written first: the record is newer only when another process (another
         // machine's resume or rollback) drove the run since.
-        case (let l?, let r?) where r.updatedAt > l.updatedAt && r.process != l.process:
+        case (let l?, let r?) where RunCatalog.newer(r, than: l):
             try options.store.save(r, masker: Masker())
             reporter.note("the cluster's record of \(runID) is newer than \(options.store.root.path): continuing from it")
             return r

@@ -69,7 +69,11 @@ public struct RunCatalog: Sendable {
         for name in Set(runs.map(\.runbookName)).sorted() {
             let finished = runs.filter { $0.runbookName == name && !TeamSession.isUnfinished($0) }
             for run in finished.dropLast(keep) {
-                if let records { try await records.delete(run.runID) }
+                if let records {
+                    // holders first: a death in between leaves the record, so the next prune finds them again
+                    try await RunCatalog.deletePriorStates(of: run.runID, records: records)
+                    try await records.delete(run.runID)
+                }
                 let dir = options.store.runDirectory(run.runID)
                 if FileManager.default.fileExists(atPath: dir.path) { try FileManager.default.removeItem(at: dir) }
                 removed.append(run.runID)
@@ -78,11 +82,26 @@ public struct RunCatalog: Sendable {
         return removed
     }
 
+    /// Deletes the prior-state holder Secrets (`PriorState`) a finished run left in the runs
+    /// namespace: a pruned run can no longer be rolled back, so they are of no use. The run
+    /// records carry the same run-id label; holders are told apart by their name and annotation.
+    static func deletePriorStates(of runID: String, records: RunRecords) async throws {
+        let selector = "\(PriorState.runLabel)=\(PriorState.labelValue(runID))"
+        for s in try await records.client.list(apiVersion: "v1", kind: "Secret", namespace: records.namespace, labelSelector: selector) {
+            guard let name = s.lookup("metadata.name")?.stringValue, name.hasPrefix(PriorState.holderPrefix),
+                  s.lookup("metadata.annotations")?["runbook.dev/run-id"]?.stringValue == runID else { continue }
+            _ = try await records.client.delete(ObjectRef(apiVersion: "v1", kind: "Secret", namespace: records.namespace, name: name))
+        }
+    }
+
     /// A record replaces the local copy only when another process drove the run since (the local
     /// copy is always written before the record by the process that drives the run).
     static func newer(_ record: RunState, than local: RunState?) -> Bool {
         guard let local else { return true }
-        return record.updatedAt > local.updatedAt && record.process != local.process
+        guard record.updatedAt > local.updatedAt else { return false }
+        // Another process drove the run since; or someone forgot it elsewhere (`forget` drives
+        // nothing, so the process stays that of the run it marks).
+        return record.process != local.process || (record.status == .forgotten && local.status != .forgotten)
     }
 
     private func describe(_ error: any Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }

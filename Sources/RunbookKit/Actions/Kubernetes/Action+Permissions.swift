@@ -37,9 +37,11 @@ extension ActionContext {
     }
 
     /// The Secrets that keep prior states holding secret data (see `PriorState`): names derived
-    /// from the run id, so any name.
+    /// from the run id, so any name; in the runs namespace with the cluster lock (where the run
+    /// records already need create and get: only delete is added), else in `namespace`, the object's.
     func priorStateHolderPermissions(namespace: String?) -> [Permission] {
-        ["create", "get", "delete"].map { Permission($0, group: "", resource: "secrets", namespace: namespace, name: nil) }
+        let ns = priorStateNamespace ?? namespace
+        return ["create", "get", "delete"].map { Permission($0, group: "", resource: "secrets", namespace: ns, name: nil) }
     }
 
     /// The holder Secrets of a step that saves the prior state of an object of `kind` in

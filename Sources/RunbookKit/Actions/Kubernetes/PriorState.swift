@@ -4,20 +4,28 @@ import Foundation
 ///
 /// Non-secret objects go into the step's journal/rollback record (`{"object": …}`). A Secret's
 /// prior state never reaches the local state dir (SPEC §4): it is stored in the cluster, in a
-/// Secret `runbook-prior-<hash>` in the same namespace, labelled `runbook.dev/run-id=<run-id>`,
-/// and the record holds only its name (`{"secretRef": {namespace, name}}`). Those Secrets are
-/// deleted when the step is rolled back; after a successful run they stay, so that
-/// `runbook rollback <run-id>` can still restore (remove them with
-/// `kubectl delete secret -l runbook.dev/run-id=<run-id>` once the run is accepted).
+/// holder Secret `runbook-prior-<hash>`, and the record holds only its name
+/// (`{"secretRef": {namespace, name}}`), so rollback and resume find it wherever it is.
+/// With the cluster lock the holder lives in the runs namespace (`ActionContext.priorStateNamespace`,
+/// beside the Lease and the run records), so the run needs no Secret rights in the namespaces of
+/// the objects it changes beyond what its steps need; with `--lock local` (no cluster records) it
+/// lives beside the object. It is labelled `runbook.dev/run-id=<run-id>` and with the object it
+/// holds (`runbook.dev/prior-kind`, `-namespace`, `-name`; the annotation `runbook.dev/prior-of`
+/// names it whole). Holders are deleted when the step is rolled back; after a successful run they
+/// stay, so that `runbook rollback <run-id>` can still restore, until `runbook history --prune`
+/// removes the run (or `kubectl delete secret -l runbook.dev/run-id=<run-id>` in their namespace).
 public enum PriorState {
     public static let runLabel = "runbook.dev/run-id"
+    /// The name of every holder Secret starts so.
+    public static let holderPrefix = "runbook-prior-"
 
     /// The object without the fields the server owns, ready to be created or PUT again.
     public static func clean(_ object: Value) -> Value { object.withoutServerFields }
 
-    /// Label values are at most 63 characters; longer run ids are shortened with a hash.
-    public static func labelValue(_ runID: String) -> String {
-        runID.count <= 63 ? runID : String(runID.prefix(46)) + "-" + hash(runID)
+    /// Label values are at most 63 characters; longer values (run ids, object names) are
+    /// shortened with a hash.
+    public static func labelValue(_ value: String) -> String {
+        value.count <= 63 ? value : String(value.prefix(46)) + "-" + hash(value)
     }
 
     static func hash(_ s: String) -> String {
@@ -33,12 +41,15 @@ public enum PriorState {
         let prior = clean(object)
         let holdsSecret = (ref.kind == "Secret" && ref.apiVersion == "v1") || context.masker.mask(prior) != prior
         guard holdsSecret else { return ["object": prior] }
-        let ns = ref.namespace ?? client.defaultNamespace
-        let name = "runbook-prior-" + hash("\(context.runID)/\(context.stepID)/\(ns)/\(ref.name)")
+        let objectNS = ref.namespace ?? client.defaultNamespace
+        let ns = context.priorStateNamespace ?? objectNS
+        let name = holderPrefix + hash("\(context.runID)/\(context.stepID)/\(objectNS)/\(ref.name)")
+        var labels: Value = [runLabel: .string(labelValue(context.runID)), "runbook.dev/prior-kind": .string(labelValue(ref.kind)),
+                             "runbook.dev/prior-name": .string(labelValue(ref.name))]
+        if ref.namespace != nil { labels["runbook.dev/prior-namespace"] = .string(labelValue(objectNS)) }
         let holder: Value = [
             "apiVersion": "v1", "kind": "Secret",
-            "metadata": ["name": .string(name), "namespace": .string(ns),
-                         "labels": [runLabel: .string(labelValue(context.runID))],
+            "metadata": ["name": .string(name), "namespace": .string(ns), "labels": labels,
                          "annotations": ["runbook.dev/run-id": .string(context.runID), "runbook.dev/step": .string(context.stepID),
                                          "runbook.dev/prior-of": .string(ref.description)]],
             "type": "Opaque",
