@@ -112,7 +112,8 @@ final class CutoverMigrationTests: XCTestCase {
 
     /// The workload side of the namespace as whole objects minus volatile fields.
     /// `acrossRuns` compares the end states of two different runs: what each run created has its
-    /// own identity (uid, creation time), and its prior-state Secrets are named after its run id.
+    /// own identity (uid, creation time). (Prior-state holders, named after the run id, live in the
+    /// runs namespace, not here: one in this namespace would make two runs' worlds differ.)
     private func world(_ sb: MigrationHarness, recreatedDeployment: Bool = false, ignoringPVC: String? = nil,
                        acrossRuns: Bool = false) throws -> String {
         let ns = Self.namespace
@@ -120,18 +121,9 @@ final class CutoverMigrationTests: XCTestCase {
         for kind in ["deployments", "statefulsets", "services", "persistentvolumeclaims", "secrets", "configmaps"] {
             var byName: [String: Any] = [:]
             for o in try sb.objects(kind, namespace: ns) {
-                var name = ((o["metadata"] as? [String: Any])?["name"] as? String) ?? "?"
+                let name = ((o["metadata"] as? [String: Any])?["name"] as? String) ?? "?"
                 if kind == "persistentvolumeclaims", name == ignoringPVC { continue }
-                var n = MigrationHarness.normalized(o, recreated: acrossRuns || (kind == "deployments" && recreatedDeployment))
-                if acrossRuns, var meta = n["metadata"] as? [String: Any], var ann = meta["annotations"] as? [String: Any],
-                   let priorOf = ann["runbook.dev/prior-of"] as? String, let step = ann["runbook.dev/step"] as? String {
-                    name = "prior state of \(priorOf) kept by step \(step)"
-                    ann["runbook.dev/run-id"] = "<run id>"
-                    meta["annotations"] = ann
-                    meta["labels"] = ["runbook.dev/run-id": "<run id>"]
-                    meta["name"] = "<runbook-prior-…>"
-                    n["metadata"] = meta
-                }
+                let n = MigrationHarness.normalized(o, recreated: acrossRuns || (kind == "deployments" && recreatedDeployment))
                 byName[name] = n
             }
             w[kind] = byName
@@ -300,8 +292,19 @@ final class CutoverMigrationTests: XCTestCase {
         let least = try run(sb, env: identity.env)
         XCTAssertEqual(least.status, 0, least.text)
         assertSameWorld(adminWorld, try world(sb, acrossRuns: true), "the least-privilege run versus the admin's run")
-        let back = try sb.runbook(["rollback", try XCTUnwrap(sb.runID(from: least)), "--yes"], env: identity.env)
+        // the prior states holding the password live in the runs namespace, none beside the objects
+        let leastID = try XCTUnwrap(sb.runID(from: least))
+        func holders(_ ns: String) throws -> Int {
+            try sb.objects("secrets", namespace: ns).filter { o in
+                let labels = ((o["metadata"] as? [String: Any])?["labels"] as? [String: Any]) ?? [:]
+                return labels["runbook.dev/run-id"] as? String == leastID && labels["runbook.dev/prior-kind"] != nil
+            }.count
+        }
+        XCTAssertGreaterThan(try holders("runbook-system"), 0, "no prior-state holder in the runs namespace")
+        XCTAssertEqual(try holders(Self.namespace), 0, "a prior-state holder beside the objects")
+        let back = try sb.runbook(["rollback", leastID, "--yes"], env: identity.env)
         XCTAssertEqual(back.status, 0, back.text)
+        XCTAssertEqual(try holders("runbook-system"), 0, "the rollback leaves prior-state holders behind")
         assertSameWorld(try reWorld(before), try world(sb, recreatedDeployment: true), "after the least-privilege rollback")
 
         try sb.assertEveryFaultRollsBack(
