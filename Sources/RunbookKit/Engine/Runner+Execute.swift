@@ -56,7 +56,7 @@ extension Runner {
                 reporter.report(e)
             })
         // prior states holding secret data: in the runs namespace with the cluster lock (PriorState)
-        if LockMode.resolve(flag: options.lockMode, runbook: runbook) == .cluster { ctx.priorStateNamespace = options.runsNamespace }
+        if resolvedLock == .cluster { ctx.priorStateNamespace = options.runsNamespace }
         // for expressions inside files a step reads (k8s.apply manifests)
         ctx.scope = scope ?? slot.map { self.scope(for: $0) } ?? self.scope
         return ctx

@@ -18,6 +18,8 @@ public actor Runner {
     var lock: RunLock?
     /// The cluster Lease and run record (nil with the local lock); see `Team/`.
     var team: TeamSession?
+    /// The lock this command's runbook takes (`LockMode.resolve`), decided once: it walks every step.
+    let resolvedLock: LockMode
     /// The run's checkpoint journal while a command writes (nil for a dry-run).
     var checkpoints: CheckpointJournal?
     /// The items of the `foreach` groups evaluated so far, by the group's index.
@@ -40,6 +42,7 @@ public actor Runner {
         state.process = .current
         self.state = state
         self.options = options
+        resolvedLock = LockMode.resolve(flag: options.lockMode, runbook: runbook)
         self.masker = masker
         self.reporter = reporter
         actions = options.actions
