@@ -193,3 +193,10 @@ int runbook_catch_stop_signals(int fd) {
     if (sigaction(SIGTERM, &sa, NULL) != 0) return errno;
     return 0;
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+int runbook_limit_malloc_arenas(int n) { return mallopt(M_ARENA_MAX, n); }
+#else
+int runbook_limit_malloc_arenas(int n) { (void)n; return 0; }
+#endif

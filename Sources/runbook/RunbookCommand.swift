@@ -16,6 +16,11 @@ struct RunbookCommand: AsyncParsableCommand {
         // Output nobody reads is dropped (Console ignores EPIPE); it is never a reason to stop a
         // run halfway. Children get SIGPIPE back at its default (ChildProcesses).
         signal(SIGPIPE, SIG_IGN)
+        // glibc gives threads that allocate at once arenas of their own (up to 8 per core); a
+        // fan-out's requests run on many threads, and their large short-lived buffers (records,
+        // responses) fragmented a dozen arenas: two keep a 1,000-item run's peak RSS near its
+        // live data (docs/BENCHMARK.md).
+        ProcessMemory.limitMallocArenas(2)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }

@@ -18,6 +18,10 @@ int runbook_spawn(const char *path, char *const argv[], char *const envp[], cons
 /// nothing else (async-signal-safe); a thread reading the other end decides what to do.
 int runbook_catch_stop_signals(int fd);
 
+/// glibc's `mallopt(M_ARENA_MAX, n)`: at most `n` malloc arenas for the whole process (Linux with
+/// glibc; elsewhere nothing). Returns 1 when it was set.
+int runbook_limit_malloc_arenas(int n);
+
 /// `pipe2(fds, O_CLOEXEC)` (Swift's Glibc module does not export pipe2).
 int runbook_pipe_cloexec(int fds[2]);
 

@@ -11,7 +11,7 @@ public enum Gzip {
 
     public static func compress(_ data: Data) throws -> Data {
         var stream = z_stream()
-        guard runbook_deflate_init_gzip(&stream, Z_BEST_COMPRESSION) == Z_OK else { throw Failure(message: "deflateInit failed") }
+        guard runbook_deflate_init_gzip(&stream, Z_BEST_SPEED) == Z_OK else { throw Failure(message: "deflateInit failed") }
         defer { deflateEnd(&stream) }
         return try run(&stream, input: data) { deflate(&$0, Z_FINISH) }
     }

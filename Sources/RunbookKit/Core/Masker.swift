@@ -8,11 +8,12 @@ import Foundation
 public final class Masker: @unchecked Sendable {
     public static let placeholder = "***"
     private let lock = NSLock()
-    private var needles: Set<String> = []
     /// The needles as UTF-8, by their first four bytes (every needle has at least four), longest
     /// first within a bucket: `mask` scans a text once, whatever the number of secrets — a
-    /// thousand-item fan-out registers thousands, and every checkpoint and line is masked.
+    /// thousand-item fan-out registers thousands, and every checkpoint and line is masked. Each
+    /// form is kept once, here (a fan-out's secrets are a good part of its memory).
     private var index: [UInt32: [[UInt8]]] = [:]
+    private var count = 0
 
     public init() {}
 
@@ -33,13 +34,16 @@ public final class Masker: @unchecked Sendable {
         forms.insert(String(escaped.dropFirst().dropLast()))
         lock.lock()
         defer { lock.unlock() }
-        for f in forms where f.utf8.count >= 4 && needles.insert(f).inserted {
+        for f in forms where f.utf8.count >= 4 {
             let bytes = Array(f.utf8)
-            var bucket = index[Masker.key(bytes, 0)] ?? []
+            let key = Masker.key(bytes, 0)
+            var bucket = index[key] ?? []
+            if bucket.contains(bytes) { continue }
             // Longest first, so a secret containing another is replaced whole.
             let at = bucket.firstIndex { $0.count < bytes.count } ?? bucket.count
             bucket.insert(bytes, at: at)
-            index[Masker.key(bytes, 0)] = bucket
+            index[key] = bucket
+            count += 1
         }
     }
 
@@ -129,12 +133,12 @@ public final class Masker: @unchecked Sendable {
     var registered: [String] {
         lock.lock()
         defer { lock.unlock() }
-        return needles.sorted { ($0.utf8.count, $1) > ($1.utf8.count, $0) }
+        return index.values.joined().map { String(decoding: $0, as: UTF8.self) }.sorted { ($0.utf8.count, $1) > ($1.utf8.count, $0) }
     }
 
     public var isEmpty: Bool {
         lock.lock()
         defer { lock.unlock() }
-        return needles.isEmpty
+        return count == 0
     }
 }

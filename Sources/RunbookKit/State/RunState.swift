@@ -94,9 +94,18 @@ public struct StepRecord: Sendable, Equatable {
     /// a resume must read the step again (only read steps can be).
     public var outputsMasked = false
     /// The write-ahead entry of the last attempt (`ActionContext.recordJournal`).
-    public var journal: Value?
+    public var journal: Value? {
+        get { packedJournal?.value }
+        set { packedJournal = newValue.map(PackedValue.init) }
+    }
     /// What `Action.rollback` needs (`ActionResult.rollback`).
-    public var rollbackRecord: Value?
+    public var rollbackRecord: Value? {
+        get { packedRollback?.value }
+        set { packedRollback = newValue.map(PackedValue.init) }
+    }
+    /// Both kept as JSON text (`PackedValue`): a thousand items keep a thousand of each.
+    private var packedJournal: PackedValue?
+    private var packedRollback: PackedValue?
     /// Ids of the explicit `rollback:` steps already done, so an interrupted rollback resumes.
     public var rollbackStepsDone: [String] = []
     public var summary: String?
