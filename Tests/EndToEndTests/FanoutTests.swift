@@ -105,6 +105,12 @@ final class FanoutTests: XCTestCase {
         let jobs = events.filter { $0["event"] as? String == "step.finished" && $0["step"] as? String == "test-job" }
         XCTAssertEqual(jobs.filter { $0["status"] as? String == "succeeded" }.compactMap { $0["item"] as? Int }, [0], "\(jobs)")
         XCTAssertEqual(jobs.filter { $0["status"] as? String == "skipped" }.count, 3)
+        // A second run finds every CronJob migrated: no item, nothing changed, exit 0.
+        let migrated = try Self.world(sb)
+        let again = try sb.runbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json"])
+        XCTAssertEqual(again.status, 0, again.text)
+        XCTAssertTrue(Self.events(again).filter { $0["event"] as? String == "item.finished" }.isEmpty, again.stdout)
+        XCTAssertEqual(try Self.world(sb), migrated, "the second run changed something")
         // Rolling the finished run back restores every item (and deletes what the run created in GCP).
         let id = try XCTUnwrap(sb.runID(from: out))
         let back = try sb.runbook(["rollback", id, "--yes"])
