@@ -82,6 +82,13 @@ final class RAnalyticsTests: XCTestCase {
     static let deployVars = ["--var", "image=\(goodImage)", "--var", "health_timeout=6s", "--var", "rollout_timeout=60s",
                              "--var", "sync_timeout=20s"]
 
+    /// The token the last run stored in Secret Manager, noted for the leak scans.
+    func noteToken(_ sb: MigrationHarness, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID), "no token stored", file: file, line: line)
+        Self.tokens.append(token)
+        return token
+    }
+
     /// `run deploy-r-analytics` as the admin, or with `env` (a least-privilege identity's) only.
     func deploy(_ sb: MigrationHarness, _ vars: [String] = [], env: [String: String]? = nil) throws -> MigrationHarness.Output {
         try sb.runbook(["run", "deploy-r-analytics", "--yes", "--output", "json"] + Self.deployVars + vars, env: env)
@@ -234,8 +241,7 @@ final class RAnalyticsTests: XCTestCase {
         let sb = try harness()
         let deployed = try deploy(sb)
         XCTAssertEqual(deployed.status, 0, deployed.text)
-        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
-        Self.tokens.append(token)
+        _ = try noteToken(sb)
         let (rsDeployed, templateDeployed) = try servingReplicaSet(sb)
         let updated = try sb.runbook(["run", "update-r-analytics", "--yes", "--output", "json", "--var", "image=gcr.io/univprepai/r-analytics:1.0.1",
                                       "--var", "health_timeout=6s"])
@@ -307,8 +313,7 @@ final class RAnalyticsTests: XCTestCase {
         let sb = try harness()
         let deployed = try deploy(sb, ["--var", "progress_deadline=3"])
         XCTAssertEqual(deployed.status, 0, deployed.text)
-        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
-        Self.tokens.append(token)
+        let token = try noteToken(sb)
         let (rsBefore, templateBefore) = try servingReplicaSet(sb)
 
         let bad = try sb.runbook(["run", "update-r-analytics", "--yes", "--output", "json", "--var", "image=gcr.io/univprepai/r-analytics:9.9.9",
@@ -360,8 +365,7 @@ final class RAnalyticsTests: XCTestCase {
         sb.collect(o, e)
         XCTAssertEqual(p.terminationReason, .uncaughtSignal)
         let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
-        let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID))
-        Self.tokens.append(token)
+        let token = try noteToken(sb)
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)
         XCTAssertEqual(try sb.gcpLatest(project: Self.project, secret: Self.tokenID), token, "the resumed run kept the one token")
