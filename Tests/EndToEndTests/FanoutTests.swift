@@ -162,7 +162,9 @@ final class FanoutTests: XCTestCase {
         let (p, o, e) = try sb.startRunbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json", "--var", "concurrency=4"])
         XCTAssertTrue(sb.waitForEvent(containing: ["\"step.started\"", "\"patch[", "\"event\""], timeout: 60, while: p, excluding: before),
                       "no item reached its patch")
-        Thread.sleep(forTimeInterval: 0.5)
+        // the slowed patch is held by the sandbox: items are in flight
+        XCTAssertTrue(try sb.sandbox.waitForFault(path: "/namespaces/reports-01/cronjobs/report-0001$", timeout: 60),
+                      "report-0001's patch never reached the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
