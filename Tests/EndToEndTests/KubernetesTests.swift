@@ -4,25 +4,11 @@ import TestSupport
 import XCTest
 
 /// The k8s.* actions through the built binary against one sandbox, checked with real kubectl.
-final class KubernetesTests: XCTestCase {
-    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
-    var sb: Sandbox!
+final class KubernetesTests: SandboxTestCase {
     var work: URL!
 
-    override class func setUp() {
-        super.setUp()
-        shared.start()
-    }
-
-    override class func tearDown() {
-        shared.stop()
-        super.tearDown()
-    }
-
-    /// Fails the test with the sandbox's own output when it did not start.
     override func setUpWithError() throws {
         try super.setUpWithError()
-        sb = try Self.shared.get()
         work = try ScratchDirectory.make("kube-e2e")
         try? sb.clearFaults()
     }

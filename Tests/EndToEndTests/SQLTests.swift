@@ -4,26 +4,12 @@ import TestSupport
 import XCTest
 
 /// `sql.query` through the built binary against the sandbox's PostgreSQL, checked with psql.
-final class SQLTests: XCTestCase {
-    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
-    var sb: Sandbox!
+final class SQLTests: SandboxTestCase {
     var work: URL!
     var db = ""
 
-    override class func setUp() {
-        super.setUp()
-        shared.start()
-    }
-
-    override class func tearDown() {
-        shared.stop()
-        super.tearDown()
-    }
-
-    /// Fails the test with the sandbox's own output when it did not start.
     override func setUpWithError() throws {
         try super.setUpWithError()
-        sb = try Self.shared.get()
         work = try ScratchDirectory.make("sql-e2e")
         db = "e2e_\(UUID().uuidString.prefix(8).lowercased())"
         _ = try psql("postgres", "CREATE DATABASE \(db)")

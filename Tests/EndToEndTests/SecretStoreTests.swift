@@ -5,25 +5,12 @@ import XCTest
 
 /// `secret.put` / `secret.get` through the built binary against the sandbox's GCP emulator and
 /// moto (SSM, Secrets Manager), checked directly with curl and the aws CLI.
-final class SecretStoreTests: XCTestCase {
-    static let shared = SharedSandbox(fixtures: ["calibrate-irt", "eso-aws"])
-    var sb: Sandbox!
+final class SecretStoreTests: SandboxTestCase {
+    override class var fixtures: [String] { ["calibrate-irt", "eso-aws"] }
     var work: URL!
 
-    override class func setUp() {
-        super.setUp()
-        shared.start()
-    }
-
-    override class func tearDown() {
-        shared.stop()
-        super.tearDown()
-    }
-
-    /// Fails the test with the sandbox's own output when it did not start.
     override func setUpWithError() throws {
         try super.setUpWithError()
-        sb = try Self.shared.get()
         work = try ScratchDirectory.make("stores-e2e")
     }
 

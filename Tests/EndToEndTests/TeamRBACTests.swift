@@ -7,25 +7,11 @@ import XCTest
 /// prints runs the runbook in in-cluster mode (KUBERNETES_SERVICE_HOST/_PORT and the token/CA files
 /// at RUNBOOK_SERVICEACCOUNT_DIR); without any one of its rules the preflight refuses, naming it,
 /// and changes nothing. `runbook job` manifests are accepted by the API server.
-final class TeamRBACTests: XCTestCase {
-    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
-    var sb: Sandbox!
+final class TeamRBACTests: SandboxTestCase {
     var work: URL!
 
-    override class func setUp() {
-        super.setUp()
-        shared.start()
-    }
-
-    override class func tearDown() {
-        shared.stop()
-        super.tearDown()
-    }
-
-    /// Fails the test with the sandbox's own output when it did not start.
     override func setUpWithError() throws {
         try super.setUpWithError()
-        sb = try Self.shared.get()
         work = try ScratchDirectory.make("rbac-e2e")
     }
 

@@ -6,26 +6,12 @@ import XCTest
 /// Team-wide runs through the built binary: two state dirs ("two machines") against one sandbox,
 /// the cluster Lease, the run records (checked with kubectl), resume/rollback from the other dir,
 /// record-write faults and bad input.
-final class TeamRunTests: XCTestCase {
-    static let shared = SharedSandbox(fixtures: ["calibrate-irt"])
-    var sb: Sandbox!
+final class TeamRunTests: SandboxTestCase {
     var work: URL!
     let runsNS = "runbook-system"
 
-    override class func setUp() {
-        super.setUp()
-        shared.start()
-    }
-
-    override class func tearDown() {
-        shared.stop()
-        super.tearDown()
-    }
-
-    /// Fails the test with the sandbox's own output when it did not start.
     override func setUpWithError() throws {
         try super.setUpWithError()
-        sb = try Self.shared.get()
         work = try ScratchDirectory.make("team-e2e")
         try? sb.clearFaults()
     }

@@ -7,26 +7,9 @@ import XCTest
 /// ServiceAccount bound to exactly what `runbook rbac` prints passes the preflight of `plan` in
 /// in-cluster mode, and without any one of the printed rules the preflight refuses (exit 3) naming
 /// the permission that rule granted. The sandbox carries the fixtures the runbooks are written for.
-final class TeamRunbooksRBACTests: XCTestCase {
+final class TeamRunbooksRBACTests: SandboxTestCase {
     /// Fixtures whose kinds and objects the runbooks in runbooks/ expect (one sandbox for all).
-    static let shared = SharedSandbox(fixtures: ["calibrate-irt", "observer-postgres", "eso-aws", "r-analytics"])
-    var sb: Sandbox!
-
-    override class func setUp() {
-        super.setUp()
-        shared.start()
-    }
-
-    override class func tearDown() {
-        shared.stop()
-        super.tearDown()
-    }
-
-    /// Fails the test with the sandbox's own output when it did not start.
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        sb = try Self.shared.get()
-    }
+    override class var fixtures: [String] { ["calibrate-irt", "observer-postgres", "eso-aws", "r-analytics"] }
 
     func kubectl(_ a: [String], stdin: String? = nil) throws -> String {
         try sb.kubectlSucceeding(a, stdin: stdin)
