@@ -105,10 +105,10 @@ final class RolloutActionsTests: XCTestCase {
     func testUndoPatchIsPinnedToTheResourceVersionRead() {
         let json = K8sRollout.UndoTarget(name: "rs-1", revision: 1, template: .null, contentType: "application/json-patch+json",
                                          patch: [["op": "replace", "path": "/spec/template", "value": ["metadata": [:]]]])
-        XCTAssertEqual(json.pinned(to: "42"), [["op": "replace", "path": "/metadata/resourceVersion", "value": "42"],
+        XCTAssertEqual(K8sRollout.pinned(json.patch, to: "42"), [["op": "replace", "path": "/metadata/resourceVersion", "value": "42"],
                                                ["op": "replace", "path": "/spec/template", "value": ["metadata": [:]]]])
         let strategic = K8sRollout.UndoTarget(name: "cr-1", revision: 1, template: .null, contentType: "application/strategic-merge-patch+json",
                                               patch: ["metadata": ["labels": ["a": "b"]], "spec": ["template": [:]]])
-        XCTAssertEqual(strategic.pinned(to: "42"), ["metadata": ["labels": ["a": "b"], "resourceVersion": "42"], "spec": ["template": [:]]])
+        XCTAssertEqual(K8sRollout.pinned(strategic.patch, to: "42"), ["metadata": ["labels": ["a": "b"], "resourceVersion": "42"], "spec": ["template": [:]]])
     }
 }

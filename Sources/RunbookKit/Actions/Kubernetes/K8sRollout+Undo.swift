@@ -12,20 +12,6 @@ extension K8sRollout {
         let template: Value
         let contentType: String
         let patch: Value
-
-        /// The patch with `metadata.resourceVersion` set: the API server checks the patched object's
-        /// resourceVersion against the stored one (409 Conflict when the object changed since).
-        func pinned(to version: Value) -> Value {
-            if var ops = patch.arrayValue {  // JSON patch: one more operation
-                ops.insert(["op": "replace", "path": "/metadata/resourceVersion", "value": version], at: 0)
-                return .array(ops)
-            }
-            var p = patch
-            var metadata = p["metadata"]?.objectValue ?? Object()
-            metadata["resourceVersion"] = version
-            p["metadata"] = .object(metadata)
-            return p
-        }
     }
 
     func undoTarget(_ call: Call, live: Value, client: KubeClient, named: String?) async throws -> UndoTarget {

@@ -98,7 +98,9 @@ public struct K8sRollout: Action {
                 try await context.recordJournal(record)
             }
             let stamp = record["restartedAt"]?.stringValue ?? Self.timestamp()
-            let result = try await restart(call, stamp: stamp, live: live, client: client)
+            let result = try await pinnedPatch(call, live: live, client: client, nothingTo: "restart", while: "restarted") { _, _ in
+                (K8sPatch.contentTypes["strategic"]!, restartPatch(stamp))
+            }
             PriorState.noteAfter(result, in: &record)
             return ActionResult(outputs: ["revision": try await observedRevision(call, client, generation: result)],
                                 rollback: record, summary: "restarted \(call.ref) (\(Self.restartedAt)=\(stamp))")
@@ -119,7 +121,12 @@ public struct K8sRollout: Action {
                           "target": .string(target.name)]
                 try await context.recordJournal(record)
             }
-            let result = try await undo(call, to: target, live: live, client: client)
+            let result = try await pinnedPatch(call, live: live, client: client, nothingTo: "undo",
+                                               while: "rolled back to revision \(target.revision)") { current, reread in
+                // after a conflict the revision holder is looked up again in the object just read
+                let t = reread ? try await undoTarget(call, live: current, client: client, named: target.name) : target
+                return (t.contentType, t.patch)
+            }
             PriorState.noteAfter(result, in: &record)
             return ActionResult(outputs: ["revision": try await observedRevision(call, client, generation: result)],
                                 rollback: record, summary: "rolled \(call.ref) back to revision \(target.revision)")
@@ -144,46 +151,43 @@ public struct K8sRollout: Action {
         ["spec": ["template": ["metadata": ["annotations": [K8sRollout.restartedAt: .string(stamp)]]]]]
     }
 
-    /// Stamps the template, pinned to the resourceVersion just read: a PATCH of an attempt that
-    /// died while the API server still held it cannot land later over what came since (the
-    /// resumed attempt's write, or the run's rollback); the server answers it 409 Conflict. A
-    /// conflict here (a controller's status write between read and write) reads again.
-    func restart(_ call: Call, stamp: String, live first: Value?, client: KubeClient) async throws -> Value {
+    /// PATCHes the workload with what `make` builds from the object just read, pinned to that
+    /// object's resourceVersion: a PATCH of an attempt that died while the API server still held it
+    /// cannot land later over what came since (the resumed attempt's write, or the run's rollback);
+    /// the server answers it 409 Conflict. A conflict here (a controller's status write between
+    /// read and write) reads again (`make` is told so), up to 5 times.
+    func pinnedPatch(_ call: Call, live first: Value?, client: KubeClient, nothingTo verb: String, while doing: String,
+                     _ make: (_ current: Value, _ reread: Bool) async throws -> (contentType: String, patch: Value)) async throws -> Value
+    {
         var live = first
         for _ in 0..<5 {
-            if live == nil { live = try await client.get(call.ref) }
-            guard let current = live else { throw ActionError.failed("\(call.ref) not found: nothing to restart") }
-            var patch = restartPatch(stamp)
-            patch["metadata"] = ["resourceVersion": current.lookup("metadata.resourceVersion") ?? .null]
+            let reread = live == nil
+            if reread { live = try await client.get(call.ref) }
+            guard let current = live else { throw ActionError.failed("\(call.ref) not found: nothing to \(verb)") }
+            let (contentType, patch) = try await make(current, reread)
             do {
-                return try await client.patch(call.ref, contentType: K8sPatch.contentTypes["strategic"]!, patch: patch)
+                return try await client.patch(call.ref, contentType: contentType,
+                                              patch: Self.pinned(patch, to: current.lookup("metadata.resourceVersion") ?? .null))
             } catch let e as KubeError where e.isConflict {
                 live = nil  // changed between our read and write: read again
             }
         }
-        throw ActionError.transient("\(call.ref) kept changing while it was being restarted")
+        throw ActionError.transient("\(call.ref) kept changing while it was being \(doing)")
     }
 
-    /// Writes the chosen revision's template, pinned like `restart` to the resourceVersion just
-    /// read, so a killed attempt's PATCH that lands late gets 409 Conflict instead of undoing what
-    /// came since (the resumed attempt, the run's rollback). A conflict here reads again.
-    func undo(_ call: Call, to first: UndoTarget, live: Value, client: KubeClient) async throws -> Value {
-        var current: Value? = live
-        var target = first
-        for _ in 0..<5 {
-            if current == nil {
-                current = try await client.get(call.ref)
-                guard let again = current else { throw ActionError.failed("\(call.ref) not found: nothing to undo") }
-                target = try await undoTarget(call, live: again, client: client, named: target.name)
-            }
-            let version = current?.lookup("metadata.resourceVersion") ?? .null
-            do {
-                return try await client.patch(call.ref, contentType: target.contentType, patch: target.pinned(to: version))
-            } catch let e as KubeError where e.isConflict {
-                current = nil  // changed between our read and write: read again
-            }
+    /// `patch` with `metadata.resourceVersion` set: the API server checks the patched object's
+    /// resourceVersion against the stored one (409 Conflict when the object changed since). A JSON
+    /// patch gets one more operation, a merge or strategic patch the field.
+    static func pinned(_ patch: Value, to version: Value) -> Value {
+        if var ops = patch.arrayValue {
+            ops.insert(["op": "replace", "path": "/metadata/resourceVersion", "value": version], at: 0)
+            return .array(ops)
         }
-        throw ActionError.transient("\(call.ref) kept changing while it was being rolled back to revision \(target.revision)")
+        var p = patch
+        var metadata = p["metadata"]?.objectValue ?? Object()
+        metadata["resourceVersion"] = version
+        p["metadata"] = .object(metadata)
+        return p
     }
 
     /// Waits until the rollout is done; fails at once when it cannot finish, else at the timeout.
