@@ -42,7 +42,7 @@ public struct StateStore: Sendable {
     public func save(_ state: RunState, masker: Masker) throws -> Int {
         // Indented for people while small; a fan-out of thousands of item records is written
         // compact, one item at a time (`writeCompact`).
-        let records = state.steps.reduce(0) { $0 + 1 + ($1.items?.count ?? 0) * max(1, $1.items?.first?.steps.count ?? 1) }
+        let records = state.steps.reduce(0) { $0 + 1 + ($1.items?.count ?? 0) * max(1, $1.items?.first?.stepCount ?? 1) }
         guard records < 2_000 else { return try writeCompact(state, masker: masker) }
         let data = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
         try DurableFile.replace(stateFile(state.runID), with: data)
@@ -61,6 +61,7 @@ public struct StateStore: Sendable {
         do { value = try Value.parseJSON(data) } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
         var state = try RunState(value: value, file: file.path)
         try replayJournal(into: &state)
+        state.packItems()
         return state
     }
 
