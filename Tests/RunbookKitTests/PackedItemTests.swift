@@ -101,4 +101,21 @@ final class PackedItemTests: XCTestCase {
         try store.save(back, masker: masker)
         XCTAssertEqual(try Data(contentsOf: store.stateFile(state.runID)), loose, "and write the same bytes again")
     }
+
+    func testSplitParsingHandsOverTheElementsOfTheNamedListsAtTheirDepthOnly() throws {
+        let text = #"{"steps":[{"id":"a","items":[{"k":1},{"k":2}],"outputs":{"items":[9]}},{"id":"b","items":[]}],"items":[7]}"#
+        var taken: [Value] = []
+        let v = try Value.parseJSON(Data(text.utf8), splitting: "items", atDepth: 2) { e in
+            taken.append(e)
+            return .int(taken.count - 1)
+        }
+        XCTAssertEqual(taken, [["k": 1], ["k": 2]])
+        XCTAssertEqual(v["steps"]?[0]?["items"], [0, 1])
+        XCTAssertEqual(v["steps"]?[0]?["outputs"]?["items"], [9], "deeper lists of that name are parsed as usual")
+        XCTAssertEqual(v["items"], [7], "so are shallower ones")
+        var same = v
+        same["steps"] = try Value.parseJSON(text)["steps"]
+        XCTAssertEqual(try Value.parseJSON(text), same)
+        XCTAssertThrowsError(try Value.parseJSON(Data(#"{"steps":[{"items":[{"k":1},]}]}"#.utf8), splitting: "items", atDepth: 2) { $0 })
+    }
 }

@@ -93,20 +93,44 @@ extension Value {
     public static func parseJSON(_ text: String) throws -> Value { try parseJSON(Data(text.utf8)) }
 
     public static func parseJSON(_ data: Data) throws -> Value {
-        var p = JSONParser(bytes: [UInt8](data))
-        p.skipWS()
-        let v = try p.parseValue()
-        p.skipWS()
-        if p.i != p.bytes.count { throw JSONError(offset: p.i, message: "trailing characters") }
-        return v
+        try parseJSON(data, split: nil)
+    }
+
+    /// Parses `data`, handing every element of each array that is the value of `key` in an object
+    /// `depth` levels down (the document itself is level 0) to `take` as soon as it is parsed;
+    /// what `take` returns stands in its place. So a large document's big lists (the items of
+    /// `state.json`'s `foreach` groups) never exist whole as values.
+    public static func parseJSON(_ data: Data, splitting key: String, atDepth depth: Int,
+                                 take: (Value) throws -> Value) throws -> Value
+    {
+        try withoutActuallyEscaping(take) { take in try parseJSON(data, split: (Array(key.utf8), depth, take)) }
+    }
+
+    private static func parseJSON(_ data: Data, split: JSONParser.Split?) throws -> Value {
+        try data.withUnsafeBytes { raw in
+            var p = JSONParser(bytes: raw.bindMemory(to: UInt8.self), split: split)
+            p.skipWS()
+            let v = try p.parseValue()
+            p.skipWS()
+            if p.i != p.bytes.count { throw JSONError(offset: p.i, message: "trailing characters") }
+            return v
+        }
     }
 }
 
 private struct JSONParser {
-    let bytes: [UInt8]
+    typealias Split = (key: [UInt8], depth: Int, take: (Value) throws -> Value)
+    /// The text, read in place (not copied).
+    let bytes: UnsafeBufferPointer<UInt8>
     var i = 0
+    let split: Split?
+    /// Objects and arrays open around the value being parsed.
+    var depth = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, split: Split?) {
+        self.bytes = bytes
+        self.split = split
+    }
 
     mutating func skipWS() {
         while i < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[i]) { i += 1 }
@@ -119,6 +143,8 @@ private struct JSONParser {
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1
+            depth += 1
+            defer { depth -= 1 }
             var o = Object()
             skipWS()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
@@ -130,7 +156,11 @@ private struct JSONParser {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
                 skipWS()
-                o[k] = try parseValue()
+                if let split, depth == split.depth + 1, i < bytes.count, bytes[i] == UInt8(ascii: "["), k.utf8.elementsEqual(split.key) {
+                    o[k] = try parseArray(take: split.take)
+                } else {
+                    o[k] = try parseValue()
+                }
                 skipWS()
                 guard i < bytes.count else { throw fail("unexpected end") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -138,19 +168,7 @@ private struct JSONParser {
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
-            i += 1
-            var a: [Value] = []
-            skipWS()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
-            while true {
-                skipWS()
-                a.append(try parseValue())
-                skipWS()
-                guard i < bytes.count else { throw fail("unexpected end") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
-                throw fail("expected ',' or ']'")
-            }
+            return try parseArray(take: nil)
         case UInt8(ascii: "\""):
             return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
@@ -158,6 +176,26 @@ private struct JSONParser {
         case UInt8(ascii: "n"): try literal("null"); return .null
         default:
             return try parseNumber()
+        }
+    }
+
+    /// An array (at its `[`), each element passed through `take` when given.
+    mutating func parseArray(take: ((Value) throws -> Value)?) throws -> Value {
+        i += 1
+        depth += 1
+        defer { depth -= 1 }
+        var a: [Value] = []
+        skipWS()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+        while true {
+            skipWS()
+            let v = try parseValue()
+            a.append(try take?(v) ?? v)
+            skipWS()
+            guard i < bytes.count else { throw fail("unexpected end") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+            throw fail("expected ',' or ']'")
         }
     }
 

@@ -57,9 +57,17 @@ public struct StateStore: Sendable {
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw StateError.io(path: file.path, operation: "read", errno: errno)
         }
+        // A fan-out's item records are read one at a time and packed (`PackedSteps`): the
+        // document never exists whole as values.
+        var items: [ItemRecord] = []
         let value: Value
-        do { value = try Value.parseJSON(data) } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
-        var state = try RunState(value: value, file: file.path)
+        do {
+            value = try Value.parseJSON(data, splitting: "items", atDepth: 2) { v in
+                items.append(try ItemRecord(value: v, file: file.path))
+                return .int(items.count - 1)
+            }
+        } catch let e as StateError { throw e } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
+        var state = try RunState(value: value, file: file.path, items: items)
         try replayJournal(into: &state)
         state.packItems()
         return state
