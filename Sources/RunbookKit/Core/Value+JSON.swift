@@ -145,9 +145,9 @@ private struct JSONParser {
             i += 1
             depth += 1
             defer { depth -= 1 }
-            var o = Object()
+            var members: [Object.Member] = []
             skipWS()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object()) }
             while true {
                 skipWS()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
@@ -156,15 +156,18 @@ private struct JSONParser {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
                 skipWS()
+                let v: Value
                 if let split, depth == split.depth + 1, i < bytes.count, bytes[i] == UInt8(ascii: "["), k.utf8.elementsEqual(split.key) {
-                    o[k] = try parseArray(take: split.take)
+                    v = try parseArray(take: split.take)
                 } else {
-                    o[k] = try parseValue()
+                    v = try parseValue()
                 }
+                // a repeated key: the last one wins, in the first one's place
+                if let at = members.firstIndex(where: { $0.key == k }) { members[at].value = v } else { members.append(Object.Member(key: k, value: v)) }
                 skipWS()
                 guard i < bytes.count else { throw fail("unexpected end") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object(JSONParser.exact(members))) }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
@@ -194,9 +197,15 @@ private struct JSONParser {
             skipWS()
             guard i < bytes.count else { throw fail("unexpected end") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(JSONParser.exact(a)) }
             throw fail("expected ',' or ']'")
         }
+    }
+
+    /// A copy without the spare capacity appending left: parsed documents are kept (a thousand
+    /// listed objects), and doubling leaves up to half of each list unused.
+    static func exact<T>(_ list: [T]) -> [T] {
+        list.capacity > list.count + list.count / 8 ? list.withUnsafeBufferPointer { Array($0) } : list
     }
 
     mutating func literal(_ s: String) throws {
@@ -224,7 +233,10 @@ private struct JSONParser {
         var buf: [UInt8] = []
         while i < bytes.count {
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: buf, as: UTF8.self) }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return intern(String(decoding: buf, as: UTF8.self))
+            }
             if c == UInt8(ascii: "\\") {
                 i += 1
                 guard i < bytes.count else { break }
@@ -252,6 +264,19 @@ private struct JSONParser {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// Strings too long to be stored inline (more than 15 UTF-8 bytes) that repeat in a document —
+    /// keys such as `terminationMessagePolicy`, an image name in every listed object — share one
+    /// storage instead of each keeping a copy.
+    var interned: Set<String> = []
+
+    mutating func intern(_ s: String) -> String {
+        let n = s.utf8.count
+        guard n > 15, n <= 96 else { return s }
+        if let known = interned.firstIndex(of: s) { return interned[known] }
+        if interned.count < 8192 { interned.insert(s) }
+        return s
     }
 
     mutating func hex4() throws -> UInt32 {

@@ -62,6 +62,7 @@ extension Runner {
         state.steps[i].finishedAt = nil
         try await persist(slot, allItems: true)
         packRestingItems(i)
+        ProcessMemory.releaseFreeMemory()  // the list's pages and the group's first checkpoint are gone
         let canaryPassed = state.steps[i].canaryPassed
         var started = ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: ForeachGroup.actionName)
         started.message = "\(values.count) item\(values.count == 1 ? "" : "s"), concurrency \(limits.concurrency)"

@@ -338,6 +338,7 @@ public actor Runner {
         state.journalSeq = journal.seq
         lastCompactedSize = try options.store.save(state, masker: masker)
         try journal.compacted()
+        ProcessMemory.releaseFreeMemory()
     }
 
     /// Opens the run's journal (after `state.json` exists).
