@@ -23,6 +23,38 @@ extension Value {
         return out
     }
 
+    /// Compact JSON appended to `out`, a buffer that `flush` empties whenever it holds
+    /// `flushAt` bytes or more (between elements), so that a large document is written without
+    /// ever being whole in memory; `substitute` may write a value itself (returning true), as a
+    /// stand-in for text made elsewhere.
+    func writeJSON(to out: inout [UInt8], flushAt: Int, flush: (inout [UInt8]) throws -> Void,
+                   substitute: (Value, inout [UInt8]) throws -> Bool) throws
+    {
+        if try substitute(self, &out) { return }
+        switch self {
+        case .array(let a) where !a.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (i, v) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try v.writeJSON(to: &out, flushAt: flushAt, flush: flush, substitute: substitute)
+                if out.count >= flushAt { try flush(&out) }
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o) where !o.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            for (i, m) in o.members.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Value.writeString(m.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                try m.value.writeJSON(to: &out, flushAt: flushAt, flush: flush, substitute: substitute)
+                if out.count >= flushAt { try flush(&out) }
+            }
+            out.append(UInt8(ascii: "}"))
+        default:
+            write(to: &out, pretty: false, indent: 0)
+        }
+    }
+
     private static func newline(_ out: inout [UInt8], _ indent: Int) {
         out.append(0x0A)
         out.append(contentsOf: repeatElement(0x20, count: 2 * indent))
@@ -244,7 +276,7 @@ private struct JSONParser {
         while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
         if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
             i += 1
-            return String(decoding: bytes[start..<i - 1], as: UTF8.self)
+            return intern(String(decoding: bytes[start..<i - 1], as: UTF8.self))
         }
         var buf = Array(bytes[start..<i])
         while i < bytes.count {

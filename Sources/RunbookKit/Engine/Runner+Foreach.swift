@@ -223,6 +223,12 @@ extension Runner {
         // the in-memory copy, secrets included, goes: a thousand items must not keep a thousand.
         itemOutputs[i]?[k] = nil
         state.steps[i].items![k].pack(masker: masker)
+        // what the item's requests and records freed goes back to the kernel now and then
+        itemsSinceRelease += 1
+        if itemsSinceRelease >= 64 {
+            itemsSinceRelease = 0
+            ProcessMemory.releaseFreeMemory()
+        }
         var e = itemEvent(ReportEvent(.itemFinished, runID: state.runID, step: runbook.steps[i].id, status: "succeeded",
                                       duration: Date().timeIntervalSince(started)), itemSlot)
         e.progress = clock.finish(failed: false)
