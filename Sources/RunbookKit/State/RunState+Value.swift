@@ -96,7 +96,8 @@ extension RunState {
 }
 
 extension StepRecord {
-    /// A copy with its texts for people and its outputs masked (items included).
+    /// A copy with its texts for people and its outputs masked (items included). `mentions`
+    /// looks in the same texts.
     func maskedForDisk(by masker: Masker) -> StepRecord {
         var r = self
         r.summary = summary.map(masker.mask)
@@ -111,6 +112,18 @@ extension StepRecord {
             }
         }
         return r
+    }
+
+    /// True when one of `needles` occurs in a text `maskedForDisk` masks (summary, error, the
+    /// outputs' strings, items' errors and steps): masking by a masker that learnt them since
+    /// may change the record. Beside `maskedForDisk`: the two must cover the same texts.
+    func mentions(_ needles: NeedleIndex) -> Bool {
+        if let summary, needles.occurs(in: summary) { return true }
+        if let error, needles.occurs(in: error) { return true }
+        if outputs.values.contains(where: { needles.occurs(in: $0) }) { return true }
+        return items?.contains { item in
+            item.error.map { needles.occurs(in: $0) } == true || item.steps.contains { $0.mentions(needles) }
+        } == true
     }
 
     /// The record without a group's items (what the journal writes when only the group changed).
