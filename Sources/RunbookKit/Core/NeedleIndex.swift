@@ -98,22 +98,4 @@ struct NeedleIndex: Sendable {
     func occurs(in text: [UInt8]) -> Bool {
         text.withUnsafeBufferPointer { next(in: $0, from: 0) != nil }
     }
-
-    /// True when some needle occurs in `text`.
-    func occurs(in text: String) -> Bool {
-        guard count > 0, text.utf8.count >= NeedleIndex.minimumLength else { return false }
-        var t = text
-        return t.withUTF8 { next(in: $0, from: 0) != nil }
-    }
-
-    /// True when some needle occurs in a string inside `value` (member values, not keys: what
-    /// the masker masks).
-    func occurs(in value: Value) -> Bool {
-        switch value {
-        case .string(let s): return occurs(in: s)
-        case .array(let a): return a.contains { occurs(in: $0) }
-        case .object(let o): return o.members.contains { occurs(in: $0.value) }
-        default: return false
-        }
-    }
 }

@@ -96,8 +96,8 @@ extension RunState {
 }
 
 extension StepRecord {
-    /// A copy with its texts for people and its outputs masked (items included). `mentions`
-    /// looks in the same texts.
+    /// A copy with its texts for people and its outputs masked (items included).
+    /// `appendMaskedTexts` gives the same texts.
     func maskedForDisk(by masker: Masker) -> StepRecord {
         var r = self
         r.summary = summary.map(masker.mask)
@@ -114,16 +114,30 @@ extension StepRecord {
         return r
     }
 
-    /// True when one of `needles` occurs in a text `maskedForDisk` masks (summary, error, the
-    /// outputs' strings, items' errors and steps): masking by a masker that learnt them since
-    /// may change the record. Beside `maskedForDisk`: the two must cover the same texts.
-    func mentions(_ needles: NeedleIndex) -> Bool {
-        if let summary, needles.occurs(in: summary) { return true }
-        if let error, needles.occurs(in: error) { return true }
-        if outputs.values.contains(where: { needles.occurs(in: $0) }) { return true }
-        return items?.contains { item in
-            item.error.map { needles.occurs(in: $0) } == true || item.steps.contains { $0.mentions(needles) }
-        } == true
+    /// Appends the texts `maskedForDisk` masks (summary, error, the outputs' strings, items'
+    /// errors and steps), each followed by a NUL byte: a masker that learnt a secret found in
+    /// none of them would mask the record as before. Beside `maskedForDisk`: the two must cover
+    /// the same texts.
+    func appendMaskedTexts(to out: inout [UInt8]) {
+        func add(_ s: String) {
+            out.append(contentsOf: s.utf8)
+            out.append(0)
+        }
+        func add(_ v: Value) {
+            switch v {
+            case .string(let s): add(s)
+            case .array(let a): a.forEach(add)
+            case .object(let o): o.members.forEach { add($0.value) }
+            default: break
+            }
+        }
+        summary.map(add)
+        error.map(add)
+        outputs.values.forEach(add)
+        for item in items ?? [] {
+            item.error.map(add)
+            item.steps.forEach { $0.appendMaskedTexts(to: &out) }
+        }
     }
 
     /// The record without a group's items (what the journal writes when only the group changed).

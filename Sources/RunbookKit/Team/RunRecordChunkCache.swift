@@ -11,9 +11,18 @@ import Foundation
 /// is masked and encoded again. So a chunk is always what masking its items by the masker of the
 /// moment gives.
 final class RunRecordChunkCache: @unchecked Sendable {
+    private struct Entry {
+        /// The item as it was (not masked) when `json` was made.
+        var item: ItemRecord
+        /// The masked item's compact JSON.
+        var json: [UInt8]
+        /// The texts masking covers, not masked (`StepRecord.appendMaskedTexts`): a secret
+        /// registered later is looked for in them.
+        var texts: [UInt8]
+    }
+
     private struct Chunk {
-        /// Each item as it was (not masked) when its text was made, and its masked compact JSON.
-        var entries: [(item: ItemRecord, json: [UInt8])]
+        var entries: [Entry]
         /// The masker's generation before the chunk was last written: every text was masked or
         /// checked with the forms registered until then.
         var generation: Int
@@ -42,16 +51,16 @@ final class RunRecordChunkCache: @unchecked Sendable {
         // the forms registered since the chunk was written, and the generation they end at
         let (newer, now) = masker.forms(since: old?.generation ?? 0)
         let needles = NeedleIndex(distinct: newer)
-        var entries: [(item: ItemRecord, json: [UInt8])] = []
+        var entries: [Entry] = []
         entries.reserveCapacity(items.count)
         var encoded = 0
         for (n, item) in items.enumerated() {
-            if let old, n < old.entries.count, old.entries[n].item == item, !RunRecordChunkCache.mentions(item, needles) {
+            if let old, n < old.entries.count, old.entries[n].item == item, !needles.occurs(in: old.entries[n].texts) {
                 entries.append(old.entries[n])
                 continue
             }
             encoded += 1
-            entries.append((item, RunRecordChunkCache.encode(item, masker: masker)))
+            entries.append(Entry(item: item, json: RunRecordChunkCache.encode(item, masker: masker), texts: RunRecordChunkCache.maskedTexts(item)))
         }
         var out: [UInt8] = [UInt8(ascii: "[")]
         out.reserveCapacity(entries.reduce(2) { $0 + $1.json.count + 1 })
@@ -69,10 +78,12 @@ final class RunRecordChunkCache: @unchecked Sendable {
         return out
     }
 
-    /// True when masking `item` by `needles` could change it: one of them occurs in a text its
-    /// masking covers (journals and rollback records are stored as given, so not those).
-    static func mentions(_ item: ItemRecord, _ needles: NeedleIndex) -> Bool {
-        item.error.map { needles.occurs(in: $0) } == true || item.steps.contains { $0.mentions(needles) }
+    /// The texts masking `item` covers (its error, its steps'), not masked.
+    static func maskedTexts(_ item: ItemRecord) -> [UInt8] {
+        var out: [UInt8] = []
+        item.error.map { out.append(contentsOf: $0.utf8); out.append(0) }
+        for step in item.steps { step.appendMaskedTexts(to: &out) }
+        return out
     }
 
     /// One item masked as in `state.json`, as compact JSON.
