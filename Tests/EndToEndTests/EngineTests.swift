@@ -52,7 +52,7 @@ final class EngineTests: XCTestCase {
         (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
     }
 
-    func waitFor(_ file: String, timeout: TimeInterval = 20) {
+    func waitFor(_ file: String, timeout: TimeInterval = 60) {
         let deadline = Date().addingTimeInterval(timeout)
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), Date() < deadline { usleep(50_000) }
     }
