@@ -98,7 +98,7 @@ class ESOController(Controller):
         super().start()
 
     def all_keys(self):
-        return [(e["metadata"].get("namespace"), e["metadata"]["name"]) for e in self.store.list("ExternalSecret")]
+        return self.store.keys("ExternalSecret")
 
     def _validate_store(self, st: dict) -> None:
         prov = (st.get("spec") or {}).get("provider") or {}
