@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import access, protobuf, requestcount, routes
 from .certs import ADMIN_CN, ADMIN_ORG, PKI
 from .faults import FaultInjector
+from .httpanswer import end_headers_with
 from .patches import StrategicPatcher
 from .routes.discovery import K8S_VERSION, served_groups, served_versions  # noqa: F401 (re-exported)
 from .routes.request import ADMIN, VIEWER, HTTPError, Request, status
@@ -205,9 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         for w in getattr(self, "warnings", ()):
             self.send_header("Warning", '299 - "' + w.replace('\\', '\\\\').replace('"', '\\"') + '"')
         self.warnings = []
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        end_headers_with(self, data if self.command != "HEAD" else b"")
 
     def _status(self, code, reason, message, details=None, headers=None):
         self._send(code, status(code, reason, message, details), headers=headers)
