@@ -73,6 +73,18 @@ class SecretManagerState:
     def __init__(self):
         self.lock = threading.Lock()
         self.projects: dict[str, dict[str, dict]] = {}
+        self._clock = 0     # the last change's number: a changed secret gets the next one as its "stamp"
+
+    def _touch(self, s: dict) -> None:
+        self._clock += 1
+        s["stamp"] = self._clock
+
+    def stamp(self, project: str, sid: str) -> int | None:
+        """A number that changes whenever the secret or one of its versions changes (also when it is
+        deleted and created again); None when there is no such secret."""
+        with self.lock:
+            s = self.projects.get(project, {}).get(sid)
+            return s["stamp"] if s is not None else None
 
     # -- helpers
     def _secret(self, project: str, sid: str) -> dict:
@@ -83,7 +95,7 @@ class SecretManagerState:
 
     @staticmethod
     def _public_secret(s: dict) -> dict:
-        out = {k: v for k, v in s.items() if k not in ("versions",)}
+        out = {k: v for k, v in s.items() if k not in ("versions", "stamp")}
         return json.loads(json.dumps(out))
 
     @staticmethod
@@ -128,6 +140,7 @@ class SecretManagerState:
             if isinstance(body.get("annotations"), dict):
                 s["annotations"] = body["annotations"]
             secrets[sid] = s
+            self._touch(s)
             return self._public_secret(s)
 
     def get_secret(self, project: str, sid: str) -> dict:
@@ -171,8 +184,10 @@ class SecretManagerState:
             v = {"name": f"projects/{project}/secrets/{sid}/versions/{n}", "createTime": _now(),
                  "state": "ENABLED", "replicationStatus": {"automatic": {}},
                  "etag": f'"{int(time.time() * 1e6):x}"',
-                 "clientSpecifiedPayloadChecksum": given is not None, "data": data}
+                 "clientSpecifiedPayloadChecksum": given is not None, "data": data,
+                 "crc32c": str(crc32c(data))}     # computed once: every access answers it
             s["versions"].append(v)
+            self._touch(s)
             return self._public_version(v)
 
     def get_version(self, project: str, sid: str, ver: str) -> dict:
@@ -196,17 +211,19 @@ class SecretManagerState:
             if v["state"] != "ENABLED":
                 raise ApiError(400, "FAILED_PRECONDITION", f"Secret Version [{v['name']}] is in {v['state']} state.")
             return {"name": v["name"],
-                    "payload": {"data": base64.b64encode(v["data"]).decode(), "dataCrc32c": str(crc32c(v["data"]))}}
+                    "payload": {"data": base64.b64encode(v["data"]).decode(), "dataCrc32c": v["crc32c"]}}
 
     def set_state(self, project: str, sid: str, ver: str, action: str) -> dict:
         with self.lock:
             v = self._version(project, sid, ver)
             if v["state"] == "DESTROYED":
                 raise ApiError(400, "FAILED_PRECONDITION", f"Secret Version [{v['name']}] is in DESTROYED state.")
+            self._touch(self._secret(project, sid))
             if action == "destroy":
                 v["state"] = "DESTROYED"
                 v["destroyTime"] = _now()
                 v["data"] = b""
+                v["crc32c"] = str(crc32c(b""))
             else:
                 v["state"] = "ENABLED" if action == "enable" else "DISABLED"
             v["etag"] = f'"{int(time.time() * 1e6):x}"'
