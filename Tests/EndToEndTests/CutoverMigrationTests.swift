@@ -4,9 +4,8 @@ import XCTest
 /// `runbooks/postgres-statefulset-cutover.yaml` end to end through the built binary, against one
 /// sandbox (fixture observer-postgres). Every test starts from the fixture's state (the Deployment
 /// serving the data on observer-db-pvc) and leaves it so.
-final class CutoverMigrationTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class CutoverMigrationTests: MigrationTestCase {
+    override class var fixtures: [String] { ["observer-postgres"] }
     nonisolated(unsafe) static var password = ""
     nonisolated(unsafe) static var user = ""
     nonisolated(unsafe) static var tables = ""
@@ -16,40 +15,21 @@ final class CutoverMigrationTests: XCTestCase {
 
     static let namespace = "observer-prod"
 
-    override class func setUp() {
-        super.setUp()
-        do {
-            let sb = try MigrationHarness(fixtures: ["observer-postgres"])
-            sandbox = sb
-            password = try sb.secretValue("observer-secrets", key: "POSTGRES_PASSWORD", namespace: namespace) ?? ""
-            user = try sb.secretValue("observer-secrets", key: "POSTGRES_USER", namespace: namespace) ?? ""
-            port = sb.servicePort("observer-prod/postgres") ?? 0
-            fixtureDeployment = try sb.object("deployment", "postgres", namespace: namespace)
-            tables = try sb.psql(dsn, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
-        } catch {
-            setupError = "\(error)"
-        }
-    }
-
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
+    override class func noteFixture(_ sb: MigrationHarness) throws {
+        password = try sb.secretValue("observer-secrets", key: "POSTGRES_PASSWORD", namespace: namespace) ?? ""
+        user = try sb.secretValue("observer-secrets", key: "POSTGRES_USER", namespace: namespace) ?? ""
+        port = sb.servicePort("observer-prod/postgres") ?? 0
+        fixtureDeployment = try sb.object("deployment", "postgres", namespace: namespace)
+        tables = try sb.psql(dsn, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
+        if tables.isEmpty { throw MigrationHarness.HarnessError.failed("the fixture database has no tables to count") }
     }
 
     static var dsn: String { "host=127.0.0.1 port=\(port) dbname=observer user=\(user) password=\(password) connect_timeout=10" }
 
-    private func harness() throws -> MigrationHarness {
-        let sb = try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
-        XCTAssertFalse(Self.tables.isEmpty, "the fixture database has no tables to count")
-        return sb
-    }
-
     /// Each test starts from the fixture even when an earlier test failed and left debris (a
     /// StatefulSet, a scaled-down or deleted Deployment): a failure stays with its own test.
-    override func setUp() {
-        super.setUp()
-        guard let sb = Self.sandbox else { return }
+    override func setUpWithError() throws {
+        try super.setUpWithError()
         resetToFixture(sb)
     }
 
@@ -82,10 +62,7 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     override func tearDown() {
-        if let sb = Self.sandbox {
-            try? sb.fault(["--clear"])
-            sb.assertNoSecretLeaks([Self.password])
-        }
+        sb?.assertNoSecretLeaks([Self.password])
         super.tearDown()
     }
 
@@ -148,7 +125,6 @@ final class CutoverMigrationTests: XCTestCase {
     // MARK: tests
 
     func testPlanShowsTheRealDiffsAndChangesNothing() throws {
-        let sb = try harness()
         let before = try world(sb)
         let out = try sb.runbook(["plan", "postgres-statefulset-cutover"] + vars)
         XCTAssertEqual(out.status, 0, out.text)
@@ -160,7 +136,6 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     func testCutoverKeepsTheDataRepeatsHarmlesslyAndRollbackRestoresTheStart() throws {
-        let sb = try harness()
         let before = try world(sb)
         let countsBefore = try counts(sb)
 
@@ -207,7 +182,6 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     func testFailureAtEachMutatingStepRollsEverythingBack() throws {
-        let sb = try harness()
         let cases: [(step: String, fault: [String])] = [
             // One failure each (a 500 is not retried): the rollback's own requests must get through.
             ("scale-down", ["--target", "kube", "--method", "PATCH", "--path", "deployments/postgres/scale", "--count", "1", "--action", "500"]),
@@ -218,7 +192,6 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     func testStatefulSetThatNeverBecomesReadyRollsBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         try sb.fault(["--target", "workload", "--path", "observer-prod/postgres-0", "--count", "1000", "--action", "fail"])
         let out = try run(sb, ["--var", "ready_timeout=20s"])
@@ -229,7 +202,6 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     func testVolumeClaimTemplatesDataLossIsCaughtAndRolledBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         let countsBefore = try counts(sb)
         let variant = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/statefulset-volumeclaimtemplates.yaml").path
@@ -247,7 +219,6 @@ final class CutoverMigrationTests: XCTestCase {
     }
 
     func testKillDuringTheCutoverThenResumeEndsLikeAnUninterruptedRun() throws {
-        let sb = try harness()
         let before = try world(sb)
         let known = sb.runIDs()
         let (p, o, e) = try sb.startRunbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars)
@@ -276,7 +247,6 @@ final class CutoverMigrationTests: XCTestCase {
     /// kubeconfig): the cutover ends as the admin's ends, `rollback` restores the start, and a run
     /// failing at its last change (deleting the Deployment) rolls everything back.
     func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
-        let sb = try harness()
         let identity = try sb.sandbox.leastPrivilege(runbook: "postgres-statefulset-cutover", vars: vars, work: sb.dir)
         defer { try? identity.revoke() }
         let before = try world(sb)

@@ -24,7 +24,6 @@ extension FanoutTests {
     }
 
     func testAResumeAfterThePassedCanaryRunsNoCanaryAgain() throws {
-        let sb = try harness()
         // Every non-canary CronJob patch hangs (and is then dropped, changing nothing), so the kill
         // lands once the canary (item 0) passed and while the other items are in flight.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/cronjobs/report-000[123]$",
@@ -63,7 +62,6 @@ extension FanoutTests {
     }
 
     func testAResumeDuringTheCanaryFinishesTheCanaryFirst() throws {
-        let sb = try harness()
         // The canary's CronJob patch hangs, so the kill lands inside the canary.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/namespaces/reports-00/cronjobs/report-0000$",
                       "--count", "4", "--action", "timeout", "--delay", "30"])

@@ -7,8 +7,8 @@ extension FanoutTests {
     nonisolated(unsafe) static var initialCronJobs: [String: [String: Any]] = [:]
     nonisolated(unsafe) static var fixtureSecretValues: [String] = []
 
-    /// Notes the fixture's CronJobs and every value of its hand-made Secrets (class setUp).
-    static func noteFixture(_ sb: MigrationHarness) throws {
+    /// Notes the fixture's CronJobs and every value of its hand-made Secrets (`noteFixture`).
+    static func noteReferences(_ sb: MigrationHarness) throws {
         for key in cronjobs + ["reports-00/legacy-export"] {
             let p = key.split(separator: "/").map(String.init)
             initialCronJobs[key] = try sb.object("cronjob", p[1], namespace: p[0])
@@ -82,7 +82,6 @@ extension FanoutTests {
 
 extension FanoutTests {
     func testPlanPreviewsEveryReferenceAndChangesNothing() throws {
-        let sb = try harness()
         let out = try sb.runbook(["plan", "migrate-cronjobs-to-eso", "--output", "json"])
         XCTAssertEqual(out.status, 0, out.text)
         let events = Self.events(out)
@@ -103,7 +102,6 @@ extension FanoutTests {
     }
 
     func testACronJobWithEnvFromOrSecretVolumesIsRefusedWithTheReasons() throws {
-        let sb = try harness()
         let manifest = """
             apiVersion: batch/v1
             kind: CronJob

@@ -4,42 +4,23 @@ import XCTest
 /// `runbooks/migrate-cronjobs-to-eso.yaml` (a `foreach` group over `k8s.list`) end to end through
 /// the built binary against one sandbox (fixture many-cronjobs, 4 CronJobs in 2 namespaces, plus
 /// one CronJob without the label). Witnesses: real kubectl and curl against the GCP emulator.
-final class FanoutTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class FanoutTests: MigrationTestCase {
+    override class var fixtures: [String] { ["many-cronjobs"] }
+    override class var fixtureVars: [String: String] { ["cronjobs": "4", "namespaces": "2"] }
     nonisolated(unsafe) static var initialWorld: String?
 
     static let namespaces = ["reports-00", "reports-01"]
     static let cronjobs = ["reports-00/report-0000", "reports-00/report-0002", "reports-01/report-0001", "reports-01/report-0003"]
     static let project = "platform-prod"
 
-    override class func setUp() {
-        super.setUp()
-        do {
-            let sb = try MigrationHarness(fixtures: ["many-cronjobs"], fixtureVars: ["cronjobs": "4", "namespaces": "2"])
-            sandbox = sb
-            initialWorld = try world(sb)
-            try noteFixture(sb)
-        } catch {
-            setupError = "\(error)"
-        }
-    }
-
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
-    }
-
-    func harness() throws -> MigrationHarness {
-        try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
+    override class func noteFixture(_ sb: MigrationHarness) throws {
+        initialWorld = try world(sb)
+        try noteReferences(sb)
     }
 
     /// Every test starts from the fixture: an earlier test's run is undone (or forgotten) first.
-    override func setUp() {
-        super.setUp()
-        guard let sb = Self.sandbox else { return }
-        try? sb.fault(["--clear"])
+    override func setUpWithError() throws {
+        try super.setUpWithError()
         // The run's own status (an item of a finished run may be "rolled-back" while the run is not).
         if let id = sb.newestRunID(), sb.runStatus(id).0 != "rolled-back" {
             _ = try? sb.runbook(["rollback", id, "--yes"])
@@ -86,7 +67,6 @@ final class FanoutTests: XCTestCase {
     // MARK: tests
 
     func testEveryLabelledCronJobMovesAndARollbackRestoresEveryItem() throws {
-        let sb = try harness()
         let out = try sb.runbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json", "--var", "concurrency=3"])
         XCTAssertEqual(out.status, 0, out.text)
         // Every reference of every CronJob (one, or five across an init container and two
@@ -120,7 +100,6 @@ final class FanoutTests: XCTestCase {
     }
 
     func testACanaryFailureStopsEverythingAndChangesNothing() throws {
-        let sb = try harness()
         // The canary runs alone, so the first CronJob patch is the canary's.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/cronjobs/", "--count", "1", "--action", "500"])
         let out = try sb.runbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json"])
@@ -133,7 +112,6 @@ final class FanoutTests: XCTestCase {
     }
 
     func testOneFailureWithinTheBudgetLeavesTheOthersMigratedAndRestoresTheFailedOne() throws {
-        let sb = try harness()
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/namespaces/reports-01/cronjobs/report-0003$",
                       "--count", "5", "--action", "500"])
         let out = try sb.runbook(["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json", "--var", "max_failures=1"])
@@ -154,7 +132,6 @@ final class FanoutTests: XCTestCase {
     }
 
     func testKillDuringTheFanOutThenResumeFinishesEveryItemOnce() throws {
-        let sb = try harness()
         let before = sb.runIDs()
         // Slow down one non-canary patch so that the kill lands while items are in flight.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "/namespaces/reports-01/cronjobs/report-0001$",
@@ -185,7 +162,6 @@ final class FanoutTests: XCTestCase {
     /// kubeconfig): the fan-out ends as the admin's ends, `rollback` restores every item, and a
     /// run whose last item fails (no failure allowed) rolls every item back.
     func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
-        let sb = try harness()
         let args = ["run", "migrate-cronjobs-to-eso", "--yes", "--output", "json"]
         let vars = ["--var", "concurrency=4"]
         let identity = try sb.sandbox.leastPrivilege(runbook: "migrate-cronjobs-to-eso", vars: vars, work: sb.dir)

@@ -5,7 +5,6 @@ import XCTest
 /// so that resume ends exactly like a run nobody interrupted.
 extension MigrationTests {
     func testClosedPipeAndSIGINTAtEveryStepThenResumeEndsLikeAnUninterruptedRun() throws {
-        let sb = try harness()
         let before = try world(sb)
         let clean = try run(sb)
         XCTAssertEqual(clean.status, 0, clean.text)

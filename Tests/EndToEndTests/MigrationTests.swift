@@ -4,9 +4,8 @@ import XCTest
 /// `runbooks/migrate-calibrate-irt.yaml` end to end through the built binary, against one sandbox
 /// (fixture calibrate-irt). Every test starts from the fixture's state and leaves it so; the
 /// witnesses are the real kubectl, psql and curl against the GCP emulator.
-final class MigrationTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class MigrationTests: MigrationTestCase {
+    override class var fixtures: [String] { ["calibrate-irt"] }
     /// Secret values that must never appear in output or the state dir (read with kubectl).
     nonisolated(unsafe) static var secretValues: [String] = []
     /// The fixture's CronJob as kubectl showed it at the start, to put back if a test left it changed.
@@ -15,36 +14,19 @@ final class MigrationTests: XCTestCase {
     static let namespace = "seedtest"
     static let project = "univprepai"
 
-    override class func setUp() {
-        super.setUp()
-        do {
-            let sb = try MigrationHarness(fixtures: ["calibrate-irt"])
-            sandbox = sb
-            secretValues = [
-                try sb.secretValue("seedtest-db-credentials", key: "DATABASE_URL", namespace: namespace),
-                try sb.secretValue("r-irt-credentials", key: "token", namespace: namespace),
-            ].compactMap { $0 }
-            fixtureCronJob = try sb.object("cronjob", "calibrate-irt-weekly", namespace: namespace)
-        } catch {
-            setupError = "\(error)"
-        }
-    }
-
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
-    }
-
-    func harness() throws -> MigrationHarness {
-        try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
+    override class func noteFixture(_ sb: MigrationHarness) throws {
+        secretValues = [
+            try sb.secretValue("seedtest-db-credentials", key: "DATABASE_URL", namespace: namespace),
+            try sb.secretValue("r-irt-credentials", key: "token", namespace: namespace),
+        ].compactMap { $0 }
+        fixtureCronJob = try sb.object("cronjob", "calibrate-irt-weekly", namespace: namespace)
     }
 
     /// Each test starts from the fixture even when an earlier test failed and left debris: a
     /// failure then stays with the test that caused it instead of cascading.
-    override func setUp() {
-        super.setUp()
-        if let sb = Self.sandbox { resetToFixture(sb) }
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        resetToFixture(sb)
     }
 
     private func resetToFixture(_ sb: MigrationHarness) {
@@ -69,10 +51,7 @@ final class MigrationTests: XCTestCase {
     }
 
     override func tearDown() {
-        if let sb = Self.sandbox {
-            try? sb.fault(["--clear"])
-            sb.assertNoSecretLeaks(Self.secretValues)
-        }
+        sb?.assertNoSecretLeaks(Self.secretValues)
         super.tearDown()
     }
 
@@ -124,7 +103,6 @@ final class MigrationTests: XCTestCase {
     // MARK: tests
 
     func testPlanShowsTheRealDiffsAndChangesNothing() throws {
-        let sb = try harness()
         let before = try world(sb)
         let out = try sb.runbook(["plan", "migrate-calibrate-irt"])
         XCTAssertEqual(out.status, 0, out.text)
@@ -137,7 +115,6 @@ final class MigrationTests: XCTestCase {
     }
 
     func testRunMigratesRepeatsHarmlesslyAndRollbackRestoresTheStart() throws {
-        let sb = try harness()
         let before = try world(sb)
         let rows0 = try mirtRows(sb)
         let token = try XCTUnwrap(try sb.secretValue("r-irt-credentials", key: "token", namespace: Self.namespace))
@@ -186,7 +163,6 @@ final class MigrationTests: XCTestCase {
     }
 
     func testFailingTestJobRollsEverythingBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         try sb.fault(["--target", "job", "--path", "calibrate-irt", "--count", "20", "--action", "fail"])
         let out = try run(sb)
@@ -200,7 +176,6 @@ final class MigrationTests: XCTestCase {
     /// runs the Job again instead of reporting the old Job's failure. A `resume --from` naming no
     /// step is refused before anything is read or recorded.
     func testResumeAfterAFailedTestJobRunsItAgain() throws {
-        let sb = try harness()
         let before = try world(sb)
         try sb.fault(["--target", "job", "--path", "calibrate-irt", "--count", "20", "--action", "fail"])
         let paused = try run(sb, ["--no-rollback"])
@@ -226,7 +201,6 @@ final class MigrationTests: XCTestCase {
     }
 
     func testExternalSecretThatNeverSyncsRollsEverythingBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         // Slow the ExternalSecret's apply so that the remote secret can be made unreadable (its only
         // version disabled) after the run wrote it and before the controller reads it.
@@ -247,7 +221,6 @@ final class MigrationTests: XCTestCase {
     }
 
     func testFailureAtEachMutatingStepRollsEverythingBack() throws {
-        let sb = try harness()
         let cases: [(step: String, fault: [String])] = [
             ("push-db-url", ["--target", "gcp", "--method", "POST", "--path", "seedtest-database-url", "--count", "100", "--action", "500"]),
             ("push-token", ["--target", "gcp", "--method", "POST", "--path", "r-irt-plumber-token", "--count", "100", "--action", "500"]),
@@ -258,7 +231,6 @@ final class MigrationTests: XCTestCase {
     }
 
     func testKillDuringTheRunThenResumeEndsLikeAnUninterruptedRun() throws {
-        let sb = try harness()
         let before = try world(sb)
         // Slow the test Job's creation so the kill lands while it is in flight.
         try sb.fault(["--target", "kube", "--method", "POST", "--path", "jobs", "--count", "1", "--action", "slow", "--delay", "3"])
@@ -295,7 +267,6 @@ final class MigrationTests: XCTestCase {
     }
 
     func testWithoutTheTokenOnlyTheDatabaseURLIsMigrated() throws {
-        let sb = try harness()
         let saved = try XCTUnwrap(try sb.object("secret", "r-irt-credentials", namespace: Self.namespace))
         let before = try world(sb, recreated: true)
         XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "delete", "secret", "r-irt-credentials"]).status, 0)
@@ -329,7 +300,6 @@ final class MigrationTests: XCTestCase {
     /// whose last step (the test Job) fails rolls everything back. Revoked, the token is refused:
     /// the runs had no other Kubernetes credential.
     func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
-        let sb = try harness()
         let identity = try sb.sandbox.leastPrivilege(runbook: "migrate-calibrate-irt", vars: [], work: sb.dir)
         let before = try world(sb)
 

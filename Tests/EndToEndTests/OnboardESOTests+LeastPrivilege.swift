@@ -6,7 +6,6 @@ import XCTest
 /// `runbook rollback` end as the admin's do.
 extension OnboardESOTests {
     func testServiceAccountWithOnlyTheRbacOutputOnboardsRollsBackAndFails() throws {
-        let sb = try harness()
         let start = try world(sb)
         // the admin's run is the reference end state (objects re-created: new uids)
         let admin = try run(sb)

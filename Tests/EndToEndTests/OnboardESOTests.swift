@@ -4,9 +4,8 @@ import XCTest
 /// `runbooks/onboard-eso-aws-ssm.yaml` (seed 002) end to end through the built binary, against
 /// one sandbox (fixture eso-aws). Every test starts with no ClusterSecretStore aws-ssm-store, no
 /// SSM parameters and no ExternalSecret; witnesses are the real kubectl and curl against moto's SSM API.
-final class OnboardESOTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class OnboardESOTests: MigrationTestCase {
+    override class var fixtures: [String] { ["eso-aws"] }
 
     static let namespace = "chat"
     static let parameters = ["/ecoeco/prod/openai-api-key", "/ecoeco/prod/database-url"]
@@ -14,31 +13,13 @@ final class OnboardESOTests: XCTestCase {
     static let databaseURL = "postgresql://chat:onboard-pw-83d1@db.chat:5432/chat"
     static var secretArgs: [String] { ["--var", "openai_api_key=\(openAIKey)", "--var", "database_url=\(databaseURL)"] }
 
-    override class func setUp() {
-        super.setUp()
-        do { sandbox = try MigrationHarness(fixtures: ["eso-aws"]) } catch { setupError = "\(error)" }
-    }
-
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
-    }
-
-    func harness() throws -> MigrationHarness {
-        try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
-    }
-
-    override func setUp() {
-        super.setUp()
-        if let sb = Self.sandbox { reset(sb) }
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        reset(sb)
     }
 
     override func tearDown() {
-        if let sb = Self.sandbox {
-            try? sb.fault(["--clear"])
-            sb.assertNoSecretLeaks([Self.openAIKey, Self.databaseURL, "sk-onboard-changed-77aa01", "sandbox-secret-key"])
-        }
+        sb?.assertNoSecretLeaks([Self.openAIKey, Self.databaseURL, "sk-onboard-changed-77aa01", "sandbox-secret-key"])
         super.tearDown()
     }
 
@@ -110,7 +91,6 @@ final class OnboardESOTests: XCTestCase {
     // MARK: tests
 
     func testPlanChangesNothing() throws {
-        let sb = try harness()
         let before = try world(sb)
         let out = try sb.runbook(["plan", "onboard-eso-aws-ssm"] + Self.secretArgs)
         XCTAssertEqual(out.status, 0, out.text)
@@ -121,7 +101,6 @@ final class OnboardESOTests: XCTestCase {
     }
 
     func testRunOnboardsRepeatsHarmlesslyAndRollbackRestoresTheStart() throws {
-        let sb = try harness()
         let start = try world(sb)
         let first = try run(sb)
         XCTAssertEqual(first.status, 0, first.text)
@@ -162,7 +141,6 @@ final class OnboardESOTests: XCTestCase {
     }
 
     func testEachFailingPreflightNamesTheFixAndChangesNothing() throws {
-        let sb = try harness()
         let before = try world(sb)
         func expectRefusal(_ fix: String, _ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
             let out = try run(sb, extra)
@@ -205,7 +183,6 @@ final class OnboardESOTests: XCTestCase {
     }
 
     func testFailureAtEachMutatingStepRollsBackToTheStart() throws {
-        let sb = try harness()
         // The kube API faults: the store's apply, the ExternalSecret's apply, and reading the synced
         // Secret back (after force-sync, so every mutating step has to be undone).
         let cases: [(step: String, fault: [String])] = [
@@ -223,7 +200,6 @@ final class OnboardESOTests: XCTestCase {
     }
 
     func testCanIAnswersForTheRunAndForOtherSubjects() throws {
-        let sb = try harness()
         let out = try sb.runbook(["run", "fixtures/runbooks/can-i/can-i.yaml", "--yes", "--output", "json"])
         XCTAssertEqual(out.status, 0, out.text)
         let lines = out.stdout.split(separator: "\n")
@@ -234,7 +210,6 @@ final class OnboardESOTests: XCTestCase {
     }
 
     func testKillDuringTheRunThenResumeEndsLikeAnUninterruptedRun() throws {
-        let sb = try harness()
         let start = try world(sb)
         // Slow the ExternalSecret's apply so the kill lands while it is in flight.
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "externalsecrets/chat-api-secrets", "--count", "1", "--action", "slow", "--delay", "3"])

@@ -6,7 +6,6 @@ import XCTest
 /// automatic rollbacks and `runbook rollback` end as the admin's do.
 extension RAnalyticsTests {
     func testServiceAccountWithOnlyTheRbacOutputDeploysRollsBackAndFails() throws {
-        let sb = try harness()
         // the admin's deploy is the reference end state
         let admin = try deploy(sb)
         XCTAssertEqual(admin.status, 0, admin.text)
@@ -41,7 +40,6 @@ extension RAnalyticsTests {
     }
 
     func testServiceAccountWithOnlyTheRbacOutputUpdatesRollsBackAndFails() throws {
-        let sb = try harness()
         let deployed = try deploy(sb, ["--var", "progress_deadline=3"])
         XCTAssertEqual(deployed.status, 0, deployed.text)
         let token = try noteToken(sb)

@@ -5,9 +5,8 @@ import XCTest
 /// binary, against one sandbox (fixture r-analytics), checked with kubectl, curl through the API
 /// server's service proxy and the GCP emulator. Every test starts from the fixture's state and
 /// leaves it so (its runs are rolled back).
-final class RAnalyticsTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class RAnalyticsTests: MigrationTestCase {
+    override class var fixtures: [String] { ["r-analytics"] }
     nonisolated(unsafe) static var start = ""
     /// Every token the tests saw, for the leak scan.
     nonisolated(unsafe) static var tokens: [String] = []
@@ -17,38 +16,19 @@ final class RAnalyticsTests: XCTestCase {
     static let tokenID = "r-analytics-internal-token"
     static let goodImage = "gcr.io/univprepai/r-analytics:1.0.0"
 
-    override class func setUp() {
-        super.setUp()
-        do {
-            let sb = try MigrationHarness(fixtures: ["r-analytics"])
-            sandbox = sb
-            start = try world(sb)
-        } catch {
-            setupError = "\(error)"
-        }
-    }
+    override class func noteFixture(_ sb: MigrationHarness) throws { start = try world(sb) }
 
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
-    }
-
-    override func setUp() {
-        super.setUp()
-        Self.sandbox?.forgetUnfinishedRuns()
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        sb.forgetUnfinishedRuns()
     }
 
     override func tearDown() {
-        if let sb = Self.sandbox {
+        if let sb {
             if let t = try? sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
             sb.assertNoSecretLeaks(Self.tokens)
         }
         super.tearDown()
-    }
-
-    func harness() throws -> MigrationHarness {
-        try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
     }
 
     // MARK: helpers
@@ -142,7 +122,6 @@ final class RAnalyticsTests: XCTestCase {
     // MARK: tests
 
     func testPlanShowsTheDiffsAndChangesNothing() throws {
-        let sb = try harness()
         let out = try sb.runbook(["plan", "deploy-r-analytics", "--var", "image=\(Self.goodImage)"])
         XCTAssertEqual(out.status, 0, out.text)
         XCTAssertTrue(out.stdout.contains("create ExternalSecret seedtest/r-analytics-credentials"), out.stdout)
@@ -152,7 +131,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testDeployServesWithTheTokenRepeatsHarmlesslyAndRollsBackToTheStart() throws {
-        let sb = try harness()
         let first = try deploy(sb)
         XCTAssertEqual(first.status, 0, first.text)
         let token = try XCTUnwrap(try sb.gcpLatest(project: Self.project, secret: Self.tokenID), "the token is in Secret Manager")
@@ -181,7 +159,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testHTTPRequestToAURLSendsReadsInPlanAndWritesOnlyInARun() throws {
-        let sb = try harness()
         let file = MigrationHarness.repoRoot.appendingPathComponent("fixtures/runbooks/http/http-url.yaml").path
         var endpoint = sb.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER"] ?? ""
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
@@ -203,7 +180,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testKillDuringARestartWhoseResponseIsLostThenResumeMakesOneNewRevision() throws {
-        let sb = try harness()
         let deployed = try deploy(sb)
         XCTAssertEqual(deployed.status, 0, deployed.text)
         if let t = try sb.gcpLatest(project: Self.project, secret: Self.tokenID) { Self.tokens.append(t) }
@@ -238,7 +214,6 @@ final class RAnalyticsTests: XCTestCase {
     /// As for restart: the undo's PATCH is held by the API server and lands after the resumed run and
     /// its rollback; pinned to the resourceVersion it read, it gets 409 and changes nothing.
     func testKillDuringAnUndoWhoseResponseIsLostThenResumeAndRollbackKeepTheTemplate() throws {
-        let sb = try harness()
         let deployed = try deploy(sb)
         XCTAssertEqual(deployed.status, 0, deployed.text)
         _ = try noteToken(sb)
@@ -279,7 +254,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testWrongTokenRollsBackEverythingToTheExactStart() throws {
-        let sb = try harness()
         let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:2.0-wrong-env", "--var", "health_timeout=3s"])
         XCTAssertEqual(out.status, 1, out.text)
         XCTAssertTrue(out.text.contains("expected status 200, got 401"), out.text)
@@ -287,7 +261,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testFailureAtEachMutatingStepRollsEverythingBack() throws {
-        let sb = try harness()
         let cases: [(step: String, fault: [String])] = [
             ("store-token", ["--target", "gcp", "--method", "POST", "--path", "univprepai/secrets", "--count", "100", "--action", "500"]),
             ("apply-deployment", ["--target", "kube", "--method", "PATCH", "--path", "deployments/r-analytics", "--count", "100", "--action", "500"]),
@@ -300,7 +273,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testUnknownImageFailsTheRolloutWithinItsTimeoutAndRollsBack() throws {
-        let sb = try harness()
         let began = Date()
         let out = try deploy(sb, ["--var", "image=gcr.io/univprepai/r-analytics:9.9.9", "--var", "progress_deadline=3"])
         XCTAssertEqual(out.status, 1, out.text)
@@ -310,7 +282,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testUpdateWithABadImageEndsWithThePreviousReplicaSetServing() throws {
-        let sb = try harness()
         let deployed = try deploy(sb, ["--var", "progress_deadline=3"])
         XCTAssertEqual(deployed.status, 0, deployed.text)
         let token = try noteToken(sb)
@@ -356,7 +327,6 @@ final class RAnalyticsTests: XCTestCase {
     }
 
     func testKillDuringTheRolloutThenResumeEndsLikeAnUninterruptedRun() throws {
-        let sb = try harness()
         let known = sb.runIDs()
         let (p, o, e) = try sb.startRunbook(["run", "deploy-r-analytics", "--yes", "--output", "json", "--var", "image=\(Self.goodImage)"])
         XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"rollout\""], timeout: 60, while: p, excluding: known), "the run never reached the rollout")

@@ -6,7 +6,6 @@ import XCTest
 /// the run, its automatic rollback and `runbook rollback` end as the admin's do.
 extension RepairESOTests {
     func testServiceAccountWithOnlyTheRbacOutputRepairsRollsBackAndFails() throws {
-        let sb = try harness()
         let start = try world(sb)
         // the admin's repair is the reference end state
         let admin = try run(sb)

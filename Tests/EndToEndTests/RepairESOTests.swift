@@ -5,9 +5,8 @@ import XCTest
 /// against one sandbox (fixture eso-crd-broken: the ESO CRDs convert through a webhook Service
 /// that is gone, two Argo CD Applications). Every test starts from that broken state; the real
 /// kubectl is the witness.
-final class RepairESOTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class RepairESOTests: MigrationTestCase {
+    override class var fixtures: [String] { ["eso-crd-broken"] }
     /// The fixture's CRDs and Applications as kubectl showed them first, to put back after each test.
     nonisolated(unsafe) static var fixture: [String: [String: Any]] = [:]
 
@@ -16,38 +15,18 @@ final class RepairESOTests: XCTestCase {
     static let seedError = #"Error from server: conversion webhook for external-secrets.io/v1beta1, Kind=ExternalSecret failed: "#
         + #"Post "https://external-secrets-webhook.external-secrets.svc:443/convert?timeout=30s": service "external-secrets-webhook" not found"#
 
-    override class func setUp() {
-        super.setUp()
-        do {
-            let sb = try MigrationHarness(fixtures: ["eso-crd-broken"])
-            sandbox = sb
-            for c in crds { fixture["crd/" + c] = try sb.object("crd", c, namespace: "default") }
-            for a in apps { fixture["application/" + a] = try sb.object("applications.argoproj.io", a, namespace: "argocd") }
-        } catch {
-            setupError = "\(error)"
-        }
+    override class func noteFixture(_ sb: MigrationHarness) throws {
+        for c in crds { fixture["crd/" + c] = try sb.object("crd", c, namespace: "default") }
+        for a in apps { fixture["application/" + a] = try sb.object("applications.argoproj.io", a, namespace: "argocd") }
     }
 
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
-    }
-
-    func harness() throws -> MigrationHarness {
-        try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
-    }
-
-    override func setUp() {
-        super.setUp()
-        if let sb = Self.sandbox { reset(sb) }
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        reset(sb)
     }
 
     override func tearDown() {
-        if let sb = Self.sandbox {
-            try? sb.fault(["--clear"])
-            sb.assertNoSecretLeaks(["sandbox-secret-key"])
-        }
+        sb?.assertNoSecretLeaks(["sandbox-secret-key"])
         super.tearDown()
     }
 
@@ -99,7 +78,6 @@ final class RepairESOTests: XCTestCase {
     // MARK: tests
 
     func testPlanChangesNothing() throws {
-        let sb = try harness()
         let before = try world(sb)
         let out = try sb.runbook(["plan", "repair-eso-crd-conversion"])
         XCTAssertEqual(out.status, 0, out.text)
@@ -108,7 +86,6 @@ final class RepairESOTests: XCTestCase {
     }
 
     func testRepairRepeatsHarmlesslyAndRollbackRestoresTheStart() throws {
-        let sb = try harness()
         let start = try world(sb)
         // The witness: the real kubectl fails with the seed's message, word for word.
         let broken = try sb.kubectl(["get", "externalsecret", "-n", "wealist-prod"])
@@ -156,7 +133,6 @@ final class RepairESOTests: XCTestCase {
     }
 
     func testAnUnsafeCRDStopsTheRunBeforeAnythingChanges() throws {
-        let sb = try harness()
         // v1beta1 served again next to v1: relabelling would hand out objects of one schema as the other.
         let patch = try sb.kubectl(["patch", "crd", "secretstores.external-secrets.io", "--type=json",
                                     "-p", #"[{"op":"replace","path":"/spec/versions/1/served","value":true}]"#])
@@ -169,7 +145,6 @@ final class RepairESOTests: XCTestCase {
     }
 
     func testFailureAtEachMutatingStepRollsBackToTheStart() throws {
-        let sb = try harness()
         func fail(_ method: String, _ path: String) -> [String] {
             ["--target", "kube", "--method", method, "--path", path, "--count", "100", "--action", "500"]
         }
@@ -185,7 +160,6 @@ final class RepairESOTests: XCTestCase {
     }
 
     func testKillDuringTheRunThenResumeEndsLikeAnUninterruptedRun() throws {
-        let sb = try harness()
         let start = try world(sb)
         try sb.fault(["--target", "kube", "--method", "PATCH", "--path", "customresourcedefinitions/secretstores", "--count", "1",
                       "--action", "slow", "--delay", "3"])

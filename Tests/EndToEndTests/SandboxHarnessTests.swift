@@ -31,6 +31,21 @@ final class SandboxHarnessTests: XCTestCase {
         }
     }
 
+    /// A `MigrationTestCase` class whose sandbox does not start fails each of its tests with the
+    /// sandbox's own output (`setUpWithError` throws an error that is not a skip).
+    func testMigrationTestCaseHandsTheStartFailureToEachTest() {
+        UnstartableMigrationCase.setUp()
+        for _ in 0..<2 {
+            let test = UnstartableMigrationCase(name: "start failure", testClosure: { _ in })
+            XCTAssertThrowsError(try test.setUpWithError()) {
+                XCTAssertFalse($0 is XCTSkip, "a failure, not a skip")
+                XCTAssertTrue("\($0)".contains("the sandbox of UnstartableMigrationCase did not start"), "\($0)")
+                XCTAssertTrue("\($0)".contains("no fixture 'no-such-fixture'"), "the sandbox's own message: \($0)")
+            }
+        }
+        UnstartableMigrationCase.tearDown()
+    }
+
     /// The end-to-end classes start their sandbox through the harness, never with a fatalError that
     /// would take the whole test process down (and every other class's results with it).
     func testNoTestClassCrashesTheProcessWhenItsSandboxDoesNotStart() throws {
@@ -40,4 +55,9 @@ final class SandboxHarnessTests: XCTestCase {
             XCTAssertFalse(text.contains("fatal" + "Error("), "\(file): use SharedSandbox (class setUp: start(); setUpWithError: get())")
         }
     }
+}
+
+/// A class with no tests of its own (XCTest does not run it) whose sandbox cannot start.
+private final class UnstartableMigrationCase: MigrationTestCase {
+    override class var fixtures: [String] { ["no-such-fixture"] }
 }

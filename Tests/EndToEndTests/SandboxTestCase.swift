@@ -10,7 +10,8 @@ class SandboxTestCase: XCTestCase {
     class var fixtures: [String] { ["calibrate-irt"] }
 
     /// The sandbox of this class (one per subclass).
-    class var shared: SharedSandbox { SandboxRegistry.shared.sandbox(for: self, fixtures: fixtures) }
+    class var shared: SharedSandbox { sandboxes.value(for: self) { SharedSandbox(fixtures: fixtures) } }
+    private static let sandboxes = PerClass<SharedSandbox>()
 
     var sb: Sandbox!
 
@@ -27,20 +28,5 @@ class SandboxTestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         sb = try Self.shared.get()
-    }
-}
-
-/// One `SharedSandbox` per test class.
-private final class SandboxRegistry: @unchecked Sendable {
-    static let shared = SandboxRegistry()
-    private let lock = NSLock()
-    private var byClass: [ObjectIdentifier: SharedSandbox] = [:]
-
-    func sandbox(for type: AnyClass, fixtures: [String]) -> SharedSandbox {
-        lock.lock(); defer { lock.unlock() }
-        if let s = byClass[ObjectIdentifier(type)] { return s }
-        let s = SharedSandbox(fixtures: fixtures)
-        byClass[ObjectIdentifier(type)] = s
-        return s
     }
 }

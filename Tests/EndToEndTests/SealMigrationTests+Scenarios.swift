@@ -12,7 +12,6 @@ extension SealMigrationTests {
     }
 
     func testPlanWritesNoFileAndChangesNothing() throws {
-        let sb = try harness()
         let before = try world(sb)
         let out = try run(sb, "plan")
         XCTAssertEqual(out.status, 0, out.text)
@@ -24,7 +23,6 @@ extension SealMigrationTests {
     }
 
     func testSealAdoptRepeatAndRollBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         var known = sb.runIDs()
         let first = try run(sb)
@@ -72,7 +70,6 @@ extension SealMigrationTests {
     }
 
     func testRollbackRestoresAManifestThatWasThereBefore() throws {
-        let sb = try harness()
         let old = "# placeholder committed before the migration\n"
         try Data(old.utf8).write(to: manifest)
         var known = sb.runIDs()
@@ -87,7 +84,6 @@ extension SealMigrationTests {
 
     /// The key backup can go to AWS Secrets Manager instead (moto), checked with the aws CLI.
     func testBackupToAWSSecretsManager() throws {
-        let sb = try harness()
         var known = sb.runIDs()
         let out = try run(sb, "run", ["--var", "backup_provider=aws-secretsmanager"])
         XCTAssertEqual(out.status, 0, out.text)
@@ -111,7 +107,6 @@ extension SealMigrationTests {
     /// Sealed to a certificate whose key the controller does not have: it cannot unseal, the
     /// wait fails with the controller's reason, and the run rolls back with the data intact.
     func testSealedForAnotherKeyFailsToUnsealAndRollsBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         let foreign = try String(contentsOf: MigrationHarness.repoRoot.appendingPathComponent("fixtures/sealing/test-cert.pem"), encoding: .utf8)
         let out = try run(sb, "run", ["--var", "certificate=\(foreign)", "--var", "sync_timeout=3s"])
@@ -125,7 +120,6 @@ extension SealMigrationTests {
     /// (what a renaming overlay, or a lost scope annotation, does): the label does not match,
     /// nothing is adopted, everything rolls back.
     func testNameOrScopeMismatchFailsToUnsealAndRollsBack() throws {
-        let sb = try harness()
         let before = try world(sb)
         let original = try String(contentsOf: MigrationHarness.repoRoot.appendingPathComponent("runbooks/seal-observer-secrets.yaml"), encoding: .utf8)
         for (what, name, scope) in [("name", "${{ vars.secret }}-v2", "${{ vars.scope }}"), ("scope", "${{ vars.secret }}", "namespace-wide")] {
@@ -165,7 +159,6 @@ extension SealMigrationTests {
     /// kill -9 as each mutating step starts, then resume: the end state is the one of an
     /// uninterrupted run, and a rollback brings the start back.
     func testKillAtEachStepThenResume() throws {
-        let sb = try harness()
         let start = try world(sb)
         var known = sb.runIDs()
         let reference = try run(sb)
@@ -204,7 +197,6 @@ extension SealMigrationTests {
     /// `rollback` restores the hand-made Secret, and a run failing at applying the SealedSecret
     /// rolls everything back.
     func testLeastPrivilegeRunRollbackAndForcedFailure() throws {
-        let sb = try harness()
         let identity = try sb.sandbox.leastPrivilege(runbook: "seal-observer-secrets", vars: ["--var", "gitops_dir=\(gitops.path)"], work: sb.dir)
         defer { try? identity.revoke() }
         let before = try world(sb)

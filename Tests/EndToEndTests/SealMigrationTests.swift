@@ -5,9 +5,8 @@ import XCTest
 /// `runbooks/seal-observer-secrets.yaml` end to end through the built binary, against one sandbox
 /// (fixture observer-postgres, which runs the sandbox's SealedSecrets controller). Each test starts
 /// from the fixture: the hand-made Secret observer-secrets, no SealedSecret, no manifest, no backup.
-final class SealMigrationTests: XCTestCase {
-    nonisolated(unsafe) static var sandbox: MigrationHarness?
-    nonisolated(unsafe) static var setupError: String?
+final class SealMigrationTests: MigrationTestCase {
+    override class var fixtures: [String] { ["observer-postgres"] }
     /// The fixture Secret's data (base64, as stored), compared after every scenario.
     nonisolated(unsafe) static var fixtureData: [String: String] = [:]
 
@@ -15,37 +14,19 @@ final class SealMigrationTests: XCTestCase {
     static let project = "univprepai"
     static let backup = "sealed-secrets-key-backup"
 
-    override class func setUp() {
-        super.setUp()
-        do {
-            let sb = try MigrationHarness(fixtures: ["observer-postgres"])
-            sandbox = sb
-            fixtureData = (try sb.object("secret", "observer-secrets", namespace: namespace)?["data"] as? [String: String]) ?? [:]
-        } catch {
-            setupError = "\(error)"
+    override class func noteFixture(_ sb: MigrationHarness) throws {
+        fixtureData = (try sb.object("secret", "observer-secrets", namespace: namespace)?["data"] as? [String: String]) ?? [:]
+        if fixtureData.count != 3 {
+            throw MigrationHarness.HarnessError.failed("the fixture Secret observer-secrets has \(fixtureData.count) keys, not its three")
         }
     }
 
-    override class func tearDown() {
-        sandbox?.shutdown()
-        sandbox = nil
-        super.tearDown()
-    }
-
-    func harness() throws -> MigrationHarness {
-        let sb = try XCTUnwrap(Self.sandbox, "the sandbox did not start: \(Self.setupError ?? "?")")
-        XCTAssertEqual(Self.fixtureData.count, 3, "the fixture Secret has its three keys")
-        return sb
-    }
-
-    var gitops: URL { Self.sandbox!.dir.appendingPathComponent("gitops") }
+    var gitops: URL { sb.dir.appendingPathComponent("gitops") }
     var manifest: URL { gitops.appendingPathComponent("observer-sealed-secrets.yaml") }
 
-    override func setUp() {
-        super.setUp()
-        guard let sb = Self.sandbox else { return }
+    override func setUpWithError() throws {
+        try super.setUpWithError()
         sb.forgetUnfinishedRuns()
-        try? sb.fault(["--clear"])
         let ns = Self.namespace
         _ = try? sb.kubectl(["-n", ns, "delete", "sealedsecret", "observer-secrets", "--cascade=orphan", "--ignore-not-found"])
         _ = try? sb.kubectl(["-n", ns, "annotate", "secret", "observer-secrets", "sealedsecrets.bitnami.com/managed-"])
@@ -55,10 +36,7 @@ final class SealMigrationTests: XCTestCase {
     }
 
     override func tearDown() {
-        if let sb = Self.sandbox {
-            try? sb.fault(["--clear"])
-            assertNothingSecretOnDisk(sb)
-        }
+        if let sb { assertNothingSecretOnDisk(sb) }
         super.tearDown()
     }
 

@@ -80,6 +80,27 @@ final class ExpressionTests: XCTestCase {
         XCTAssertEqual(error("${{ 1 + 2 }}"), ExpressionError("unexpected character '+'", offset: 6))
     }
 
+    func testATemplateParsedOnceEvaluatesAgainstEachScope() throws {
+        // a foreach body evaluates the same text for every item: parsed once, evaluated each time
+        let text = "${{ item.name }}-${{ vars.count }}"
+        var results: [Value] = []
+        for n in 0..<3 {
+            var s = scope
+            s.locals["item"] = ["name": .string("job-\(n)")]
+            results.append(try Expressions.evaluate(text, scope: s))
+        }
+        XCTAssertEqual(results, ["job-0-3", "job-1-3", "job-2-3"])
+        XCTAssertEqual(try ExpressionTemplateCache.shared.parts(of: text), try ExpressionParser.parseTemplate(text))
+        // a text that does not parse fails every time, the same way
+        for _ in 0..<2 {
+            XCTAssertThrowsError(try eval("${{ vars.flag &&& }}")) { XCTAssertTrue($0 is ExpressionError) }
+        }
+        // a full cache starts over rather than growing
+        let cache = ExpressionTemplateCache()
+        for n in 0..<(ExpressionTemplateCache.capacity + 10) { _ = try cache.parts(of: "${{ vars.n\(n) }}") }
+        XCTAssertLessThanOrEqual(cache.count, ExpressionTemplateCache.capacity)
+    }
+
     func testNodeEvaluationTypesAndMarks() throws {
         let yaml = """
         flag: ${{ vars.flag }}

@@ -40,6 +40,37 @@ final class MaskingTests: XCTestCase {
         XCTAssertEqual(m.mask("x password-1 pass"), "x *** ***")
     }
 
+    func testThousandsOfSecretsWithACommonPrefixAreEachRegisteredOnceAndMasked() {
+        let m = Masker()
+        let secrets = (0..<2000).map { "postgresql://report_\($0):pw-\(String($0 * 7919, radix: 16))@db.internal:5432/reports" }
+        for s in secrets { m.add(s) }
+        let registered = m.generation
+        for s in secrets.shuffled().prefix(500) { m.add(s) }
+        XCTAssertEqual(m.generation, registered, "a secret added again adds no form")
+        for k in [0, 1, 999, 1999] {
+            let b64 = Data(secrets[k].utf8).base64EncodedString()
+            XCTAssertEqual(m.mask("a \(secrets[k]) b \(b64) c"), "a *** b *** c")
+        }
+        // a prefix of a secret is not a secret
+        XCTAssertEqual(m.mask("postgresql://report_1:pw"), "postgresql://report_1:pw")
+    }
+
+    func testFormsRegisteredSinceAGenerationAreFoundInText() {
+        let m = Masker()
+        m.add("first-secret")
+        let g = m.generation
+        XCTAssertEqual(m.forms(since: g).forms.count, 0)
+        m.add("second-secret")
+        let (newer, now) = m.forms(since: g)
+        XCTAssertEqual(now, m.generation)
+        XCTAssertTrue(newer.contains(Array("second-secret".utf8)))
+        XCTAssertFalse(newer.contains(Array("first-secret".utf8)))
+        XCTAssertTrue(NeedleIndex(newer).occurs(in: Array("{\"a\":\"x second-secret y\"}".utf8)))
+        XCTAssertTrue(NeedleIndex(newer).occurs(in: Array(Data("second-secret".utf8).base64EncodedString().utf8)))
+        XCTAssertFalse(NeedleIndex(newer).occurs(in: Array("{\"a\":\"first-secret\"}".utf8)))
+        XCTAssertFalse(NeedleIndex(newer).occurs(in: Array("seco".utf8)))
+    }
+
     func testShortValuesAreNotRegistered() {
         let m = Masker()
         m.add("ab")

@@ -21,6 +21,16 @@ final class ValueJSONTests: XCTestCase {
         XCTAssertEqual(try Value.parseJSON(v.jsonString(pretty: true)), v)
     }
 
+    func testStringsWithEscapesAtTheirEdgesRoundTrip() throws {
+        // the writer copies runs between escapes and the parser takes escape-free strings whole
+        let texts = ["", "\"", "\\", "\"edge\"", "\nstart", "end\n", "\u{01}\u{1f}", String(repeating: "base64+/=", count: 500) + "\"",
+                     "한글\"😀\\"]
+        for t in texts {
+            XCTAssertEqual(try Value.parseJSON(Value.string(t).jsonString()), .string(t), t)
+        }
+        XCTAssertEqual(Value.string("a\"b\\c\nd").jsonString(), #""a\"b\\c\nd""#)
+    }
+
     func testParserRejectsBadInputWithItsOffset() {
         XCTAssertThrowsError(try Value.parseJSON(#"{"a": 1,}"#)) { error in
             XCTAssertEqual((error as? Value.JSONError)?.offset, 8)

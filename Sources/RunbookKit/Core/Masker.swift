@@ -8,12 +8,14 @@ import Foundation
 public final class Masker: @unchecked Sendable {
     public static let placeholder = "***"
     private let lock = NSLock()
-    /// The needles as UTF-8, by their first four bytes (every needle has at least four), longest
-    /// first within a bucket: `mask` scans a text once, whatever the number of secrets — a
-    /// thousand-item fan-out registers thousands, and every checkpoint and line is masked. Each
-    /// form is kept once, here (a fan-out's secrets are a good part of its memory).
-    private var index: [UInt32: [[UInt8]]] = [:]
-    private var count = 0
+    /// The forms as UTF-8 (`NeedleIndex`): `mask` scans a text once, whatever the number of
+    /// secrets — a thousand-item fan-out registers thousands, and every checkpoint and line is
+    /// masked. Each form is kept once, here and in `added` (the same storage; a fan-out's secrets
+    /// are a good part of its memory).
+    private var index = NeedleIndex()
+    /// Every form in the order registered: `generation` counts them, and `forms(since:)` gives
+    /// the ones added after a given generation.
+    private var added: [[UInt8]] = []
 
     public init() {}
 
@@ -24,31 +26,38 @@ public final class Masker: @unchecked Sendable {
         var forms: Set<String> = [secret]
         let b64 = Data(secret.utf8).base64EncodedString()
         forms.insert(b64)
-        forms.insert(b64.trimmingCharacters(in: CharacterSet(charactersIn: "=")))
-        let url = b64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        forms.insert(Masker.unpadded(b64))
+        let url = String(decoding: b64.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: "-") : $0 == UInt8(ascii: "/") ? UInt8(ascii: "_") : $0 },
+                         as: UTF8.self)
         forms.insert(url)
-        forms.insert(url.trimmingCharacters(in: CharacterSet(charactersIn: "=")))
+        forms.insert(Masker.unpadded(url))
         // JSON-escaped form, for values with quotes, backslashes or newlines.
-        var escaped = ""
+        var escaped: [UInt8] = []
         Value.writeString(secret, to: &escaped)
-        forms.insert(String(escaped.dropFirst().dropLast()))
-        lock.lock()
-        defer { lock.unlock() }
-        for f in forms where f.utf8.count >= 4 {
-            let bytes = Array(f.utf8)
-            let key = Masker.key(bytes, 0)
-            var bucket = index[key] ?? []
-            if bucket.contains(bytes) { continue }
-            // Longest first, so a secret containing another is replaced whole.
-            let at = bucket.firstIndex { $0.count < bytes.count } ?? bucket.count
-            bucket.insert(bytes, at: at)
-            index[key] = bucket
-            count += 1
+        forms.insert(String(decoding: escaped.dropFirst().dropLast(), as: UTF8.self))
+        lock.withLock {
+            for f in forms {
+                let bytes = Array(f.utf8)
+                if index.insert(bytes) { added.append(bytes) }
+            }
         }
     }
 
-    private static func key(_ b: [UInt8], _ i: Int) -> UInt32 {
-        UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+    /// `text` without its trailing `=` padding.
+    private static func unpadded(_ text: String) -> String {
+        var t = Substring(text)
+        while t.last == "=" { t.removeLast() }
+        return String(t)
+    }
+
+    /// How many forms are registered; it only grows. A text masked at one generation holds no
+    /// form of that generation; `forms(since:)` are the ones that may appear in it.
+    public var generation: Int { lock.withLock { added.count } }
+
+    /// The forms registered after `generation` (a value of `generation` read earlier), oldest
+    /// first, and the generation they end at.
+    public func forms(since generation: Int) -> (forms: ArraySlice<[UInt8]>, generation: Int) {
+        lock.withLock { (added[min(generation, added.count)...], added.count) }
     }
 
     /// Registers every string inside a value.
@@ -68,25 +77,18 @@ public final class Masker: @unchecked Sendable {
         lock.unlock()
         if index.isEmpty { return text }
         let bytes = Array(text.utf8)
-        let h = bytes.count
         var out: [UInt8]?
-        var copied = 0, i = 0
-        while i + 4 <= h {
-            if let bucket = index[Masker.key(bytes, i)],
-               let needle = bucket.first(where: { i + $0.count <= h && bytes[i..<i + $0.count].elementsEqual($0) })
-            {
-                if out == nil { out = []; out!.reserveCapacity(h) }
-                out!.append(contentsOf: bytes[copied..<i])
+        bytes.withUnsafeBufferPointer { t in
+            var copied = 0
+            while let m = index.next(in: t, from: copied) {
+                if out == nil { out = []; out!.reserveCapacity(t.count) }
+                out!.append(contentsOf: t[copied..<m.at])
                 out!.append(contentsOf: Masker.placeholderBytes)
-                i += needle.count
-                copied = i
-            } else {
-                i += 1
+                copied = m.at + m.length
             }
+            out?.append(contentsOf: t[copied...])
         }
-        guard var result = out else { return text }
-        result.append(contentsOf: bytes[copied..<h])
-        return String(decoding: result, as: UTF8.self)
+        return out.map { String(decoding: $0, as: UTF8.self) } ?? text
     }
 
     private static let placeholderBytes = Array(placeholder.utf8)
@@ -133,12 +135,8 @@ public final class Masker: @unchecked Sendable {
     var registered: [String] {
         lock.lock()
         defer { lock.unlock() }
-        return index.values.joined().map { String(decoding: $0, as: UTF8.self) }.sorted { ($0.utf8.count, $1) > ($1.utf8.count, $0) }
+        return index.buckets.values.joined().map { String(decoding: $0, as: UTF8.self) }.sorted { ($0.utf8.count, $1) > ($1.utf8.count, $0) }
     }
 
-    public var isEmpty: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return count == 0
-    }
+    public var isEmpty: Bool { generation == 0 }
 }

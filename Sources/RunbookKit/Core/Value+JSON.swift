@@ -72,21 +72,30 @@ extension Value {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func writeString(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { writeString(utf8: $0, to: &out) }
+    }
+
+    /// Runs of bytes that need no escape (most of a text: base64, names) are copied at once.
+    private static func writeString(utf8 bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
+        var run = 0
+        for (i, b) in bytes.enumerated() {
+            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+            if run < i { out.append(contentsOf: bytes[run..<i]) }
+            run = i + 1
             switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
             case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
             case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
             case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
+            default:
                 out.append(contentsOf: "\\u00".utf8)
                 out.append(hexDigits[Int(b >> 4)])
                 out.append(hexDigits[Int(b & 0xF)])
-            default: out.append(b)  // UTF-8 bytes ≥ 0x80 pass through whole
             }
         }
+        if run < bytes.count { out.append(contentsOf: bytes[run...]) }  // UTF-8 bytes ≥ 0x80 pass through whole
         out.append(UInt8(ascii: "\""))
     }
 
@@ -183,7 +192,14 @@ private struct JSONParser {
 
     mutating func parseString() throws -> String {
         i += 1  // opening quote
-        var buf: [UInt8] = []
+        // Most strings have no escape: they are made from their bytes at once.
+        let start = i
+        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
+            i += 1
+            return String(decoding: bytes[start..<i - 1], as: UTF8.self)
+        }
+        var buf = Array(bytes[start..<i])
         while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") { i += 1; return String(decoding: buf, as: UTF8.self) }

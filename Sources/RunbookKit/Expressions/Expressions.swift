@@ -44,7 +44,7 @@ public enum Expressions {
     /// Evaluates a string that may contain expressions (same typing rule as for scalars).
     /// Throws `ExpressionError`. Text without `${{` comes back as a string unchanged.
     public static func evaluate(_ text: String, scope: Scope) throws -> Value {
-        let parts = try ExpressionParser.parseTemplate(text)
+        let parts = try ExpressionTemplateCache.shared.parts(of: text)
         if parts.count == 1, case .expression(let e, _, _) = parts[0] { return try e.evaluate(scope) }
         var out = ""
         for part in parts {

@@ -183,13 +183,14 @@ public final class HTTPClient: @unchecked Sendable {
             let n = size * count
             guard let ptr, let user else { return n }
             let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
-            let line = String(decoding: UnsafeRawBufferPointer(start: ptr, count: n), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.hasPrefix("HTTP/") {
+            // Header lines are ASCII; trimmed byte-wise (Foundation's trimmingCharacters costs a
+            // bridge per line, and every response has a dozen lines).
+            let line = HTTPClient.trimmed(UnsafeBufferPointer(start: UnsafeRawPointer(ptr).assumingMemoryBound(to: UInt8.self), count: n)[...])
+            if line.starts(with: "HTTP/".utf8) {
                 sink.headers = [:]  // a new response (after 100 Continue or a redirect)
-            } else if let colon = line.firstIndex(of: ":") {
-                let name = line[..<colon].lowercased()
-                let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+                let name = String(decoding: HTTPClient.trimmed(line[..<colon]), as: UTF8.self).lowercased()
+                let value = String(decoding: HTTPClient.trimmed(line[(colon + 1)...]), as: UTF8.self)
                 if let old = sink.headers[name] { sink.headers[name] = old + ", " + value } else { sink.headers[name] = value }
             }
             return n
@@ -229,5 +230,14 @@ public final class HTTPClient: @unchecked Sendable {
     static func redact(_ url: String) -> String {
         if let q = url.firstIndex(of: "?") { return String(url[..<q]) }
         return url
+    }
+
+    /// The bytes without leading and trailing ASCII spaces, tabs, CRs and LFs.
+    static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence) -> UnsafeBufferPointer<UInt8>.SubSequence {
+        func space(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        var s = bytes
+        while let f = s.first, space(f) { s.removeFirst() }
+        while let l = s.last, space(l) { s.removeLast() }
+        return s
     }
 }

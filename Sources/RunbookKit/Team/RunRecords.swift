@@ -32,6 +32,8 @@ public final class RunRecords: @unchecked Sendable {
     private var versions: [String: String] = [:]
     /// uid of each run's head record, for the chunks' ownerReferences.
     private var headUIDs: [String: String] = [:]
+    /// The items' masked JSON of the chunks written lately: a write encodes only the items that changed.
+    let chunkCache = RunRecordChunkCache()
 
     public init(client: KubeClient, namespace: String) {
         self.client = client
@@ -69,8 +71,9 @@ public final class RunRecords: @unchecked Sendable {
         try await withThrowingTaskGroup(of: Void.self) { tg in
             for (id, items) in chunks {
                 tg.addTask {
-                    let object = try self.chunkSecret(change.head, id, items: RunRecordLayout.masked(items, masker: masker))
-                    try await self.store(name: RunRecords.chunkName(runID, id), runID: runID, object: object)
+                    let name = RunRecords.chunkName(runID, id)
+                    let object = try self.chunkSecret(change.head, id, json: self.chunkCache.json(chunk: name, items: items, masker: masker))
+                    try await self.store(name: name, runID: runID, object: object)
                 }
             }
             try await tg.waitForAll()
@@ -158,7 +161,8 @@ public final class RunRecords: @unchecked Sendable {
         ]
     }
 
-    private func chunkSecret(_ state: RunState, _ id: RunRecordLayout.ChunkID, items: [ItemRecord]) throws -> Value {
+    /// A chunk record holding `json`, the JSON list of its items (masked).
+    private func chunkSecret(_ state: RunState, _ id: RunRecordLayout.ChunkID, json: [UInt8]) throws -> Value {
         var labels = labels(state)
         labels[RunRecords.chunkLabel] = .string(id.description)
         var metadata: Object = [
@@ -170,11 +174,10 @@ public final class RunRecords: @unchecked Sendable {
             metadata["ownerReferences"] = [["apiVersion": "v1", "kind": "Secret", "name": .string(RunRecords.secretName(state.runID)),
                                             "uid": .string(uid)]]
         }
-        let json = Value.array(items.map { $0.toValue() }).jsonString()
         return [
             "apiVersion": "v1", "kind": "Secret", "type": .string(RunRecords.chunkType),
             "metadata": .object(metadata),
-            "data": ["items": .string(Data(try RunRecords.pack(Data(json.utf8)).utf8).base64EncodedString())],
+            "data": ["items": .string(Data(try RunRecords.pack(Data(json)).utf8).base64EncodedString())],
         ]
     }
 
