@@ -293,7 +293,8 @@ final class EngineTests: XCTestCase {
 
     func testSecondConcurrentRunExits4NamingTheHolderAndADeadHolderIsTakenOver() throws {
         let file = try fixture("slow-step")
-        let first = try RunbookCLI.start(["run", "--yes", file, "--var", "seconds=8"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        // The first run holds the lock until it is killed below, however long the second takes.
+        let first = try RunbookCLI.start(["run", "--yes", file, "--var", "seconds=600"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("started")
         let holder = try onlyRunID()
         let second = try runbook(["run", "--yes", file])
