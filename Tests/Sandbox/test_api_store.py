@@ -114,6 +114,73 @@ class StoreTest(unittest.TestCase):
         self.assertTrue(done.wait(5))
         self.assertEqual(seen, [("ADDED", "s"), ("MODIFIED", "s"), ("DELETED", "s")])
 
+    def test_each_subscriber_gets_its_own_copy(self):
+        got = []
+        done = threading.Event()
+
+        def changer(event, obj):
+            obj["data"]["k"] = "changed by a subscriber"
+            got.append(obj)
+
+        def reader(event, obj):
+            got.append(obj)
+            done.set()
+        self.store.subscribe(changer)
+        self.store.subscribe(reader)
+        self.store.create(cm("shared"))
+        self.assertTrue(done.wait(5))
+        self.assertEqual(got[1]["data"], {"k": "v"})
+        self.assertEqual(self.store.get("ConfigMap", "a", "shared")["data"], {"k": "v"})
+
+    def test_keys_by_kind_and_namespace_without_copies(self):
+        self.store.create(ns("b"))
+        for n, where in (("z", "a"), ("m", "b"), ("c", "a")):
+            self.store.create(cm(n, namespace=where, labels={"pick": "yes" if n != "m" else "no"}))
+        self.store.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}})
+        self.assertEqual(self.store.keys("ConfigMap"), [("a", "c"), ("a", "z"), ("b", "m")])
+        self.assertEqual(self.store.keys("ConfigMap", "b"), [("b", "m")])
+        self.assertEqual(self.store.keys("ConfigMap", where=lambda o: o["metadata"]["labels"]["pick"] == "no"),
+                         [("b", "m")])
+        self.assertEqual(self.store.keys("Namespace"), [(None, "a"), (None, "b")])    # cluster-scoped: None
+        self.assertEqual([o["metadata"]["name"] for o in self.store.list("ConfigMap")], ["c", "z", "m"])
+        self.store.delete("Namespace", None, "b")
+        self.assertEqual(self.store.keys("ConfigMap"), [("a", "c"), ("a", "z")])
+        self.assertEqual([o["metadata"]["name"] for o in self.store.list("ConfigMap")], ["c", "z"])
+
+    def test_kind_version_changes_with_every_change_of_the_kind_only(self):
+        v0 = self.store.kind_version("ConfigMap")
+        o = self.store.create(cm("k"))
+        v1 = self.store.kind_version("ConfigMap")
+        self.assertNotEqual(v1, v0)
+        self.store.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}})
+        self.assertEqual(self.store.kind_version("ConfigMap"), v1)          # another kind: no change
+        self.store.update(o)                                                 # a no-op write: no change
+        self.assertEqual(self.store.kind_version("ConfigMap"), v1)
+        o["data"] = {"k": "2"}
+        self.store.update(o, dry_run=True)
+        self.assertEqual(self.store.kind_version("ConfigMap"), v1)
+        self.store.update(o)
+        v2 = self.store.kind_version("ConfigMap")
+        self.assertNotEqual(v2, v1)
+        self.store.delete("ConfigMap", "a", "k")
+        self.assertNotEqual(self.store.kind_version("ConfigMap"), v2)
+
+    def test_clone_is_deep_and_keeps_types_and_order(self):
+        from sandboxlib.store import clone
+        value = {"b": [1, 2.5, True, None, {"x": "y"}], "a": {"n": False}}
+        copied = clone(value)
+        self.assertEqual(copied, value)
+        self.assertEqual(list(copied), ["b", "a"])
+        self.assertIs(copied["b"][2], True)
+        copied["b"][4]["x"] = "changed"
+        self.assertEqual(value["b"][4]["x"], "y")
+
+        class Tagged(dict):     # not marshal's: copied by copy.deepcopy, its type kept
+            pass
+        odd = clone({"t": Tagged(k=[1])})
+        self.assertIsInstance(odd["t"], Tagged)
+        self.assertEqual(odd["t"], {"k": [1]})
+
     def test_logs_and_label_listing(self):
         self.store.create(cm("l1", labels={"app": "x", "tier": "db"}))
         self.store.create(cm("l2", labels={"app": "y"}))

@@ -81,6 +81,43 @@ class ESOTests(SandboxCase):
         self.assertIn("seedtest/database-url", cond["message"])
         self.assertNotEqual(self.kubectl("-n", "seedtest", "get", "secret", "seed-keys", check=False).returncode, 0)
 
+    def test_gcp_changes_reach_the_secret_at_the_next_resync(self):
+        # the controller reuses the emulator's last answer for a secret that has not changed since;
+        # a new version or a disabled one must still be seen by the periodic resync (no change in k8s)
+        self.gcp_put("eso-resync-probe", "one")
+        self.apply(es("resync-probe", "seedtest", "gcp-secret-store", {"V": "eso-resync-probe"}))
+        self.assertEqual(self.ready("seedtest", "resync-probe")["reason"], "SecretSynced")
+        self.assertEqual(self.secret_data("seedtest", "resync-probe")[1], {"V": "one"})
+        self.gcp_put("eso-resync-probe", "two")
+        self.wait_for(lambda: self.secret_data("seedtest", "resync-probe")[1] == {"V": "two"},
+                      what="the new version synced by a resync")
+        code, body = self.curl("POST", "/v1/projects/univprepai/secrets/eso-resync-probe/versions/2:disable", {})
+        self.assertEqual(code, 200, body)
+        cond = self.wait_for(lambda: (lambda c: c if c["status"] == "False" else None)(
+            self.ready("seedtest", "resync-probe")), what="the disabled version reported")
+        self.assertIn("is in DISABLED state", cond["message"])
+
+    def test_gcp_connection_reset_is_reported_then_a_new_connection_syncs(self):
+        # each ESO worker keeps its connection to the emulator; a reset must surface as the error
+        # (not be retried away) and the next sync must open a new connection
+        self.gcp_put("eso-reset-probe", "first")
+        self.apply(es("reset-probe", "seedtest", "gcp-secret-store", {"V": "eso-reset-probe"}))
+        self.assertEqual(self.ready("seedtest", "reset-probe")["reason"], "SecretSynced")
+        self.gcp_put("eso-reset-probe", "second")
+        self.fault("--target", "gcp", "--method", "GET", "--path", "eso-reset-probe", "--count", "1000",
+                   "--action", "reset")
+        try:
+            self.kubectl("-n", "seedtest", "annotate", "externalsecret", "reset-probe", "force-sync=1", "--overwrite")
+            cond = self.wait_for(lambda: (lambda c: c if c["status"] == "False" else None)(
+                self.ready("seedtest", "reset-probe")), what="the reset reported")
+            self.assertEqual(cond["reason"], "SecretSyncedError")
+            self.assertIn("code = Unavailable", cond["message"])
+        finally:
+            self.sandbox.clear_faults()
+        self.wait_for(lambda: self.secret_data("seedtest", "reset-probe")[1] == {"V": "second"},
+                      what="synced over a new connection")
+        self.assertEqual(self.ready("seedtest", "reset-probe")["reason"], "SecretSynced")
+
     def test_aws_parameter_store_sync(self):
         self.apply(es("chat-api-secrets", "chat", "aws-ssm-store",
                       {"OPENAI_API_KEY": "/ecoeco/prod/openai-api-key", "DATABASE_URL": "/ecoeco/prod/database-url"},

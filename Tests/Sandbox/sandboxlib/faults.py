@@ -78,6 +78,11 @@ class FaultInjector:
                 return copy.deepcopy(r)
         return None
 
+    def armed(self, target: str) -> bool:
+        """Whether any rule for `target` is active (could fire on its next request)."""
+        with self._lock:
+            return any(r["target"] == target for r in self._rules)
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()

@@ -12,15 +12,22 @@ _OPAQUE = {".k8s.io.apimachinery.pkg.apis.meta.v1.Time", ".k8s.io.apimachinery.p
 
 
 def _fields(sch: dict, name: str) -> dict:
-    """JSON field name → proto field, with Go-inlined structs flattened."""
-    msg = sch[name]
+    """JSON field name → proto field, with Go-inlined structs flattened (computed once per message)."""
+    key = (id(sch), name)
+    known = _flat.get(key)
+    if known is not None:
+        return known
     out = {}
-    for f in msg.fields.values():
+    for f in sch[name].fields.values():
         if f.inline:
             out.update(_fields(sch, f.type_name))
         else:
             out[f.name] = f
+    _flat[key] = out
     return out
+
+
+_flat: dict = {}    # (id of a schema, message name) → _fields(); schemas live as long as the process
 
 
 def _walk(sch: dict, name: str, value, path: str, out: list):

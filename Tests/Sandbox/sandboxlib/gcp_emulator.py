@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlparse
 
 from . import requestcount
+from .httpanswer import end_headers_with
 
 SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 DENIED_TOKEN = "sandbox-denied-token"
@@ -72,6 +73,18 @@ class SecretManagerState:
     def __init__(self):
         self.lock = threading.Lock()
         self.projects: dict[str, dict[str, dict]] = {}
+        self._clock = 0     # the last change's number: a changed secret gets the next one as its "stamp"
+
+    def _touch(self, s: dict) -> None:
+        self._clock += 1
+        s["stamp"] = self._clock
+
+    def stamp(self, project: str, sid: str) -> int | None:
+        """A number that changes whenever the secret or one of its versions changes (also when it is
+        deleted and created again); None when there is no such secret."""
+        with self.lock:
+            s = self.projects.get(project, {}).get(sid)
+            return s["stamp"] if s is not None else None
 
     # -- helpers
     def _secret(self, project: str, sid: str) -> dict:
@@ -82,7 +95,7 @@ class SecretManagerState:
 
     @staticmethod
     def _public_secret(s: dict) -> dict:
-        out = {k: v for k, v in s.items() if k not in ("versions",)}
+        out = {k: v for k, v in s.items() if k not in ("versions", "stamp")}
         return json.loads(json.dumps(out))
 
     @staticmethod
@@ -127,6 +140,7 @@ class SecretManagerState:
             if isinstance(body.get("annotations"), dict):
                 s["annotations"] = body["annotations"]
             secrets[sid] = s
+            self._touch(s)
             return self._public_secret(s)
 
     def get_secret(self, project: str, sid: str) -> dict:
@@ -170,8 +184,10 @@ class SecretManagerState:
             v = {"name": f"projects/{project}/secrets/{sid}/versions/{n}", "createTime": _now(),
                  "state": "ENABLED", "replicationStatus": {"automatic": {}},
                  "etag": f'"{int(time.time() * 1e6):x}"',
-                 "clientSpecifiedPayloadChecksum": given is not None, "data": data}
+                 "clientSpecifiedPayloadChecksum": given is not None, "data": data,
+                 "crc32c": str(crc32c(data))}     # computed once: every access answers it
             s["versions"].append(v)
+            self._touch(s)
             return self._public_version(v)
 
     def get_version(self, project: str, sid: str, ver: str) -> dict:
@@ -195,17 +211,19 @@ class SecretManagerState:
             if v["state"] != "ENABLED":
                 raise ApiError(400, "FAILED_PRECONDITION", f"Secret Version [{v['name']}] is in {v['state']} state.")
             return {"name": v["name"],
-                    "payload": {"data": base64.b64encode(v["data"]).decode(), "dataCrc32c": str(crc32c(v["data"]))}}
+                    "payload": {"data": base64.b64encode(v["data"]).decode(), "dataCrc32c": v["crc32c"]}}
 
     def set_state(self, project: str, sid: str, ver: str, action: str) -> dict:
         with self.lock:
             v = self._version(project, sid, ver)
             if v["state"] == "DESTROYED":
                 raise ApiError(400, "FAILED_PRECONDITION", f"Secret Version [{v['name']}] is in DESTROYED state.")
+            self._touch(self._secret(project, sid))
             if action == "destroy":
                 v["state"] = "DESTROYED"
                 v["destroyTime"] = _now()
                 v["data"] = b""
+                v["crc32c"] = str(crc32c(b""))
             else:
                 v["state"] = "ENABLED" if action == "enable" else "DISABLED"
             v["etag"] = f'"{int(time.time() * 1e6):x}"'
@@ -250,8 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        end_headers_with(self, data)
 
     def _body(self) -> dict:
         n = int(self.headers.get("Content-Length") or 0)
@@ -386,8 +403,9 @@ class GcpEmulator:
         emulator: "GcpEmulator"
 
         def finish_request(self, request, client_address):
-            # Headers and body leave in separate writes: without TCP_NODELAY, Nagle holds the
-            # body until the client's delayed ACK (~40 ms per request on loopback).
+            # An answer leaves in one write (end_headers_with), but one larger than a segment
+            # still ends in a small one: without TCP_NODELAY, Nagle could hold it until the
+            # client's delayed ACK (~40 ms per request on loopback).
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().finish_request(request, client_address)
 

@@ -189,14 +189,20 @@ def _mark_inline(out: dict, embedded: set):
 
 
 _schema_lock = threading.Lock()
-_schemas: dict = {}
+_schemas: dict = {}     # kubectl binary path → schema
+_by_name: dict = {}     # the name schema() was given → schema
 
 
 def schema(kubectl: str = "kubectl") -> dict:
-    """Message name (".k8s.io.api.core.v1.Secret") → descriptor, read from the kubectl binary."""
+    """Message name (".k8s.io.api.core.v1.Secret") → descriptor, read from the kubectl binary (once:
+    every write of a built-in kind asks, so the binary is not even looked up on PATH again)."""
+    known = _by_name.get(kubectl)
+    if known is not None:
+        return known
     path = shutil.which(kubectl) or kubectl
     with _schema_lock:
         if path in _schemas:
+            _by_name[kubectl] = _schemas[path]
             return _schemas[path]
         with open(path, "rb") as f:
             data = f.read()
@@ -218,6 +224,7 @@ def schema(kubectl: str = "kubectl") -> dict:
             raise ProtobufError(f"no Go struct tags of inline (embedded) fields found in {path}")
         _mark_inline(out, embedded)
         _schemas[path] = out
+        _by_name[kubectl] = out
         return out
 
 

@@ -1,6 +1,7 @@
 """Counts of the requests the sandbox's servers answered, by server and client (the first word of
-the User-Agent: `runbook`, `kubectl`, `curl`, `Python-urllib`…; `-` when there is none). Written to
-`sandbox.json` as `"requests": {"kube": {"runbook": N, …}, "gcp": {…}}` for benchmarks."""
+the User-Agent: `runbook`, `kubectl`, `curl`, `sandbox-eso` (the ESO controller)…; `-` when there is
+none). Written to `sandbox.json` as `"requests": {"kube": {"runbook": N, …}, "gcp": {…}}` for
+benchmarks."""
 
 import threading
 

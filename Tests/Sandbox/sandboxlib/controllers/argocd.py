@@ -54,7 +54,7 @@ class ArgoCDController(Controller):
         return [k for k, objs in list(self.managed.items()) if ref in objs]
 
     def all_keys(self):
-        return [(a["metadata"].get("namespace"), a["metadata"]["name"]) for a in self.store.list("Application")]
+        return self.store.keys("Application")
 
     # -- desired state
     def _source_dir(self, path: str) -> str:

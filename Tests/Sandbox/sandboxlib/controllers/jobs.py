@@ -56,15 +56,11 @@ class JobController(Controller):
             if ref and ref.get("kind") == "Job":
                 return [(ns, ref["name"])]
         if kind in ("Secret", "ConfigMap"):
-            return [k for k in self.all_keys() if k[0] == ns]
+            return self.store.keys("Job", ns, where=lambda j: not self._finished(j))
         return []
 
     def all_keys(self):
-        out = []
-        for j in self.store.list("Job"):
-            if not self._finished(j):
-                out.append((j["metadata"].get("namespace"), j["metadata"]["name"]))
-        return out
+        return self.store.keys("Job", where=lambda j: not self._finished(j))
 
     @staticmethod
     def _finished(job: dict) -> bool:

@@ -85,9 +85,7 @@ class RolloutController(Controller):
         return []
 
     def all_keys(self):
-        out = [("Deployment", o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.store.list("Deployment")]
-        return out + [("ReplicaSet", o["metadata"].get("namespace"), o["metadata"]["name"])
-                      for o in self.store.list("ReplicaSet")]
+        return [(kind, ns, name) for kind in ("Deployment", "ReplicaSet") for ns, name in self.store.keys(kind)]
 
     def reconcile(self, key, forced):
         kind, ns, name = key

@@ -206,7 +206,7 @@ class SealedSecretsController(Controller):
         return []
 
     def all_keys(self):
-        return [(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.store.list("SealedSecret")]
+        return self.store.keys("SealedSecret")
 
     # -- work
     def reconcile(self, key, forced):

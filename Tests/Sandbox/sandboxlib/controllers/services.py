@@ -103,7 +103,7 @@ class ServiceController(Controller):
         return []
 
     def all_keys(self):
-        return [(s["metadata"].get("namespace"), s["metadata"]["name"]) for s in self.store.list("Service")]
+        return self.store.keys("Service")
 
     def reconcile(self, key, forced):
         ns, name = key

@@ -20,12 +20,11 @@ class TokenSecretController(Controller):
             return [(obj["metadata"]["namespace"], obj["metadata"]["name"])]
         if obj.get("kind") == "ServiceAccount":
             ns = obj["metadata"]["namespace"]
-            return [(ns, s["metadata"]["name"]) for s in self.store.list("Secret", ns) if s.get("type") == TOKEN_TYPE]
+            return self.store.keys("Secret", ns, where=lambda s: s.get("type") == TOKEN_TYPE)
         return []
 
     def all_keys(self):
-        return [(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.list("Secret")
-                if s.get("type") == TOKEN_TYPE]
+        return self.store.keys("Secret", where=lambda s: s.get("type") == TOKEN_TYPE)
 
     def reconcile(self, key, forced):
         secret = self.store.get("Secret", *key)

@@ -52,7 +52,7 @@ class WorkloadController(Controller):
                 return owner
             return [("Pod", ns, name)] + owner
         if kind in ("Secret", "ConfigMap") and event != "DELETED":
-            return [("Pod", ns, p["metadata"]["name"]) for p in self.store.list("Pod", ns) if self._pending(p)]
+            return [("Pod", pns, name) for pns, name in self.store.keys("Pod", ns, where=self._pending)]
         return []
 
     def _pending(self, pod):
@@ -61,11 +61,10 @@ class WorkloadController(Controller):
                     and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
 
     def all_keys(self):
-        out = [("PVC", p["metadata"].get("namespace"), p["metadata"]["name"])
-               for p in self.store.list("PersistentVolumeClaim") if (p.get("status") or {}).get("phase") != "Bound"]
-        out += [("StatefulSet", o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.store.list("StatefulSet")]
-        out += [("Pod", p["metadata"].get("namespace"), p["metadata"]["name"])
-                for p in self.store.list("Pod") if self._pending(p)]
+        out = [("PVC", ns, name) for ns, name in self.store.keys(
+            "PersistentVolumeClaim", where=lambda p: (p.get("status") or {}).get("phase") != "Bound")]
+        out += [("StatefulSet", ns, name) for ns, name in self.store.keys("StatefulSet")]
+        out += [("Pod", ns, name) for ns, name in self.store.keys("Pod", where=self._pending)]
         return out
 
     def reconcile(self, key, forced):

@@ -2,6 +2,9 @@
 (just enough for kubectl to know that the server validates fields). Groups that are not stored
 resources (e.g. authorization.k8s.io) are added to `EXTRA_GROUPS` by their family."""
 
+import threading
+import weakref
+
 from .. import resources
 from ..resources import ResourceType
 from ..store import Store
@@ -15,15 +18,34 @@ K8S_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-sandbox", "gi
 EXTRA_GROUPS: dict = {}
 
 
+def _crd_served(store: Store) -> dict:
+    """CRD name → the versions it serves. Read again only when a CRD changed (Store.kind_version), as
+    every request asks (resource URLs are resolved through the served groups and versions)."""
+    changed = store.kind_version("CustomResourceDefinition")
+    with _cache_lock:
+        hit = _cache.get(store)
+    if hit is not None and hit[0] == changed:
+        return hit[1]
+    served = {crd["metadata"]["name"]: [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []
+                                        if v.get("served")]
+              for crd in store.list("CustomResourceDefinition")}
+    with _cache_lock:
+        _cache[store] = (changed, served)     # `changed` read first: a later change makes it stale at once
+    return served
+
+
+_cache_lock = threading.Lock()
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # store → (kind_version, CRD name → served)
+
+
 def served_versions(store: Store, t: ResourceType) -> list:
     """Built-in types: all their versions. Custom resources: the versions their CRD serves (none
     when the CRD is missing), so `kubectl patch crd` can stop serving a version."""
     if t.builtin:
         return list(t.versions)
-    crd = store.get("CustomResourceDefinition", None, resources.crd_name(t))
-    if crd is None:
+    served = _crd_served(store).get(resources.crd_name(t))
+    if served is None:
         return []
-    served = [v.get("name") for v in (crd.get("spec") or {}).get("versions") or [] if v.get("served")]
     return [v for v in t.versions if v in served]
 
 
