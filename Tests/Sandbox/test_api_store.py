@@ -165,6 +165,27 @@ class StoreTest(unittest.TestCase):
         self.store.delete("ConfigMap", "a", "k")
         self.assertNotEqual(self.store.kind_version("ConfigMap"), v2)
 
+    def test_derived_values_are_computed_again_only_after_a_change_of_their_kind(self):
+        calls = []
+
+        def names():
+            calls.append(1)
+            return [o["metadata"]["name"] for o in self.store.list("ConfigMap")]
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), [])
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), [])
+        self.assertEqual(len(calls), 1)
+        self.store.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}})
+        self.store.derived("ConfigMap", "names", names)
+        self.assertEqual(len(calls), 1)                     # another kind changed: still valid
+        self.store.create(cm("d"))
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), ["d"])
+        self.store.delete("ConfigMap", "a", "d")
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), [])
+        self.assertEqual(len(calls), 3)
+        self.assertEqual(self.store.version_of("ConfigMap", "a", "d"), None)
+        self.assertEqual(self.store.version_of("Namespace", "ignored", "a"),
+                         self.store.get("Namespace", None, "a")["metadata"]["resourceVersion"])
+
     def test_clone_is_deep_and_keeps_types_and_order(self):
         from sandboxlib.store import clone
         value = {"b": [1, 2.5, True, None, {"x": "y"}], "a": {"n": False}}
