@@ -132,6 +132,27 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(got[1]["data"], {"k": "v"})
         self.assertEqual(self.store.get("ConfigMap", "a", "shared")["data"], {"k": "v"})
 
+    def test_shared_subscribers_get_one_copy_and_the_others_their_own(self):
+        got = {}
+        done = threading.Event()
+
+        def recorder(name):
+            def fn(event, obj):
+                got[name] = obj
+                if len(got) == 3:
+                    done.set()
+            return fn
+        self.store.subscribe(recorder("shared-1"), shared=True)
+        self.store.subscribe(recorder("own"))
+        self.store.subscribe(recorder("shared-2"), shared=True)
+        self.store.create(cm("fanned"))
+        self.assertTrue(done.wait(5))
+        self.assertIs(got["shared-1"], got["shared-2"])
+        self.assertIsNot(got["own"], got["shared-1"])
+        self.assertEqual(got["own"], got["shared-1"])
+        got["own"]["data"]["k"] = "changed"
+        self.assertEqual(self.store.get("ConfigMap", "a", "fanned")["data"], {"k": "v"})
+
     def test_keys_by_kind_and_namespace_without_copies(self):
         self.store.create(ns("b"))
         for n, where in (("z", "a"), ("m", "b"), ("c", "a")):

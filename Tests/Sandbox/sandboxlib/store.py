@@ -351,10 +351,12 @@ class Store:
 
     # -- notifications -------------------------------------------------------------------------
 
-    def subscribe(self, fn) -> None:
-        """fn(event, obj) is called on the dispatcher thread, after commit, in commit order."""
+    def subscribe(self, fn, shared: bool = False) -> None:
+        """fn(event, obj) is called on the dispatcher thread, after commit, in commit order, with a
+        copy of its own — or, with `shared`, with one copy all shared subscribers get (they promise
+        not to change it: one copy per event instead of one per subscriber)."""
         with self._lock:
-            self._subscribers.append(fn)
+            self._subscribers.append((fn, shared))
 
     def _emit(self, event: str, obj: dict):
         """Queue an event for the subscribers present at commit time (caller holds the lock)."""
@@ -368,9 +370,15 @@ class Store:
     def _dispatch(self):
         while True:
             event, frozen, thaw, subs = self._events.get()
-            for fn in subs:
+            common = None
+            for fn, shared in subs:
                 try:
-                    fn(event, thaw(frozen))
+                    if shared:
+                        if common is None:
+                            common = thaw(frozen)
+                        fn(event, common)
+                    else:
+                        fn(event, thaw(frozen))
                 except Exception:      # a subscriber's bug must not stop the others
                     log.exception("subscriber %r failed on %s %s", fn, event, thaw(frozen).get("kind"))
 
