@@ -10,6 +10,8 @@ final class CutoverMigrationTests: MigrationTestCase {
     nonisolated(unsafe) static var user = ""
     nonisolated(unsafe) static var tables = ""
     nonisolated(unsafe) static var port = 0
+    /// The selector of the Service postgres: its backends are the Pods it matches.
+    nonisolated(unsafe) static var backends: [String: String] = [:]
     /// The fixture's Deployment as kubectl showed it at the start, to put back if a test left it changed.
     nonisolated(unsafe) static var fixtureDeployment: [String: Any]?
 
@@ -19,6 +21,9 @@ final class CutoverMigrationTests: MigrationTestCase {
         password = try sb.secretValue("observer-secrets", key: "POSTGRES_PASSWORD", namespace: namespace) ?? ""
         user = try sb.secretValue("observer-secrets", key: "POSTGRES_USER", namespace: namespace) ?? ""
         port = sb.servicePort("observer-prod/postgres") ?? 0
+        let service = try sb.object("service", "postgres", namespace: namespace)
+        backends = (((service?["spec"] as? [String: Any])?["selector"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? String }
+        if backends.isEmpty { throw MigrationHarness.HarnessError.failed("the Service postgres has no selector") }
         fixtureDeployment = try sb.object("deployment", "postgres", namespace: namespace)
         tables = try sb.psql(dsn, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")
         if tables.isEmpty { throw MigrationHarness.HarnessError.failed("the fixture database has no tables to count") }
@@ -77,14 +82,14 @@ final class CutoverMigrationTests: MigrationTestCase {
         try sb.runbook(["run", "postgres-statefulset-cutover", "--yes", "--output", "json"] + vars + extra, env: env)
     }
 
-    /// Row counts of every table, read with psql through the Service (retried while it has no backend).
+    /// Row counts of every table, read with psql through the Service once it has a Ready backend
+    /// (after a rollback the Deployment's Pod may still be starting).
     private func counts(_ sb: MigrationHarness) throws -> String {
-        let q = "SELECT string_agg(format('%s=%s', tablename, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', tablename), false, true, '')))[1]), ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
-        var lastError: Error?
-        for _ in 0..<30 {
-            do { return try sb.psql(Self.dsn, q) } catch { lastError = error; Thread.sleep(forTimeInterval: 1) }
+        guard try sb.waitForReadyPod(matching: Self.backends, namespace: Self.namespace, timeout: 120) else {
+            throw MigrationHarness.HarnessError.failed("the Service postgres has had no Ready backend for 120 s")
         }
-        throw lastError!
+        let q = "SELECT string_agg(format('%s=%s', tablename, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I', tablename), false, true, '')))[1]), ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
+        return try sb.psql(Self.dsn, q)
     }
 
     /// The workload side of the namespace as whole objects minus volatile fields.

@@ -7,9 +7,9 @@ import XCTest
 /// a second one at once; child processes never outlive `runbook`.
 extension EngineTests {
     /// The pid of step two's `sh` (it writes `$$` to ./started), once it runs.
-    func gatedChild(timeout: TimeInterval = 20) -> pid_t? {
+    func gatedChild(timeout: TimeInterval = 60) -> pid_t? {
         waitFor("started", timeout: timeout)
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOf: dir.appendingPathComponent("started"), encoding: .utf8)) ?? ""
             if let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) { return pid }
@@ -26,6 +26,24 @@ extension EngineTests {
             if stat.isEmpty || stat.contains(") Z ") { return true }
             usleep(20_000)
         }
+        return false
+    }
+
+    /// True once no process has the test's directory (or one below it) as its working directory —
+    /// every process a step starts runs there, so none is left to act —, false at the timeout.
+    func waitNoProcessInDir(timeout: TimeInterval) -> Bool {
+        let path = dir.resolvingSymlinksInPath().path
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int($0) != nil }
+            let busy = pids.contains { pid in
+                // a zombie (or a process gone meanwhile) has no working directory
+                guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
+                return cwd == path || cwd.hasPrefix(path + "/")
+            }
+            if !busy { return true }
+            usleep(20_000)
+        } while Date() < deadline
         return false
     }
 
@@ -89,17 +107,38 @@ extension EngineTests {
         let file = try fixture("gated-step")
         // The step's sh ignores SIGTERM: the graceful stop would wait for the SIGKILL two seconds later.
         XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("ignore-term").path, contents: nil))
-        let p = try RunbookCLI.start(["run", file, "--yes"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        // runbook's stderr goes to a file the test reads while it runs
+        let errFile = dir.appendingPathComponent("runbook.err")
+        XCTAssertTrue(FileManager.default.createFile(atPath: errFile.path, contents: nil))
+        let p = Process()
+        p.executableURL = try RunbookCLI.binary()
+        p.arguments = ["run", file, "--yes"]
+        p.environment = RunbookCLI.environment(["RUNBOOK_STATE_DIR": stateDir.path])
+        p.currentDirectoryURL = dir
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = try FileHandle(forWritingTo: errFile)
+        let ended = DispatchSemaphore(value: 0)
+        p.terminationHandler = { _ in ended.signal() }
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         let child = try XCTUnwrap(gatedChild())
-        kill(p.pid, SIGINT)
-        usleep(200_000)
+        kill(p.processIdentifier, SIGINT)
+        // Two SIGINTs that arrive before runbook takes the first are one: the second is sent once
+        // runbook says it took the first.
+        func stderr() -> String { (try? String(contentsOf: errFile, encoding: .utf8)) ?? "" }
+        let took = Date().addingTimeInterval(30)
+        while !stderr().contains("received SIGINT: no new step starts"), p.isRunning, Date() < took { usleep(20_000) }
+        XCTAssertTrue(stderr().contains("received SIGINT: no new step starts"), "runbook never took the first SIGINT: \(stderr())")
         let second = Date()
-        kill(p.pid, SIGINT)
-        XCTAssertTrue(p.wait(timeout: 10))
+        kill(p.processIdentifier, SIGINT)
+        XCTAssertEqual(ended.wait(timeout: .now() + 10), .success, "runbook did not stop")
+        // Exit 130 and the message say the second signal ended it; the time says it did so at once.
         XCTAssertLessThan(Date().timeIntervalSince(second), 1.5, "the second SIGINT did not stop at once")
-        let r = p.result()
-        XCTAssertEqual(r.exitCode, 130, r.output)
-        XCTAssertTrue(r.stderr.contains("stopping at once"), r.stderr)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit)
+        XCTAssertEqual(p.terminationStatus, 130, stderr())
+        XCTAssertTrue(stderr().contains("stopping at once"), stderr())
         XCTAssertTrue(waitGone(child, timeout: 2), "the step's process outlived runbook")
         // The write-ahead checkpoint says step two was running: the run is interrupted, and resumable.
         let id = try onlyRunID()
@@ -118,9 +157,9 @@ extension EngineTests {
         p.kill9()
         XCTAssertTrue(p.wait(timeout: 10))
         XCTAssertTrue(waitGone(child, timeout: 5), "the step's process outlived runbook (kill -9)")
-        // Nobody runs the step now: letting it go changes nothing.
+        // Nobody runs the step now: no process is left in the run's directory, and letting it go changes nothing.
+        XCTAssertTrue(waitNoProcessInDir(timeout: 10), "a process of the run outlived runbook (kill -9)")
         XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("go").path, contents: nil))
-        usleep(300_000)
         XCTAssertEqual(evidence, ["one"])
     }
 
@@ -134,8 +173,9 @@ extension EngineTests {
         p.kill9()
         XCTAssertTrue(p.wait(timeout: 10))
         XCTAssertTrue(waitGone(grandchild, timeout: 5), "the step's background job outlived runbook (kill -9)")
+        // Not the pipeline's commands either: no process is left in the run's directory.
+        XCTAssertTrue(waitNoProcessInDir(timeout: 10), "a process of the step outlived runbook (kill -9)")
         XCTAssertTrue(FileManager.default.createFile(atPath: dir.appendingPathComponent("go").path, contents: nil))
-        usleep(300_000)
         XCTAssertEqual(evidence, ["one"], "nothing of the step ran on after runbook died")
     }
 

@@ -52,7 +52,7 @@ final class EngineTests: XCTestCase {
         (try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
     }
 
-    func waitFor(_ file: String, timeout: TimeInterval = 20) {
+    func waitFor(_ file: String, timeout: TimeInterval = 60) {
         let deadline = Date().addingTimeInterval(timeout)
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), Date() < deadline { usleep(50_000) }
     }
@@ -293,7 +293,8 @@ final class EngineTests: XCTestCase {
 
     func testSecondConcurrentRunExits4NamingTheHolderAndADeadHolderIsTakenOver() throws {
         let file = try fixture("slow-step")
-        let first = try RunbookCLI.start(["run", "--yes", file, "--var", "seconds=8"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
+        // The first run holds the lock until it is killed below, however long the second takes.
+        let first = try RunbookCLI.start(["run", "--yes", file, "--var", "seconds=600"], env: ["RUNBOOK_STATE_DIR": stateDir.path], cwd: dir)
         waitFor("started")
         let holder = try onlyRunID()
         let second = try runbook(["run", "--yes", file])

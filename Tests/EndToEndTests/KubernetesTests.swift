@@ -456,7 +456,7 @@ final class KubernetesTests: SandboxTestCase {
         // (Two PATCHes: the server-side dry-run that tells whether anything changes, then the write.)
         try sb.fault(method: "PATCH", path: "secrets/kill-me", count: 2, action: "slow")
         let p = try RunbookCLI.start(arguments(["run", path, "--yes"]), cwd: work)
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         while !stateText().contains("runbook-prior-"), Date() < deadline { usleep(50_000) }
         XCTAssertTrue(stateText().contains("runbook-prior-"), "the prior state was recorded before the PATCH")
         p.kill9()

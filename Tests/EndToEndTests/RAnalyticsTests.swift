@@ -193,6 +193,8 @@ final class RAnalyticsTests: MigrationTestCase {
         let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json"])
         XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"restart\""], timeout: 60, while: p, excluding: known))
         XCTAssertTrue(try sb.sandbox.waitForFault(path: "deployments/r-analytics", timeout: 60), "the restart's PATCH never came")
+        let serverSockets = sb.apiServerSockets(of: p.processIdentifier)
+        XCTAssertFalse(serverSockets.isEmpty, "the run has no connection to the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
@@ -203,6 +205,8 @@ final class RAnalyticsTests: MigrationTestCase {
                        "the resumed restart repeated the same stamp: one new ReplicaSet, not two")
         XCTAssertNotEqual(try servingReplicaSet(sb).0, rsBefore)
         XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
+        // the held PATCH is processed 3 s after it came in: once the API server is done with it, it must have changed nothing
+        XCTAssertTrue(sb.waitUntilAPIServerClosed(serverSockets, timeout: 60), "the API server still holds the killed run's PATCH")
         XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
         let (rsAfter, templateAfter) = try servingReplicaSet(sb)
         XCTAssertEqual(rsAfter, rsBefore, "the rollback restored the exact prior template")
@@ -232,7 +236,8 @@ final class RAnalyticsTests: MigrationTestCase {
         let (p, o, e) = try sb.startRunbook(["run", file, "--yes", "--output", "json", "--var", "to_revision=\(deployRevision)"])
         XCTAssertTrue(sb.waitForEvent(containing: ["step.started", "\"step\":\"undo\""], timeout: 60, while: p, excluding: known))
         XCTAssertTrue(try sb.sandbox.waitForFault(path: "deployments/r-analytics", timeout: 60), "the undo's PATCH never came")
-        let held = Date()  // the sandbox processes the held PATCH 3 s after this
+        let serverSockets = sb.apiServerSockets(of: p.processIdentifier)
+        XCTAssertFalse(serverSockets.isEmpty, "the run has no connection to the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
@@ -241,9 +246,8 @@ final class RAnalyticsTests: MigrationTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.text)
         XCTAssertEqual(try servingReplicaSet(sb).1, templateDeployed, "the resumed undo serves the deploy's template")
         XCTAssertEqual(try sb.runbook(["rollback", id, "--yes"]).status, 0)
-        // the held PATCH is processed 3 s after it came in: let that moment pass; it must change nothing
-        let late = held.addingTimeInterval(5).timeIntervalSinceNow
-        if late > 0 { Thread.sleep(forTimeInterval: late) }
+        // the held PATCH is processed 3 s after it came in: once the API server is done with it, it must have changed nothing
+        XCTAssertTrue(sb.waitUntilAPIServerClosed(serverSockets, timeout: 60), "the API server still holds the killed run's PATCH")
         XCTAssertEqual(try sb.kubectl(["-n", Self.namespace, "rollout", "status", "deployment/r-analytics", "--timeout=30s"]).status, 0)
         let (rsAfter, templateAfter) = try servingReplicaSet(sb)
         XCTAssertEqual(rsAfter, rsUpdated, "the rollback restored the update's exact template")

@@ -169,10 +169,13 @@ final class RepairESOTests: MigrationTestCase {
                       "the run never reached patch-secretstores")
         // the patch is in flight: the sandbox took the slow rule and holds the PATCH
         XCTAssertTrue(try sb.sandbox.waitForFault(path: "customresourcedefinitions/secretstores", fired: 1, timeout: 60), "the PATCH never reached the API server")
+        let serverSockets = sb.apiServerSockets(of: p.processIdentifier)
+        XCTAssertFalse(serverSockets.isEmpty, "the run has no connection to the API server")
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         sb.collect(o, e)
-        Thread.sleep(forTimeInterval: 3)  // the slowed request lands, as it would at once on a real server
+        // the slowed request lands (as it would at once on a real server) before the resume
+        XCTAssertTrue(sb.waitUntilAPIServerClosed(serverSockets, timeout: 60), "the API server still holds the killed run's PATCH")
         let id = try XCTUnwrap(sb.runIDs().subtracting(known).first)
         let resumed = try sb.runbook(["resume", id, "--yes", "--output", "json"])
         XCTAssertEqual(resumed.status, 0, resumed.text)

@@ -427,7 +427,7 @@ final class SecretStoreTests: SandboxTestCase {
         let state = work.appendingPathComponent("state")
         let running = try RunbookCLI.start(["run", rb, "--yes", "--var", "value=new-value-2", "--state-dir", state.path],
                                            env: e, cwd: work)
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(60)
         var runID: String?
         while Date() < deadline, runID == nil {
             for id in (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("runs").path)) ?? [] {
@@ -446,7 +446,7 @@ final class SecretStoreTests: SandboxTestCase {
         _ = running.wait(timeout: 10)
         let id = try XCTUnwrap(runID, "the journal was never written: \(running.result().output)")
         // the slow request completes inside the emulator after the kill
-        let settle = Date().addingTimeInterval(10)
+        let settle = Date().addingTimeInterval(60)
         while try versionCount(.gcp, name) < 2, Date() < settle { usleep(200_000) }
         XCTAssertEqual(try versionCount(.gcp, name), 2)
         XCTAssertEqual(try directRead(.gcp, name), "new-value-2")

@@ -234,8 +234,10 @@ final class TeamRunTests: SandboxTestCase {
             f.timeZone = TimeZone(identifier: "UTC")
             f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
             let now = f.string(from: Date())
+            // the duration too: the released Lease says 1 s, which a loaded machine outlasts
+            // before the next run reads it
             _ = try kubectl("-n", runsNS, "patch", "lease", "team-late", "--type", "merge", "-p",
-                            #"{"spec":{"holderIdentity":"\#(holder)","renewTime":"\#(now)"}}"#)
+                            #"{"spec":{"holderIdentity":"\#(holder)","renewTime":"\#(now)","leaseDurationSeconds":\#(ClusterLease.duration)}}"#)
         }
         // a fresh Lease held by a live process that is not the recorded one: refused
         try hold(Int(getpid()))

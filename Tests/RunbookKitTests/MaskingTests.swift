@@ -65,10 +65,10 @@ final class MaskingTests: XCTestCase {
         XCTAssertEqual(now, m.generation)
         XCTAssertTrue(newer.contains(Array("second-secret".utf8)))
         XCTAssertFalse(newer.contains(Array("first-secret".utf8)))
-        XCTAssertTrue(NeedleIndex(newer).occurs(in: Array("{\"a\":\"x second-secret y\"}".utf8)))
-        XCTAssertTrue(NeedleIndex(newer).occurs(in: Array(Data("second-secret".utf8).base64EncodedString().utf8)))
-        XCTAssertFalse(NeedleIndex(newer).occurs(in: Array("{\"a\":\"first-secret\"}".utf8)))
-        XCTAssertFalse(NeedleIndex(newer).occurs(in: Array("seco".utf8)))
+        XCTAssertTrue(NeedleIndex(distinct: newer).occurs(in: Array("{\"a\":\"x second-secret y\"}".utf8)))
+        XCTAssertTrue(NeedleIndex(distinct: newer).occurs(in: Array(Data("second-secret".utf8).base64EncodedString().utf8)))
+        XCTAssertFalse(NeedleIndex(distinct: newer).occurs(in: Array("{\"a\":\"first-secret\"}".utf8)))
+        XCTAssertFalse(NeedleIndex(distinct: newer).occurs(in: Array("seco".utf8)))
     }
 
     func testShortValuesAreNotRegistered() {

@@ -62,6 +62,10 @@ final class RunRecordChunkCacheTests: XCTestCase {
         masker.add("job-6")
         XCTAssertEqual(cache.json(chunk: "c0", items: list, masker: masker), fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 12)
+        // journals are stored as given (not masked): a secret found only there changes nothing
+        masker.add("/spec/x")
+        XCTAssertEqual(cache.json(chunk: "c0", items: list, masker: masker), fresh(list, masker))
+        XCTAssertEqual(cache.encodedCount, 12)
     }
 
     func testOnlyTheLatestChunksAreKept() {

@@ -7,8 +7,8 @@ import Foundation
 struct NeedleIndex: Sendable {
     /// The needles by their first four bytes, each bucket sorted by length, longest first.
     private(set) var buckets: [UInt32: [[UInt8]]] = [:]
-    /// Every needle, for an O(1) "already in?" (a fan-out registers thousands of secrets, many of
-    /// them in one bucket: `postgresql://…` URLs all start with `post`).
+    /// Every needle `insert` took, for an O(1) "already in?" (a fan-out registers thousands of
+    /// secrets, many of them in one bucket: `postgresql://…` URLs all start with `post`).
     private var known: Set<[UInt8]> = []
     /// One bit per hash of the first four bytes of a needle.
     private var filter: [UInt64]
@@ -21,30 +21,37 @@ struct NeedleIndex: Sendable {
         shift = UInt32(32 - bits.trailingZeroBitCount)
     }
 
-    /// An index of `needles`, its bitmap sized for their number.
-    init<S: Collection>(_ needles: S) where S.Element == [UInt8] {
+    /// An index of `needles`, all different (the masker's forms), its bitmap sized for their number.
+    init<S: Collection>(distinct needles: S) where S.Element == [UInt8] {
         var bits = 64
         while bits < 16 * needles.count && bits < 1 << 16 { bits *= 2 }
         self.init(bits: bits)
-        for n in needles { insert(n) }
+        for n in needles where n.count >= NeedleIndex.minimumLength { add(n) }
     }
 
     /// Needles shorter than this are not kept.
     static let minimumLength = 4
 
-    var count: Int { known.count }
-    var isEmpty: Bool { known.isEmpty }
+    /// How many needles are in.
+    private(set) var count = 0
+    var isEmpty: Bool { count == 0 }
 
     /// Adds a needle; false when it is too short or already in.
     @discardableResult
     mutating func insert(_ needle: [UInt8]) -> Bool {
         guard needle.count >= NeedleIndex.minimumLength, known.insert(needle).inserted else { return false }
+        add(needle)
+        return true
+    }
+
+    /// Adds a needle known not to be in yet.
+    private mutating func add(_ needle: [UInt8]) {
         let key = NeedleIndex.key(needle, 0)
         let at = buckets[key].map { NeedleIndex.place(of: needle.count, in: $0) } ?? 0
         buckets[key, default: []].insert(needle, at: at)
         let h = hash(key)
         filter[h >> 6] |= 1 << UInt64(h & 63)
-        return true
+        count += 1
     }
 
     /// Where a needle of `length` bytes goes in a bucket sorted longest first (after those as long).
@@ -67,7 +74,7 @@ struct NeedleIndex: Sendable {
     /// its position and length. One pass: a rolling key of four bytes, a bit test per position.
     func next(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> (at: Int, length: Int)? {
         let n = text.count
-        guard !known.isEmpty, start >= 0, start + NeedleIndex.minimumLength <= n, let base = text.baseAddress else { return nil }
+        guard count > 0, start >= 0, start + NeedleIndex.minimumLength <= n, let base = text.baseAddress else { return nil }
         return filter.withUnsafeBufferPointer { bits in
             var key = UInt32(text[start]) | UInt32(text[start + 1]) << 8 | UInt32(text[start + 2]) << 16 | UInt32(text[start + 3]) << 24
             var i = start

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where objects of one apiVersion/kind live on the API server.
 public struct KubeResource: Sendable, Hashable {
     public var group: String
@@ -24,11 +26,21 @@ public struct KubeResource: Sendable, Hashable {
 }
 
 extension String {
-    var urlPathEscaped: String {
-        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~:@"))) ?? self
-    }
+    var urlPathEscaped: String { percentEscaped(String.pathAllowed, also: "-._~:@") }
 
-    var urlQueryEscaped: String {
-        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? self
+    var urlQueryEscaped: String { percentEscaped(String.queryAllowed, also: "-._~") }
+
+    private static let pathAllowed = CharacterSet.alphanumerics.union(.init(charactersIn: "-._~:@"))
+    private static let queryAllowed = CharacterSet.alphanumerics.union(.init(charactersIn: "-._~"))
+
+    /// Every request escapes a name or two: one that needs no escape (ASCII letters, digits and
+    /// `also`) comes back as it is without asking Foundation.
+    private func percentEscaped(_ allowed: CharacterSet, also: StaticString) -> String {
+        let extra = UnsafeBufferPointer(start: also.utf8Start, count: also.utf8CodeUnitCount)
+        let plain = utf8.allSatisfy { b in
+            (b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z")) || (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z"))
+                || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || extra.contains(b)
+        }
+        return plain ? self : addingPercentEncoding(withAllowedCharacters: allowed) ?? self
     }
 }

@@ -97,6 +97,7 @@ extension RunState {
 
 extension StepRecord {
     /// A copy with its texts for people and its outputs masked (items included).
+    /// `appendMaskedTexts` gives the same texts.
     func maskedForDisk(by masker: Masker) -> StepRecord {
         var r = self
         r.summary = summary.map(masker.mask)
@@ -111,6 +112,32 @@ extension StepRecord {
             }
         }
         return r
+    }
+
+    /// Appends the texts `maskedForDisk` masks (summary, error, the outputs' strings, items'
+    /// errors and steps), each followed by a NUL byte: a masker that learnt a secret found in
+    /// none of them would mask the record as before. Beside `maskedForDisk`: the two must cover
+    /// the same texts.
+    func appendMaskedTexts(to out: inout [UInt8]) {
+        func add(_ s: String) {
+            out.append(contentsOf: s.utf8)
+            out.append(0)
+        }
+        func add(_ v: Value) {
+            switch v {
+            case .string(let s): add(s)
+            case .array(let a): a.forEach(add)
+            case .object(let o): o.members.forEach { add($0.value) }
+            default: break
+            }
+        }
+        summary.map(add)
+        error.map(add)
+        outputs.values.forEach(add)
+        for item in items ?? [] {
+            item.error.map(add)
+            item.steps.forEach { $0.appendMaskedTexts(to: &out) }
+        }
     }
 
     /// The record without a group's items (what the journal writes when only the group changed).
