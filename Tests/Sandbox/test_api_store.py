@@ -132,6 +132,27 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(got[1]["data"], {"k": "v"})
         self.assertEqual(self.store.get("ConfigMap", "a", "shared")["data"], {"k": "v"})
 
+    def test_shared_subscribers_get_one_copy_and_the_others_their_own(self):
+        got = {}
+        done = threading.Event()
+
+        def recorder(name):
+            def fn(event, obj):
+                got[name] = obj
+                if len(got) == 3:
+                    done.set()
+            return fn
+        self.store.subscribe(recorder("shared-1"), shared=True)
+        self.store.subscribe(recorder("own"))
+        self.store.subscribe(recorder("shared-2"), shared=True)
+        self.store.create(cm("fanned"))
+        self.assertTrue(done.wait(5))
+        self.assertIs(got["shared-1"], got["shared-2"])
+        self.assertIsNot(got["own"], got["shared-1"])
+        self.assertEqual(got["own"], got["shared-1"])
+        got["own"]["data"]["k"] = "changed"
+        self.assertEqual(self.store.get("ConfigMap", "a", "fanned")["data"], {"k": "v"})
+
     def test_keys_by_kind_and_namespace_without_copies(self):
         self.store.create(ns("b"))
         for n, where in (("z", "a"), ("m", "b"), ("c", "a")):
@@ -164,6 +185,27 @@ class StoreTest(unittest.TestCase):
         self.assertNotEqual(v2, v1)
         self.store.delete("ConfigMap", "a", "k")
         self.assertNotEqual(self.store.kind_version("ConfigMap"), v2)
+
+    def test_derived_values_are_computed_again_only_after_a_change_of_their_kind(self):
+        calls = []
+
+        def names():
+            calls.append(1)
+            return [o["metadata"]["name"] for o in self.store.list("ConfigMap")]
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), [])
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), [])
+        self.assertEqual(len(calls), 1)
+        self.store.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}})
+        self.store.derived("ConfigMap", "names", names)
+        self.assertEqual(len(calls), 1)                     # another kind changed: still valid
+        self.store.create(cm("d"))
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), ["d"])
+        self.store.delete("ConfigMap", "a", "d")
+        self.assertEqual(self.store.derived("ConfigMap", "names", names), [])
+        self.assertEqual(len(calls), 3)
+        self.assertEqual(self.store.version_of("ConfigMap", "a", "d"), None)
+        self.assertEqual(self.store.version_of("Namespace", "ignored", "a"),
+                         self.store.get("Namespace", None, "a")["metadata"]["resourceVersion"])
 
     def test_clone_is_deep_and_keeps_types_and_order(self):
         from sandboxlib.store import clone

@@ -97,6 +97,16 @@ class ESOTests(SandboxCase):
             self.ready("seedtest", "resync-probe")), what="the disabled version reported")
         self.assertIn("is in DISABLED state", cond["message"])
 
+    def test_a_resync_restores_what_was_changed_in_the_target_secret(self):
+        # a resync is not run again while nothing it read has changed; a change to the Secret is one
+        self.gcp_put("eso-restore-probe", "kept")
+        self.apply(es("restore-probe", "seedtest", "gcp-secret-store", {"V": "eso-restore-probe"}))
+        self.assertEqual(self.ready("seedtest", "restore-probe")["reason"], "SecretSynced")
+        self.kubectl("-n", "seedtest", "label", "secret", "restore-probe", "reconcile.external-secrets.io/managed-")
+        self.wait_for(lambda: (self.secret_data("seedtest", "restore-probe")[0]["metadata"].get("labels") or {})
+                      .get("reconcile.external-secrets.io/managed") == "true", what="the label put back")
+        self.assertEqual(self.secret_data("seedtest", "restore-probe")[1], {"V": "kept"})
+
     def test_gcp_connection_reset_is_reported_then_a_new_connection_syncs(self):
         # each ESO worker keeps its connection to the emulator; a reset must surface as the error
         # (not be retried away) and the next sync must open a new connection

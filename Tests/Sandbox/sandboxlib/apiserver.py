@@ -84,7 +84,7 @@ class APIServer:
         self._history_floor = 0
         self._owners: dict = {}           # uid → {fieldManager: fields applied} (server-side apply)
         self.service_backend = None       # (ns, service, port index) → host port; set once controllers run
-        store.subscribe(self._fan_out)
+        store.subscribe(self._fan_out, shared=True)    # watches copy what they send
 
     def start(self):
         # read kubectl's protobuf descriptors now rather than on the first write that needs them

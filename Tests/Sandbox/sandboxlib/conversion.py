@@ -34,7 +34,11 @@ class ConversionError(Exception):
 
 
 def _crd(store, t) -> dict | None:
-    return store.get("CustomResourceDefinition", None, resources.crd_name(t))
+    """The type's CRD as stored (shared: read it, never change it), read again only when a CRD
+    changed — every read and write of a custom resource asks for it."""
+    name = resources.crd_name(t)
+    return store.derived("CustomResourceDefinition", name,
+                         lambda: store.get("CustomResourceDefinition", None, name))
 
 
 def storage_version(store, t) -> str:

@@ -77,6 +77,7 @@ class Store:
         self._objects: dict = {}          # (kind, ns or "", name) -> obj
         self._by_kind: dict = {}          # kind -> {(kind, ns or "", name): obj}, the same objects, for list()
         self._kind_rv: dict = {}          # kind -> the resourceVersion of its last change (kind_version)
+        self._derived: dict = {}          # (kind, key) -> (kind_version, value), see derived()
         self._uids: dict = {}             # uid -> key, for the garbage collector's owner lookups
         self._rv = 0
         self._logs: dict = {}             # (ns, pod) -> text
@@ -118,11 +119,29 @@ class Store:
         out.sort(key=lambda k: (k[0] or "", k[1]))
         return out
 
+    def version_of(self, kind: str, namespace: str | None, name: str) -> str | None:
+        """The resourceVersion of an object (None when there is none), without copying it."""
+        t = _rtype(kind)
+        with self._lock:
+            obj = self._objects.get((kind, namespace or "" if t.namespaced else "", name))
+            return obj["metadata"]["resourceVersion"] if obj is not None else None
+
     def kind_version(self, kind: str) -> int:
         """A number that changes whenever an object of `kind` is created, changed or deleted (for
         caches of what is derived from those objects, e.g. the versions CRDs serve)."""
         with self._lock:
             return self._kind_rv.get(kind, 0)
+
+    def derived(self, kind: str, key, compute):
+        """compute(), remembered under `key` until an object of `kind` changes (kind_version). What it
+        returns is shared by every caller: it must not be changed."""
+        changed = self.kind_version(kind)
+        hit = self._derived.get((kind, key))
+        if hit is not None and hit[0] == changed:
+            return hit[1]
+        value = compute()
+        self._derived[(kind, key)] = (changed, value)    # `changed` read first: a later change makes it stale
+        return value
 
     def resource_version(self) -> str:
         with self._lock:
@@ -332,10 +351,12 @@ class Store:
 
     # -- notifications -------------------------------------------------------------------------
 
-    def subscribe(self, fn) -> None:
-        """fn(event, obj) is called on the dispatcher thread, after commit, in commit order."""
+    def subscribe(self, fn, shared: bool = False) -> None:
+        """fn(event, obj) is called on the dispatcher thread, after commit, in commit order, with a
+        copy of its own — or, with `shared`, with one copy all shared subscribers get (they promise
+        not to change it: one copy per event instead of one per subscriber)."""
         with self._lock:
-            self._subscribers.append(fn)
+            self._subscribers.append((fn, shared))
 
     def _emit(self, event: str, obj: dict):
         """Queue an event for the subscribers present at commit time (caller holds the lock)."""
@@ -349,9 +370,15 @@ class Store:
     def _dispatch(self):
         while True:
             event, frozen, thaw, subs = self._events.get()
-            for fn in subs:
+            common = None
+            for fn, shared in subs:
                 try:
-                    fn(event, thaw(frozen))
+                    if shared:
+                        if common is None:
+                            common = thaw(frozen)
+                        fn(event, common)
+                    else:
+                        fn(event, thaw(frozen))
                 except Exception:      # a subscriber's bug must not stop the others
                     log.exception("subscriber %r failed on %s %s", fn, event, thaw(frozen).get("kind"))
 

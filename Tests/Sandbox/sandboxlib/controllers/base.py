@@ -152,7 +152,7 @@ class Controller:
 
     def start(self) -> None:
         """Subscribes to the store, queues existing objects and starts the worker."""
-        self.store.subscribe(self._on_event)
+        self.store.subscribe(self._on_event, shared=True)     # keys_for only reads the object
         for k in self.all_keys():
             self.enqueue(k, True)
         self._next_resync = time.monotonic() + self.resync if self.resync else None
@@ -171,6 +171,7 @@ class Controller:
 
     # -- to implement
     def keys_for(self, event: str, obj: dict):
+        """The keys an event concerns; `obj` is shared with the other controllers: never change it."""
         return []
 
     def all_keys(self):

@@ -2,7 +2,6 @@
 store) from their SecretStore/ClusterSecretStore. Providers: `gcpsm` (the GCP emulator, over HTTP
 with a bearer token) and `aws` (`ParameterStore` / `SecretsManager` on moto, via boto3)."""
 import base64
-import copy
 import hashlib
 import http.client
 import json
@@ -13,6 +12,7 @@ import time
 from urllib.parse import quote, unquote, urlsplit
 
 from .. import conversion, resources
+from ..store import clone
 from .base import Controller, controller_of, now_iso, owner_ref, set_status
 
 RESYNC = 3.0  # seconds; a shorter refreshInterval than the ExternalSecret's is used (documented)
@@ -81,6 +81,8 @@ class ESOController(Controller):
         self._gcp_lock = threading.Lock()
         self._gcp_conns: dict = {}          # worker thread id → its HTTP connection to the GCP emulator
         self._gcp_answers: dict = {}        # (secret version path, token) → (secret's stamp, value)
+        self._reads = threading.local()     # .seen: what the running sync read (see _still_quiet)
+        self._quiet: dict = {}              # key → what its last sync read, when that sync changed nothing
 
     # keys: (ns, name) of ExternalSecrets
     def keys_for(self, event, obj):
@@ -89,6 +91,7 @@ class ESOController(Controller):
         if kind == "ExternalSecret":
             if event == "DELETED":
                 self.synced.pop((md.get("namespace"), md["name"]), None)
+                self._quiet.pop((md.get("namespace"), md["name"]), None)
                 return []
             return [(md.get("namespace"), md["name"])]
         if kind in ("ClusterSecretStore", "SecretStore"):
@@ -140,14 +143,65 @@ class ESOController(Controller):
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def reconcile(self, key, forced):
+        if forced and self._still_quiet(key):
+            return
+        self._reads.seen = []
+        wrote = None
+        try:
+            wrote = self._reconcile(key, forced)
+        finally:
+            seen, self._reads.seen = self._reads.seen, None
+            if wrote is False and seen is not None:
+                self._quiet[key] = tuple(seen)
+            else:
+                self._quiet.pop(key, None)
+
+    def _read(self, kind: str, ns: str | None, name: str) -> dict | None:
+        """store.get, noting the object's resourceVersion among what this sync read."""
+        obj = self.store.get(kind, ns, name)
+        self._note((kind, ns, name, obj["metadata"]["resourceVersion"] if obj is not None else None))
+        return obj
+
+    def _note(self, what) -> None:
+        """Note one input of this sync (None: one that cannot be checked again cheaply)."""
+        seen = getattr(self._reads, "seen", None)
+        if seen is not None:
+            if what is None:
+                self._reads.seen = None
+            else:
+                seen.append(what)
+
+    def _still_quiet(self, key) -> bool:
+        """True when the last sync of `key` changed nothing (no write of the Secret or the status) and
+        nothing it read has changed since: the same objects at the same resourceVersions, the
+        emulator's secrets at the same stamps, no CRD changed, no gcp fault rule active. A resync
+        would then do exactly what that sync did — nothing — so it is not run again."""
+        seen = self._quiet.get(key)
+        if seen is None:
+            return False
+        for what in seen:
+            if what[0] == "gcp":
+                if self._gcp_stamp(what[1]) != what[2]:
+                    return False
+            elif what[0] == "crds":
+                if self.store.kind_version("CustomResourceDefinition") != what[1]:
+                    return False
+            elif self.store.version_of(what[0], what[1], what[2]) != what[3]:
+                return False
+        return True
+
+    def _reconcile(self, key, forced) -> bool | None:
+        """One sync; True when it wrote (the Secret or the status), False when it changed nothing,
+        None when it stopped early."""
         ns, name = key
-        es = self.store.get("ExternalSecret", ns, name)
+        es = self._read("ExternalSecret", ns, name)
         if es is None:
-            return
+            return None
+        self._note(("crds", self.store.kind_version("CustomResourceDefinition")))
         try:   # the operator reads v1 through the API server: a broken conversion stops it, as for real
-            conversion.read_as(self.store, resources.BY_KIND["ExternalSecret"], copy.deepcopy(es), "v1")
+            conversion.read_as(self.store, resources.BY_KIND["ExternalSecret"], dict(es), "v1")
         except conversion.ConversionError:
-            return
+            return None
         md, spec = es["metadata"], es.get("spec") or {}
         meta_hash = self._hash([md.get("labels"), md.get("annotations")])
         gen = md.get("generation", 0)
@@ -155,16 +209,18 @@ class ESOController(Controller):
         interval = _duration(spec.get("refreshInterval", "1h"))
         if last and last[0] == gen and last[1] == meta_hash:
             if not forced or interval == 0:
-                return
+                return None
         try:
             data = self._fetch(es)
             target = self._write_target(es, data)
         except SyncError as e:
             self.synced.pop(key, None)
             self._status(es, False, str(e), None)
-            return
+            return None
         self.synced[key] = (gen, meta_hash, time.monotonic())
-        self._status(es, True, "secret synced", target, f"{gen}-{meta_hash}")
+        stored = self._status(es, True, "secret synced", target, f"{gen}-{meta_hash}")
+        return bool(target.get("_changed")) or stored is None or \
+            stored["metadata"]["resourceVersion"] != es["metadata"]["resourceVersion"]
 
     def _status(self, es, ok, message, target, synced_rv=None):
         cond = {"type": "Ready", "status": "True" if ok else "False",
@@ -182,7 +238,7 @@ class ESOController(Controller):
                     st["refreshTime"] = now_iso()
                 st["syncedResourceVersion"] = synced_rv
                 st["binding"] = {"name": target["metadata"]["name"]}
-        set_status(self.store, "ExternalSecret", es["metadata"].get("namespace"), es["metadata"]["name"], upd)
+        return set_status(self.store, "ExternalSecret", es["metadata"].get("namespace"), es["metadata"]["name"], upd)
 
     # -- provider access
     def _store_of(self, es) -> dict:
@@ -190,14 +246,14 @@ class ESOController(Controller):
         kind = ref.get("kind") or "SecretStore"
         name = ref.get("name", "")
         ns = es["metadata"].get("namespace")
-        st = self.store.get(kind, None if kind == "ClusterSecretStore" else ns, name)
+        st = self._read(kind, None if kind == "ClusterSecretStore" else ns, name)
         if st is None:
             raise SyncError(f'could not get {kind} "{name}", {kind}.external-secrets.io "{name}" not found')
         return st
 
     def _secret_value(self, ns: str, ref: dict, what: str) -> str:
         sns = ref.get("namespace") or ns
-        sec = self.store.get("Secret", sns, ref.get("name", ""))
+        sec = self._read("Secret", sns, ref.get("name", ""))
         if sec is None or ref.get("key") not in (sec.get("data") or {}):
             raise SyncError(f"could not get provider client: cannot get Kubernetes secret \"{ref.get('name')}\" "
                             f"from namespace \"{sns}\" ({what})")
@@ -263,6 +319,7 @@ class ESOController(Controller):
                 path = f"projects/{project}/secrets/{quote(key, safe='')}/versions/{quote(ver, safe='')}"
             reuse = (path, token)
             stamp = self._gcp_stamp(path)
+            self._note(("gcp", path, stamp) if stamp is not None else None)
             if stamp is not None:
                 last = self._gcp_answers.get(reuse)
                 if last is not None and last[0] == stamp:
@@ -344,6 +401,7 @@ class ESOController(Controller):
     def _aws_getter(self, cfg: dict, ns: str):
         import boto3
         import botocore.exceptions
+        self._note(None)    # what moto answers is not stamped: every resync asks again
         service = cfg.get("service", "SecretsManager")
         region = cfg.get("region") or self.ctx.aws_region
         auth = (cfg.get("auth") or {}).get("secretRef") or {}
@@ -392,16 +450,16 @@ class ESOController(Controller):
         policy = tgt.get("creationPolicy", "Owner")
         tpl = tgt.get("template") or {}
         enc = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-        existing = self.store.get("Secret", ns, name)
+        existing = self._read("Secret", ns, name)
         if policy == "None":
             return existing or {"metadata": {"name": name}}
         if policy == "Merge":
             if existing is None:
                 raise SyncError(f"could not update Secret: secret \"{name}\" not found (creationPolicy Merge)")
-            obj = copy.deepcopy(existing)
+            obj = clone(existing)
             obj["data"] = dict(obj.get("data") or {}, **enc)
         else:
-            obj = copy.deepcopy(existing) if existing else {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}}
+            obj = clone(existing) if existing else {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}}
             ref = controller_of(obj)
             if existing is not None and ref and ref.get("uid") != es["metadata"]["uid"]:
                 raise SyncError(f"could not update Secret: target is owned by another ExternalSecret {ref.get('name')}")

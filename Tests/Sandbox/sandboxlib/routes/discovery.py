@@ -2,9 +2,6 @@
 (just enough for kubectl to know that the server validates fields). Groups that are not stored
 resources (e.g. authorization.k8s.io) are added to `EXTRA_GROUPS` by their family."""
 
-import threading
-import weakref
-
 from .. import resources
 from ..resources import ResourceType
 from ..store import Store
@@ -19,23 +16,12 @@ EXTRA_GROUPS: dict = {}
 
 
 def _crd_served(store: Store) -> dict:
-    """CRD name → the versions it serves. Read again only when a CRD changed (Store.kind_version), as
-    every request asks (resource URLs are resolved through the served groups and versions)."""
-    changed = store.kind_version("CustomResourceDefinition")
-    with _cache_lock:
-        hit = _cache.get(store)
-    if hit is not None and hit[0] == changed:
-        return hit[1]
-    served = {crd["metadata"]["name"]: [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []
-                                        if v.get("served")]
-              for crd in store.list("CustomResourceDefinition")}
-    with _cache_lock:
-        _cache[store] = (changed, served)     # `changed` read first: a later change makes it stale at once
-    return served
-
-
-_cache_lock = threading.Lock()
-_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # store → (kind_version, CRD name → served)
+    """CRD name → the versions it serves. Read again only when a CRD changed, as every request asks
+    (resource URLs are resolved through the served groups and versions)."""
+    return store.derived("CustomResourceDefinition", "served", lambda: {
+        crd["metadata"]["name"]: [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []
+                                  if v.get("served")]
+        for crd in store.list("CustomResourceDefinition")})
 
 
 def served_versions(store: Store, t: ResourceType) -> list:
@@ -50,14 +36,16 @@ def served_versions(store: Store, t: ResourceType) -> list:
 
 
 def served_groups(store: Store) -> dict:
-    """group → served versions (preferred first)."""
-    out: dict = {}
-    for t in resources.TYPES:
-        vs = served_versions(store, t)
-        if vs:
-            cur = out.setdefault(t.group, [])
-            cur.extend(v for v in vs if v not in cur)
-    return out
+    """group → served versions (preferred first); shared, not to be changed."""
+    def compute():
+        out: dict = {}
+        for t in resources.TYPES:
+            vs = served_versions(store, t)
+            if vs:
+                cur = out.setdefault(t.group, [])
+                cur.extend(v for v in vs if v not in cur)
+        return out
+    return store.derived("CustomResourceDefinition", "served-groups", compute)
 
 
 def match(req: Request):

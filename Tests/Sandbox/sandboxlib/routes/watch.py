@@ -7,6 +7,7 @@ import queue
 import time
 
 from ..labels import LabelSelector
+from ..store import clone
 from ..validation import bad_request
 from .reads import FIELDS, field_value, list_items, parse_field_selector
 from .request import HTTPError, Request, status
@@ -66,7 +67,7 @@ def serve(req: Request):
                               for k, op, v in fs):
                 continue
             try:
-                out = req.out(json.loads(json.dumps(obj)))
+                out = req.out(clone(obj))     # obj is shared with the other watchers
             except HTTPError as e:      # e.g. a conversion webhook that is gone: the watch ends with the error
                 emit("ERROR", status(e.code, e.reason, e.message))
                 break

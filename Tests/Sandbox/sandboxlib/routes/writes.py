@@ -1,14 +1,13 @@
 """Writes on the main resource and `status`: POST (create), PUT (replace), PATCH (strategic, merge,
 JSON, server-side apply), DELETE and deletecollection; field validation, immutable fields, dryRun."""
 
-import copy
 import datetime
 import json
 import random
 
 from .. import defaults, fieldcheck
 from ..patches import PatchError, apply_owned, field_paths, json_patch, merge_patch
-from ..store import StoreError, not_found
+from ..store import StoreError, clone, not_found
 from ..validation import bad_request, validate, validate_update
 from .authz import check_rbac_write
 from .reads import list_items
@@ -88,7 +87,7 @@ def check_fields(req: Request, obj: dict, apply: bool = False):
 
 def immutable(req: Request, current: dict, new: dict):
     """Reject changes of immutable fields (compared after defaulting, as the real server does)."""
-    candidate = copy.deepcopy(new)
+    candidate = clone(new)
     candidate["metadata"]["uid"] = current["metadata"].get("uid")
     defaults.apply(candidate)
     validate_update(req.t, current, candidate)
@@ -148,7 +147,7 @@ def patch(req: Request, status_only: bool):
             return created
         req.out(current)
         try:
-            patched = _apply_patch(req, copy.deepcopy(current), ctype)
+            patched = _apply_patch(req, clone(current), ctype)
         except PatchError as e:
             if e.code == 400:
                 raise HTTPError(400, "BadRequest", e.message)
