@@ -20,64 +20,99 @@ final class RunRecordChunkCacheTests: XCTestCase {
         Value.array(RunRecordLayout.masked(items, masker: masker).map { $0.toValue() }).jsonBytes(pretty: false)
     }
 
+    /// The chunk's text: its compressed form decompressed.
+    func text(_ cache: RunRecordChunkCache, _ name: String, _ items: [ItemRecord], _ masker: Masker) throws -> [UInt8] {
+        [UInt8](try Gzip.decompress(Data(try cache.gzip(chunk: name, items: items, masker: masker))))
+    }
+
     func testAChunkIsByteForByteAFreshEncodingAndOnlyChangedItemsAreEncodedAgain() throws {
         let cache = RunRecordChunkCache()
         let masker = Masker()
         masker.add("pw-3-abcdef")
         var list = items(50)
-        XCTAssertEqual(cache.json(chunk: "c0", items: list, masker: masker), fresh(list, masker))
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 50)
         // nothing changed: nothing encoded
-        XCTAssertEqual(cache.json(chunk: "c0", items: list, masker: masker), fresh(list, masker))
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 50)
         // two items change (status; a step's journal and outputs): those two are encoded again
         list[7].status = .succeeded
         list[31].steps[1].journal = ["resourceVersion": "999"]
         list[31].steps[1].outputs["extra"] = .string("more")
-        let out = cache.json(chunk: "c0", items: list, masker: masker)
+        let out = try text(cache, "c0", list, masker)
         XCTAssertEqual(out, fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 52)
         // the list parses back to the items (masked)
         let back = try Value.parseJSON(Data(out)).arrayValue!.map { try ItemRecord(value: $0, file: "t") }
         XCTAssertEqual(back, RunRecordLayout.masked(list, masker: masker))
         // a last, shorter chunk and an empty one
-        XCTAssertEqual(cache.json(chunk: "c0", items: Array(list.prefix(3)), masker: masker), fresh(Array(list.prefix(3)), masker))
-        XCTAssertEqual(cache.json(chunk: "c0", items: [], masker: masker), Array("[]".utf8))
+        XCTAssertEqual(try text(cache, "c0", Array(list.prefix(3)), masker), fresh(Array(list.prefix(3)), masker))
+        XCTAssertEqual(try text(cache, "c0", [], masker), Array("[]".utf8))
     }
 
-    func testASecretRegisteredAfterAnItemWasEncodedIsMaskedAtTheNextWrite() {
+    func testASecretRegisteredAfterAnItemWasEncodedIsMaskedAtTheNextWrite() throws {
         let cache = RunRecordChunkCache()
         let masker = Masker()
         let list = items(10)
-        _ = cache.json(chunk: "c0", items: list, masker: masker)
+        _ = try text(cache, "c0", list, masker)
         XCTAssertEqual(cache.encodedCount, 10)
         // a secret another item read later, that this chunk's item 4 happens to hold
         masker.add("pw-4-abcdef")
         masker.add("not in any item")
-        let out = cache.json(chunk: "c0", items: list, masker: masker)
+        let out = try text(cache, "c0", list, masker)
         XCTAssertEqual(out, fresh(list, masker))
         XCTAssertFalse(String(decoding: out, as: UTF8.self).contains("pw-4-abcdef"))
         XCTAssertEqual(cache.encodedCount, 11, "only the item holding the new secret is encoded again")
         // its base64 form counts as well
         masker.add("job-6")
-        XCTAssertEqual(cache.json(chunk: "c0", items: list, masker: masker), fresh(list, masker))
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 12)
         // journals are stored as given (not masked): a secret found only there changes nothing
         masker.add("/spec/x")
-        XCTAssertEqual(cache.json(chunk: "c0", items: list, masker: masker), fresh(list, masker))
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 12)
     }
 
-    func testOnlyTheLatestChunksAreKept() {
+    func testOnlyTheLatestChunksAreKept() throws {
         let cache = RunRecordChunkCache(capacity: 2)
         let masker = Masker()
         let list = items(5)
-        for name in ["a", "b", "c"] { _ = cache.json(chunk: name, items: list, masker: masker) }
+        for name in ["a", "b", "c"] { _ = try text(cache, name, list, masker) }
         XCTAssertEqual(cache.encodedCount, 15)
-        _ = cache.json(chunk: "c", items: list, masker: masker)
-        _ = cache.json(chunk: "b", items: list, masker: masker)
+        _ = try text(cache, "c", list, masker)
+        _ = try text(cache, "b", list, masker)
         XCTAssertEqual(cache.encodedCount, 15, "b and c are kept")
-        _ = cache.json(chunk: "a", items: list, masker: masker)
+        _ = try text(cache, "a", list, masker)
         XCTAssertEqual(cache.encodedCount, 20, "a was dropped")
+    }
+
+    func testCompressionContinuesAfterTheSettledBeginning() throws {
+        let cache = RunRecordChunkCache()
+        let masker = Masker()
+        var list = items(50)
+        for k in 0..<20 { list[k].status = .succeeded }
+        for k in 20..<36 { list[k].status = .running }
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        XCTAssertEqual(cache.compressedCount, 50)
+        // items in flight change: only from the first item not settled at the last write on
+        list[25].steps[1].status = .succeeded
+        list[21].status = .succeeded
+        let compressed = try cache.gzip(chunk: "c0", items: list, masker: masker)
+        XCTAssertEqual([UInt8](try Gzip.decompress(Data(compressed))), fresh(list, masker))
+        XCTAssertEqual(compressed, [UInt8](try Gzip.compress(Data(fresh(list, masker)))), "the same bytes as compressing it whole")
+        XCTAssertEqual(cache.compressedCount, 80)
+        // the beginning moved on (20 and 21 settled now... 20 is still running): from item 20 again
+        list[20].status = .succeeded
+        list[30].status = .failed
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        XCTAssertEqual(cache.compressedCount, 110)
+        // now 0…21 are settled: the next write compresses from 22
+        list[40].status = .running
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        XCTAssertEqual(cache.compressedCount, 138)
+        // a change before the settled beginning (a rollback) compresses it all
+        list[3].status = .rolledBack
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        XCTAssertEqual(cache.compressedCount, 188)
     }
 }

@@ -72,7 +72,7 @@ public final class RunRecords: @unchecked Sendable {
             for (id, items) in chunks {
                 tg.addTask {
                     let name = RunRecords.chunkName(runID, id)
-                    let object = try self.chunkSecret(change.head, id, json: self.chunkCache.json(chunk: name, items: items, masker: masker))
+                    let object = try self.chunkSecret(change.head, id, gzip: self.chunkCache.gzip(chunk: name, items: items, masker: masker))
                     try await self.store(name: name, runID: runID, object: object)
                 }
             }
@@ -161,8 +161,8 @@ public final class RunRecords: @unchecked Sendable {
         ]
     }
 
-    /// A chunk record holding `json`, the JSON list of its items (masked).
-    private func chunkSecret(_ state: RunState, _ id: RunRecordLayout.ChunkID, json: [UInt8]) throws -> Value {
+    /// A chunk record holding `gzip`, the JSON list of its items (masked), gzip-compressed.
+    private func chunkSecret(_ state: RunState, _ id: RunRecordLayout.ChunkID, gzip: [UInt8]) throws -> Value {
         var labels = labels(state)
         labels[RunRecords.chunkLabel] = .string(id.description)
         var metadata: Object = [
@@ -177,7 +177,7 @@ public final class RunRecords: @unchecked Sendable {
         return [
             "apiVersion": "v1", "kind": "Secret", "type": .string(RunRecords.chunkType),
             "metadata": .object(metadata),
-            "data": ["items": .string(Data(try RunRecords.pack(Data(json)).utf8).base64EncodedString())],
+            "data": ["items": .string(Data(Data(gzip).base64EncodedString().utf8).base64EncodedString())],
         ]
     }
 
