@@ -197,6 +197,8 @@ int runbook_catch_stop_signals(int fd) {
 #if defined(__GLIBC__)
 #include <malloc.h>
 int runbook_limit_malloc_arenas(int n) { return mallopt(M_ARENA_MAX, n); }
+int runbook_release_free_memory(void) { return malloc_trim(0); }
 #else
 int runbook_limit_malloc_arenas(int n) { (void)n; return 0; }
+int runbook_release_free_memory(void) { return 0; }
 #endif

@@ -21,6 +21,8 @@ int runbook_catch_stop_signals(int fd);
 /// glibc's `mallopt(M_ARENA_MAX, n)`: at most `n` malloc arenas for the whole process (Linux with
 /// glibc; elsewhere nothing). Returns 1 when it was set.
 int runbook_limit_malloc_arenas(int n);
+/// glibc's `malloc_trim(0)`: gives the free pages of every arena back to the kernel (0 elsewhere).
+int runbook_release_free_memory(void);
 
 /// `pipe2(fds, O_CLOEXEC)` (Swift's Glibc module does not export pipe2).
 int runbook_pipe_cloexec(int fds[2]);

@@ -23,6 +23,38 @@ extension Value {
         return out
     }
 
+    /// Compact JSON appended to `out`, a buffer that `flush` empties whenever it holds
+    /// `flushAt` bytes or more (between elements), so that a large document is written without
+    /// ever being whole in memory; `substitute` may write a value itself (returning true), as a
+    /// stand-in for text made elsewhere.
+    func writeJSON(to out: inout [UInt8], flushAt: Int, flush: (inout [UInt8]) throws -> Void,
+                   substitute: (Value, inout [UInt8]) throws -> Bool) throws
+    {
+        if try substitute(self, &out) { return }
+        switch self {
+        case .array(let a) where !a.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (i, v) in a.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                try v.writeJSON(to: &out, flushAt: flushAt, flush: flush, substitute: substitute)
+                if out.count >= flushAt { try flush(&out) }
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o) where !o.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            for (i, m) in o.members.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Value.writeString(m.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                try m.value.writeJSON(to: &out, flushAt: flushAt, flush: flush, substitute: substitute)
+                if out.count >= flushAt { try flush(&out) }
+            }
+            out.append(UInt8(ascii: "}"))
+        default:
+            write(to: &out, pretty: false, indent: 0)
+        }
+    }
+
     private static func newline(_ out: inout [UInt8], _ indent: Int) {
         out.append(0x0A)
         out.append(contentsOf: repeatElement(0x20, count: 2 * indent))
@@ -102,20 +134,44 @@ extension Value {
     public static func parseJSON(_ text: String) throws -> Value { try parseJSON(Data(text.utf8)) }
 
     public static func parseJSON(_ data: Data) throws -> Value {
-        var p = JSONParser(bytes: [UInt8](data))
-        p.skipWS()
-        let v = try p.parseValue()
-        p.skipWS()
-        if p.i != p.bytes.count { throw JSONError(offset: p.i, message: "trailing characters") }
-        return v
+        try parseJSON(data, split: nil)
+    }
+
+    /// Parses `data`, handing every element of each array that is the value of `key` in an object
+    /// `depth` levels down (the document itself is level 0) to `take` as soon as it is parsed;
+    /// what `take` returns stands in its place. So a large document's big lists (the items of
+    /// `state.json`'s `foreach` groups) never exist whole as values.
+    public static func parseJSON(_ data: Data, splitting key: String, atDepth depth: Int,
+                                 take: (Value) throws -> Value) throws -> Value
+    {
+        try withoutActuallyEscaping(take) { take in try parseJSON(data, split: (Array(key.utf8), depth, take)) }
+    }
+
+    private static func parseJSON(_ data: Data, split: JSONParser.Split?) throws -> Value {
+        try data.withUnsafeBytes { raw in
+            var p = JSONParser(bytes: raw.bindMemory(to: UInt8.self), split: split)
+            p.skipWS()
+            let v = try p.parseValue()
+            p.skipWS()
+            if p.i != p.bytes.count { throw JSONError(offset: p.i, message: "trailing characters") }
+            return v
+        }
     }
 }
 
 private struct JSONParser {
-    let bytes: [UInt8]
+    typealias Split = (key: [UInt8], depth: Int, take: (Value) throws -> Value)
+    /// The text, read in place (not copied).
+    let bytes: UnsafeBufferPointer<UInt8>
     var i = 0
+    let split: Split?
+    /// Objects and arrays open around the value being parsed.
+    var depth = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, split: Split?) {
+        self.bytes = bytes
+        self.split = split
+    }
 
     mutating func skipWS() {
         while i < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[i]) { i += 1 }
@@ -128,9 +184,11 @@ private struct JSONParser {
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var o = Object()
+            depth += 1
+            defer { depth -= 1 }
+            var members: [Object.Member] = []
             skipWS()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object()) }
             while true {
                 skipWS()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
@@ -139,27 +197,22 @@ private struct JSONParser {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
                 skipWS()
-                o[k] = try parseValue()
+                let v: Value
+                if let split, depth == split.depth + 1, i < bytes.count, bytes[i] == UInt8(ascii: "["), k.utf8.elementsEqual(split.key) {
+                    v = try parseArray(take: split.take)
+                } else {
+                    v = try parseValue()
+                }
+                // a repeated key: the last one wins, in the first one's place
+                if let at = members.firstIndex(where: { $0.key == k }) { members[at].value = v } else { members.append(Object.Member(key: k, value: v)) }
                 skipWS()
                 guard i < bytes.count else { throw fail("unexpected end") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object(JSONParser.exact(members))) }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
-            i += 1
-            var a: [Value] = []
-            skipWS()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
-            while true {
-                skipWS()
-                a.append(try parseValue())
-                skipWS()
-                guard i < bytes.count else { throw fail("unexpected end") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
-                throw fail("expected ',' or ']'")
-            }
+            return try parseArray(take: nil)
         case UInt8(ascii: "\""):
             return .string(try parseString())
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
@@ -168,6 +221,32 @@ private struct JSONParser {
         default:
             return try parseNumber()
         }
+    }
+
+    /// An array (at its `[`), each element passed through `take` when given.
+    mutating func parseArray(take: ((Value) throws -> Value)?) throws -> Value {
+        i += 1
+        depth += 1
+        defer { depth -= 1 }
+        var a: [Value] = []
+        skipWS()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+        while true {
+            skipWS()
+            let v = try parseValue()
+            a.append(try take?(v) ?? v)
+            skipWS()
+            guard i < bytes.count else { throw fail("unexpected end") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(JSONParser.exact(a)) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// A copy without the spare capacity appending left: parsed documents are kept (a thousand
+    /// listed objects), and doubling leaves up to half of each list unused.
+    static func exact<T>(_ list: [T]) -> [T] {
+        list.capacity > list.count + list.count / 8 ? list.withUnsafeBufferPointer { Array($0) } : list
     }
 
     mutating func literal(_ s: String) throws {
@@ -197,12 +276,15 @@ private struct JSONParser {
         while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") { i += 1 }
         if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
             i += 1
-            return String(decoding: bytes[start..<i - 1], as: UTF8.self)
+            return intern(String(decoding: bytes[start..<i - 1], as: UTF8.self))
         }
         var buf = Array(bytes[start..<i])
         while i < bytes.count {
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; return String(decoding: buf, as: UTF8.self) }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                return intern(String(decoding: buf, as: UTF8.self))
+            }
             if c == UInt8(ascii: "\\") {
                 i += 1
                 guard i < bytes.count else { break }
@@ -230,6 +312,19 @@ private struct JSONParser {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// Strings too long to be stored inline (more than 15 UTF-8 bytes) that repeat in a document —
+    /// keys such as `terminationMessagePolicy`, an image name in every listed object — share one
+    /// storage instead of each keeping a copy.
+    var interned: Set<String> = []
+
+    mutating func intern(_ s: String) -> String {
+        let n = s.utf8.count
+        guard n > 15, n <= 96 else { return s }
+        if let known = interned.firstIndex(of: s) { return interned[known] }
+        if interned.count < 8192 { interned.insert(s) }
+        return s
     }
 
     mutating func hex4() throws -> UInt32 {

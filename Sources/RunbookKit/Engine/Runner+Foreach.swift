@@ -61,6 +61,8 @@ extension Runner {
         state.steps[i].error = nil
         state.steps[i].finishedAt = nil
         try await persist(slot, allItems: true)
+        packRestingItems(i)
+        ProcessMemory.releaseFreeMemory()  // the list's pages and the group's first checkpoint are gone
         let canaryPassed = state.steps[i].canaryPassed
         var started = ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: ForeachGroup.actionName)
         started.message = "\(values.count) item\(values.count == 1 ? "" : "s"), concurrency \(limits.concurrency)"
@@ -178,6 +180,7 @@ extension Runner {
     func runItem(_ i: Int, _ k: Int, clock: GroupClock) async throws -> ItemOutcome {
         let group = runbook.steps[i].group!
         let itemSlot = StepSlot(i, item: k)
+        state.steps[i].items![k].unpack()
         let resumed = state.steps[i].items![k].steps.contains { $0.status != .pending }
         state.steps[i].items![k].status = .running
         state.steps[i].items![k].error = nil
@@ -216,9 +219,16 @@ extension Runner {
         state.steps[i].items![k].status = .succeeded
         // The next item's first step, or the group's end, waits for the team's record.
         try await persist(itemSlot, teamWait: false)
-        // The item's outputs stay in its step records (non-secret, masked); the in-memory copy,
-        // secrets included, goes: a thousand items must not keep a thousand of them.
+        // The item's outputs stay in its step records (non-secret, masked), which rest packed;
+        // the in-memory copy, secrets included, goes: a thousand items must not keep a thousand.
         itemOutputs[i]?[k] = nil
+        state.steps[i].items![k].pack(masker: masker)
+        // what the item's requests and records freed goes back to the kernel now and then
+        itemsSinceRelease += 1
+        if itemsSinceRelease >= 64 {
+            itemsSinceRelease = 0
+            ProcessMemory.releaseFreeMemory()
+        }
         var e = itemEvent(ReportEvent(.itemFinished, runID: state.runID, step: runbook.steps[i].id, status: "succeeded",
                                       duration: Date().timeIntervalSince(started)), itemSlot)
         e.progress = clock.finish(failed: false)
@@ -229,17 +239,20 @@ extension Runner {
     /// Rolls back one item's steps, newest first; returns the failure, if any.
     func rollbackItem(_ i: Int, _ k: Int, clock: GroupClock?) async throws -> (step: String, error: any Error)? {
         let itemSlot = StepSlot(i, item: k)
+        state.steps[i].items![k].unpack()
         for j in state.steps[i].items![k].steps.indices.reversed() {
             let slot = StepSlot(i, item: k, sub: j)
             guard needsRollback(state[slot]) else { continue }
             if let failure = try await rollbackSlot(slot) {
                 state.steps[i].items![k].status = .rollbackFailed
                 try await persist(itemSlot)
+                state.steps[i].items![k].pack(masker: masker)
                 return failure
             }
         }
         state.steps[i].items![k].status = .rolledBack
         try await persist(itemSlot)
+        state.steps[i].items![k].pack(masker: masker)
         try emit(itemEvent(ReportEvent(.itemFinished, runID: state.runID, step: runbook.steps[i].id, status: "rolled-back",
                                        message: state.steps[i].items![k].error.map { "restored after: \($0)" }), itemSlot))
         return nil
@@ -283,6 +296,14 @@ extension Runner {
             try await persist(StepSlot(i))
         }
         return nil
+    }
+
+    /// Packs the records of group `i`'s items that are not running (see `PackedSteps`); each
+    /// is unpacked when it runs or is rolled back.
+    func packRestingItems(_ i: Int) {
+        for k in state.steps[i].items?.indices ?? 0..<0 where state.steps[i].items![k].status != .running {
+            state.steps[i].items![k].pack(masker: masker)
+        }
     }
 
     /// A group setting given as an expression, else its number.

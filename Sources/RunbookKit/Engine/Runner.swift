@@ -30,6 +30,8 @@ public actor Runner {
     var lastCompactedSize = 0
     /// Each item's step outputs (what `steps.ID` means inside the body), by group, then item.
     var itemOutputs: [Int: [Int: [String: [String: Value]]]] = [:]
+    /// Items finished since malloc's free pages were last given back (`ProcessMemory.releaseFreeMemory`).
+    var itemsSinceRelease = 0
     /// What the last `requiredPermissions` could not know before the run (see `ActionContext.permissionGap`).
     var permissionGaps: [String] = []
 
@@ -338,6 +340,7 @@ public actor Runner {
         state.journalSeq = journal.seq
         lastCompactedSize = try options.store.save(state, masker: masker)
         try journal.compacted()
+        ProcessMemory.releaseFreeMemory()
     }
 
     /// Opens the run's journal (after `state.json` exists).

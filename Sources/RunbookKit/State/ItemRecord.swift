@@ -1,6 +1,10 @@
 import Foundation
 
 /// One item of a `foreach` group in `state.json` (under the group's step record, `items`).
+///
+/// An item that is not running keeps its step records packed (`PackedSteps`): `pack` and
+/// `unpack` move between the two forms; `steps` decodes a packed item's records on each read,
+/// and any change through `steps` unpacks it.
 public struct ItemRecord: Sendable, Equatable {
     /// Position in the group's list (0-based), and a key people recognise (`namespace/name` of
     /// an object, else its `name`/`id`, else the scalar itself, else the position).
@@ -11,12 +15,51 @@ public struct ItemRecord: Sendable, Equatable {
     /// Masked reason when the item failed.
     public var error: String?
     /// The body's steps for this item, in order.
-    public var steps: [StepRecord]
+    public var steps: [StepRecord] {
+        get { loose ?? packed?.steps ?? [] }
+        set {
+            loose = newValue
+            packed = nil
+        }
+        _modify {
+            unpack()
+            yield &loose!
+        }
+    }
+
+    private var loose: [StepRecord]?
+    private var packed: PackedSteps?
+    /// How many step records it has (without decoding a packed item).
+    public private(set) var stepCount: Int
 
     public init(index: Int, key: String, steps: [StepRecord]) {
         self.index = index
         self.key = key
-        self.steps = steps
+        loose = steps
+        stepCount = steps.count
+    }
+
+    /// Keeps the step records packed, masked by `masker` (nil: they are masked already, as read
+    /// from `state.json`), until the next `unpack` or change.
+    public mutating func pack(masker: Masker?) {
+        guard let steps = loose else { return }
+        packed = PackedSteps(steps, masker: masker, lend: status == .succeeded)
+        loose = nil
+    }
+
+    /// Keeps the step records as values (before the item runs or is rolled back).
+    public mutating func unpack() {
+        guard loose == nil else { return }
+        loose = packed?.steps ?? []
+        packed = nil
+    }
+
+    public var isPacked: Bool { loose == nil }
+
+    public static func == (a: ItemRecord, b: ItemRecord) -> Bool {
+        guard a.index == b.index, a.key == b.key, a.status == b.status, a.error == b.error, a.stepCount == b.stepCount else { return false }
+        if let pa = a.packed, let pb = b.packed { return pa == pb }
+        return a.steps == b.steps
     }
 
     /// The key of an item value, as described for `key`.
@@ -55,6 +98,8 @@ public struct ItemRecord: Sendable, Equatable {
         self.init(index: index, key: key, steps: try (v["steps"]?.arrayValue ?? []).map { try StepRecord(value: $0, file: file) })
         self.status = status
         error = v["error"]?.stringValue
+        // read from a file or a record: masked already; an item that was running is unpacked when it runs again
+        pack(masker: nil)
     }
 
     /// Applies a header written by `headerValue` (from the checkpoint journal).

@@ -29,7 +29,10 @@ extension RunState {
             return o
         }
         guard let item = slot.item else {
-            o["record"] = steps[slot.top].maskedForDisk(by: masker).headerValue()
+            // the header alone: masking a group's thousand items only to drop them would copy them all
+            var header = steps[slot.top]
+            header.items = nil
+            o["record"] = header.maskedForDisk(by: masker).headerValue()
             return o
         }
         var header = steps[slot.top].items![item]

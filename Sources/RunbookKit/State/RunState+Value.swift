@@ -50,6 +50,12 @@ extension RunState {
 
     /// Reads a `state.json` document; throws `StateError.corrupt` with the reason.
     public init(value v: Value, file: String) throws {
+        try self.init(value: v, file: file, items: nil)
+    }
+
+    /// `items`: the groups' items read already (`StateStore.load`); the document's item lists
+    /// then hold their positions in it.
+    init(value v: Value, file: String, items preparsed: [ItemRecord]?) throws {
         func fail(_ m: String) -> StateError { .corrupt(file: file, reason: m) }
         guard let version = v["version"]?.intValue else { throw fail("no version") }
         guard version <= RunState.currentVersion else {
@@ -72,7 +78,7 @@ extension RunState {
                   secretVars: (v["secret_vars"]?.arrayValue ?? []).compactMap(\.stringValue),
                   kubeconfig: v["options"]?["kubeconfig"]?.stringValue, context: v["options"]?["context"]?.stringValue,
                   status: status, startedAt: try date(v["started_at"], "started_at"), who: try str(v["who"], "who"),
-                  steps: try (v["steps"]?.arrayValue ?? []).map { try StepRecord(value: $0, file: file) })
+                  steps: try (v["steps"]?.arrayValue ?? []).map { try StepRecord(value: $0, file: file, items: preparsed) })
         self.version = version
         updatedAt = try date(v["updated_at"], "updated_at")
         message = v["message"]?.stringValue
@@ -169,7 +175,7 @@ extension StepRecord {
         return .object(o)
     }
 
-    init(value v: Value, file: String) throws {
+    init(value v: Value, file: String, items preparsed: [ItemRecord]? = nil) throws {
         guard let id = v["id"]?.stringValue, let action = v["action"]?.stringValue,
               let st = v["status"]?.stringValue, let status = Status(rawValue: st)
         else { throw StateError.corrupt(file: file, reason: "a step record lacks id, action or a known status") }
@@ -187,7 +193,13 @@ extension StepRecord {
         startedAt = v["started_at"]?.stringValue.flatMap(Timestamp.parse)
         finishedAt = v["finished_at"]?.stringValue.flatMap(Timestamp.parse)
         canaryPassed = v["canary_passed"]?.boolValue ?? false
-        if let list = v["items"]?.arrayValue { items = try list.map { try ItemRecord(value: $0, file: file) } }
+        if let list = v["items"]?.arrayValue {
+            items = try list.map { e in
+                guard let preparsed else { return try ItemRecord(value: e, file: file) }
+                guard let n = e.intValue, preparsed.indices.contains(n) else { throw StateError.corrupt(file: file, reason: "an item record is not an object") }
+                return preparsed[n]
+            }
+        }
     }
 }
 

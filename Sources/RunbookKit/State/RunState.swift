@@ -70,6 +70,16 @@ public struct RunState: Sendable, Equatable {
     }
 
     public func index(of stepID: String) -> Int? { steps.firstIndex { $0.id == stepID } }
+
+    /// Packs the step records of every `foreach` item that is not running (see `PackedSteps`):
+    /// records read from disk are masked already.
+    mutating func packItems() {
+        for i in steps.indices where steps[i].items != nil {
+            for k in steps[i].items!.indices where !steps[i].items![k].isPacked && steps[i].items![k].status != .running {
+                steps[i].items![k].pack(masker: nil)
+            }
+        }
+    }
 }
 
 /// One step's record in `state.json`.

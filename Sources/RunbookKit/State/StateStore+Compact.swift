@@ -1,10 +1,11 @@
 import Foundation
 
-/// `state.json` of a large run (thousands of `foreach` item records), written compact and one
-/// item at a time: the run without its items is encoded whole, each item is masked, encoded and
-/// written on its own, so that writing the checkpoint never holds a second copy of the run (as a
-/// value tree, a string and a buffer) beside the one in memory. The bytes are those of
-/// `state.maskedForDisk(by:).toValue().jsonString()` (compact): `items` is a step record's last key.
+/// `state.json` of a large run (thousands of `foreach` item records), written compact and in
+/// parts: the run is streamed through a 64 KB buffer (its steps' outputs may be large too) and
+/// each item is masked and encoded on its own, so that writing the checkpoint never holds a
+/// second copy of the run (as a value tree, a string and a buffer) beside the one in memory. The
+/// bytes are those of `state.maskedForDisk(by:).toValue().jsonString()` (compact): `items` is a
+/// step record's last key.
 extension StateStore {
     /// Writes `state.json` compact, item by item; returns the size written.
     func writeCompact(_ state: RunState, masker: Masker) throws -> Int {
@@ -20,39 +21,32 @@ extension StateStore {
             for i in groups { steps[i]["items"] = .string(StateStore.marker(i)) }
             value["steps"] = .array(steps)
         }
-        let text = value.jsonBytes(pretty: false)
         var size = 0
         try DurableFile.replace(stateFile(state.runID)) { emit in
             var buffer: [UInt8] = []
-            buffer.reserveCapacity(64 << 10)
-            func put(_ bytes: some Collection<UInt8>) throws {
-                buffer.append(contentsOf: bytes)
-                if buffer.count >= 64 << 10 { try flush() }
+            buffer.reserveCapacity(80 << 10)
+            func flush(_ out: inout [UInt8]) throws {
+                size += out.count
+                try emit(out)
+                out.removeAll(keepingCapacity: true)
             }
-            func flush() throws {
-                size += buffer.count
-                try emit(buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
-            var rest = text[...]
-            for i in groups {
-                let marker = Array(Value.string(StateStore.marker(i)).jsonBytes(pretty: false))
-                guard let at = rest.firstRange(of: marker) else { continue }
-                try put(rest[..<at.lowerBound])
-                try put([UInt8(ascii: "[")])
+            // the head streams too: a step's outputs may be large (a thousand listed objects)
+            try value.writeJSON(to: &buffer, flushAt: 64 << 10, flush: flush) { v, out in
+                guard case .string(let s) = v, let i = groups.first(where: { StateStore.marker($0) == s }) else { return false }
+                out.append(UInt8(ascii: "["))
                 for (n, item) in state.steps[i].items!.enumerated() {
-                    if n > 0 { try put([UInt8(ascii: ",")]) }
+                    if n > 0 { out.append(UInt8(ascii: ",")) }
                     // Masked as the group's record masks its items (State may not use Team's RunRecordLayout).
                     var one = StepRecord(id: "", action: "")
                     one.items = [item]
-                    try put((one.maskedForDisk(by: masker).items ?? [])[0].toValue().jsonBytes(pretty: false))
+                    out.append(contentsOf: (one.maskedForDisk(by: masker).items ?? [])[0].toValue().jsonBytes(pretty: false))
+                    if out.count >= 64 << 10 { try flush(&out) }
                 }
-                try put([UInt8(ascii: "]")])
-                rest = rest[at.upperBound...]
+                out.append(UInt8(ascii: "]"))
+                return true
             }
-            try put(rest)
-            try put([0x0A])
-            try flush()
+            buffer.append(0x0A)
+            try flush(&buffer)
         }
         return size
     }

@@ -42,7 +42,7 @@ public struct StateStore: Sendable {
     public func save(_ state: RunState, masker: Masker) throws -> Int {
         // Indented for people while small; a fan-out of thousands of item records is written
         // compact, one item at a time (`writeCompact`).
-        let records = state.steps.reduce(0) { $0 + 1 + ($1.items?.count ?? 0) * max(1, $1.items?.first?.steps.count ?? 1) }
+        let records = state.steps.reduce(0) { $0 + 1 + ($1.items?.count ?? 0) * max(1, $1.items?.first?.stepCount ?? 1) }
         guard records < 2_000 else { return try writeCompact(state, masker: masker) }
         let data = Data((state.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
         try DurableFile.replace(stateFile(state.runID), with: data)
@@ -57,10 +57,19 @@ public struct StateStore: Sendable {
         guard let data = FileManager.default.contents(atPath: file.path) else {
             throw StateError.io(path: file.path, operation: "read", errno: errno)
         }
+        // A fan-out's item records are read one at a time and packed (`PackedSteps`): the
+        // document never exists whole as values.
+        var items: [ItemRecord] = []
         let value: Value
-        do { value = try Value.parseJSON(data) } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
-        var state = try RunState(value: value, file: file.path)
+        do {
+            value = try Value.parseJSON(data, splitting: "items", atDepth: 2) { v in
+                items.append(try ItemRecord(value: v, file: file.path))
+                return .int(items.count - 1)
+            }
+        } catch let e as StateError { throw e } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
+        var state = try RunState(value: value, file: file.path, items: items)
         try replayJournal(into: &state)
+        state.packItems()
         return state
     }
 

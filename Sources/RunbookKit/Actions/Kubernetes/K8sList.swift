@@ -34,8 +34,16 @@ public struct K8sList: Action {
             let path = base + "?" + (query + (token.map { ["continue=\($0.urlQueryEscaped)"] } ?? [])).joined(separator: "&")
             let page = try await client.request("GET", path)
             for var item in page["items"]?.arrayValue ?? [] {
-                if item["apiVersion"] == nil { item["apiVersion"] = .string(apiVersion) }
-                if item["kind"] == nil { item["kind"] = .string(kind) }
+                if case .object(let o) = item, o["apiVersion"] == nil || o["kind"] == nil {
+                    // A list's items lack both: one copy of the members, sized for them (kept for
+                    // the run, a thousand listed objects must not keep room for more).
+                    var members = [Object.Member]()
+                    members.reserveCapacity(o.count + 2)
+                    members += o.members
+                    if o["apiVersion"] == nil { members.append(.init(key: "apiVersion", value: .string(apiVersion))) }
+                    if o["kind"] == nil { members.append(.init(key: "kind", value: .string(kind))) }
+                    item = .object(Object(members))
+                }
                 if kind == "Secret" { K8sGet.registerSecretData(item, masker: context.masker) }
                 items.append(item)
             }
