@@ -42,6 +42,7 @@ final class RunRecordChunkCacheTests: XCTestCase {
         let out = try text(cache, "c0", list, masker)
         XCTAssertEqual(out, fresh(list, masker))
         XCTAssertEqual(cache.encodedCount, 52)
+        XCTAssertEqual(cache.encodedStepCount, 101, "of the two items' steps, only the one that changed")
         // the list parses back to the items (masked)
         let back = try Value.parseJSON(Data(out)).arrayValue!.map { try ItemRecord(value: $0, file: "t") }
         XCTAssertEqual(back, RunRecordLayout.masked(list, masker: masker))
@@ -63,6 +64,7 @@ final class RunRecordChunkCacheTests: XCTestCase {
         XCTAssertEqual(out, fresh(list, masker))
         XCTAssertFalse(String(decoding: out, as: UTF8.self).contains("pw-4-abcdef"))
         XCTAssertEqual(cache.encodedCount, 11, "only the item holding the new secret is encoded again")
+        XCTAssertEqual(cache.encodedStepCount, 21, "and of it only the step holding it")
         // its base64 form counts as well
         masker.add("job-6")
         XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))

@@ -1,25 +1,38 @@
 import Foundation
 
-/// The masked JSON text of each item of the chunk records written lately, and the compression
-/// of their settled beginning, so that a write of a chunk (up to `RunRecordLayout.itemsPerChunk`
-/// items, while only the few in flight changed) encodes again only the items that changed since
-/// the chunk's last write, and compresses only from the first item not settled then: the items
-/// of a group finish about in order, so a chunk's beginning stops changing.
+/// The masked JSON text of each item (and of each of its steps) of the chunk records written
+/// lately, and the compression of their settled beginning, so that a write of a chunk (up to
+/// `RunRecordLayout.itemsPerChunk` items, while only the few in flight changed) encodes again
+/// only the steps that changed since the chunk's last write, and compresses only from the first
+/// item not settled then: the items of a group finish about in order, so a chunk's beginning
+/// stops changing.
 ///
-/// An item's text is reused when the item equals the one it was made from (`ItemRecord` is
-/// `Equatable`; an item not touched shares its storage, so the comparison is cheap) and no secret
-/// registered with the masker since then occurs in the texts masking covers; otherwise the item
-/// is masked and encoded again. So a chunk is always what masking its items by the masker of the
-/// moment gives, and its text byte for byte what encoding the whole list gives.
+/// A text is reused when its item (step) equals the one it was made from (`ItemRecord` and
+/// `StepRecord` are `Equatable`; one not touched shares its storage, so the comparison is cheap)
+/// and no secret registered with the masker since then occurs in the texts masking covers;
+/// otherwise it is masked and encoded again. So a chunk is always what masking its items by the
+/// masker of the moment gives, and its text byte for byte what encoding the whole list gives.
 final class RunRecordChunkCache: @unchecked Sendable {
-    private struct Entry {
-        /// The item as it was (not masked) when `json` was made.
-        var item: ItemRecord
-        /// The masked item's compact JSON.
+    /// A step's masked compact JSON, and the texts its masking covers, not masked
+    /// (`StepRecord.appendMaskedTexts`): a secret registered later is looked for in them.
+    private struct Piece {
         var json: [UInt8]
-        /// The texts masking covers, not masked (`StepRecord.appendMaskedTexts`): a secret
-        /// registered later is looked for in them.
         var texts: [UInt8]
+    }
+
+    /// An item's masked compact JSON in pieces: its header (`{"index":…,"steps":[`), then each
+    /// step's, then `]}` (as `ItemRecord.toValue` writes it).
+    private struct Entry {
+        /// The item as it was (not masked) when the pieces were made.
+        var item: ItemRecord
+        var head: [UInt8]
+        /// The item's error, not masked (masking covers it).
+        var errorText: [UInt8]
+        var steps: [Piece]
+
+        func mentions(_ needles: NeedleIndex) -> Bool {
+            needles.occurs(in: errorText) || steps.contains { needles.occurs(in: $0.texts) }
+        }
     }
 
     private struct Chunk {
@@ -43,8 +56,10 @@ final class RunRecordChunkCache: @unchecked Sendable {
 
     init(capacity: Int = 4) { self.capacity = capacity }
 
-    /// How many items were encoded, and compressed, so far (not reused); for tests.
+    /// How many items were encoded (their header at least), how many of their steps, and how
+    /// many items compressed, so far (not reused); for tests.
     private(set) var encodedCount = 0
+    private(set) var encodedStepCount = 0
     private(set) var compressedCount = 0
 
     /// The compact JSON list of `items` masked by `masker` (as `RunRecordLayout.masked`),
@@ -60,15 +75,16 @@ final class RunRecordChunkCache: @unchecked Sendable {
         var entries: [Entry] = []
         entries.reserveCapacity(items.count)
         var unchanged = 0  // items at the beginning taken as they were
-        var encoded = 0
+        var encoded = 0, stepsEncoded = 0
         for (n, item) in items.enumerated() {
-            if let old, n < old.entries.count, old.entries[n].item == item, !needles.occurs(in: old.entries[n].texts) {
-                entries.append(old.entries[n])
+            let before = old.flatMap { n < $0.entries.count ? $0.entries[n] : nil }
+            if let before, before.item == item, !before.mentions(needles) {
+                entries.append(before)
                 if unchanged == n { unchanged += 1 }
                 continue
             }
             encoded += 1
-            entries.append(Entry(item: item, json: RunRecordChunkCache.encode(item, masker: masker), texts: RunRecordChunkCache.maskedTexts(item)))
+            entries.append(RunRecordChunkCache.entry(item, before: before, needles: needles, masker: masker, stepsEncoded: &stepsEncoded))
         }
         // compression: from the last write's settled beginning when it did not change
         var prefix = old?.prefix.flatMap { $0.items <= unchanged ? $0 : nil }
@@ -80,12 +96,18 @@ final class RunRecordChunkCache: @unchecked Sendable {
         for n in from..<entries.count {
             if n == settled, n > 0, n > from || prefix == nil { prefix = (try stream.copy(), n) }
             if n > 0 { try stream.write(RunRecordChunkCache.comma) }
-            try stream.write(entries[n].json)
+            try stream.write(entries[n].head)
+            for (k, step) in entries[n].steps.enumerated() {
+                if k > 0 { try stream.write(RunRecordChunkCache.comma) }
+                try stream.write(step.json)
+            }
+            try stream.write(RunRecordChunkCache.closeItem)
         }
         try stream.write(RunRecordChunkCache.close)
         let out = try stream.finish()
         lock.withLock {
             encodedCount += encoded
+            encodedStepCount += stepsEncoded
             compressedCount += entries.count - from
             chunks[name] = Chunk(entries: entries, generation: now, prefix: prefix)
             recent.append(name)
@@ -94,21 +116,33 @@ final class RunRecordChunkCache: @unchecked Sendable {
         return out
     }
 
-    private static let open = Array("[".utf8), comma = Array(",".utf8), close = Array("]".utf8)
+    private static let open = Array("[".utf8), comma = Array(",".utf8), close = Array("]".utf8), closeItem = Array("]}".utf8)
 
     /// An item that is done (until a rollback): its record stops changing.
     static func settled(_ item: ItemRecord) -> Bool { [.succeeded, .failed, .skipped, .rolledBack].contains(item.status) }
 
-    /// The texts masking `item` covers (its error, its steps'), not masked.
-    static func maskedTexts(_ item: ItemRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        item.error.map { out.append(contentsOf: $0.utf8); out.append(0) }
-        for step in item.steps { step.appendMaskedTexts(to: &out) }
-        return out
-    }
-
-    /// One item masked as in `state.json`, as compact JSON.
-    static func encode(_ item: ItemRecord, masker: Masker) -> [UInt8] {
-        RunRecordLayout.masked([item], masker: masker)[0].toValue().jsonBytes(pretty: false)
+    /// The pieces of `item`, masked by `masker`: the header always (it is short), each step
+    /// again only when it changed since `before` or holds one of `needles` (secrets registered
+    /// since) in a text masking covers.
+    private static func entry(_ item: ItemRecord, before: Entry?, needles: NeedleIndex, masker: Masker,
+                              stepsEncoded: inout Int) -> Entry {
+        var header = item
+        header.error = item.error.map(masker.mask)
+        var head = header.headerValue().jsonBytes(pretty: false)
+        head.removeLast()  // its "}": the steps follow
+        head += Array(#","steps":["#.utf8)
+        var steps: [Piece] = []
+        steps.reserveCapacity(item.steps.count)
+        for (k, step) in item.steps.enumerated() {
+            if let before, k < before.item.steps.count, before.item.steps[k] == step, !needles.occurs(in: before.steps[k].texts) {
+                steps.append(before.steps[k])
+                continue
+            }
+            var texts: [UInt8] = []
+            step.appendMaskedTexts(to: &texts)
+            steps.append(Piece(json: step.maskedForDisk(by: masker).toValue().jsonBytes(pretty: false), texts: texts))
+            stepsEncoded += 1
+        }
+        return Entry(item: item, head: head, errorText: Array((item.error ?? "").utf8), steps: steps)
     }
 }
