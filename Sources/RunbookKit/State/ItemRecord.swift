@@ -56,6 +56,18 @@ public struct ItemRecord: Sendable, Equatable {
 
     public var isPacked: Bool { loose == nil }
 
+    /// True when this is `other` with nothing changed, judged without decoding: the same packed
+    /// text, or equal loose records (a packed and a loose item count as changed). A false answer
+    /// only costs a cache a new encoding; `==` decodes to compare.
+    public func isUnchanged(from other: ItemRecord) -> Bool {
+        guard index == other.index, key == other.key, status == other.status, error == other.error else { return false }
+        switch (packed, other.packed, loose, other.loose) {
+        case (let a?, let b?, _, _): return a.sameText(as: b)
+        case (_, _, let a?, let b?): return a == b
+        default: return false
+        }
+    }
+
     public static func == (a: ItemRecord, b: ItemRecord) -> Bool {
         guard a.index == b.index, a.key == b.key, a.status == b.status, a.error == b.error, a.stepCount == b.stepCount else { return false }
         if let pa = a.packed, let pb = b.packed { return pa == pb }

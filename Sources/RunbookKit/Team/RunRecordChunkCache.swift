@@ -78,7 +78,7 @@ final class RunRecordChunkCache: @unchecked Sendable {
         var encoded = 0, stepsEncoded = 0
         for (n, item) in items.enumerated() {
             let before = old.flatMap { n < $0.entries.count ? $0.entries[n] : nil }
-            if let before, before.item == item, !before.mentions(needles) {
+            if let before, item.isUnchanged(from: before.item), !before.mentions(needles) {
                 entries.append(before)
                 if unchanged == n { unchanged += 1 }
                 continue
