@@ -131,10 +131,13 @@ final class RunRecordChunkCache: @unchecked Sendable {
         var head = header.headerValue().jsonBytes(pretty: false)
         head.removeLast()  // its "}": the steps follow
         head += Array(#","steps":["#.utf8)
+        // read once each: a packed item (one at rest) decodes its steps at every read
+        let now = item.steps
+        let was = before?.item.steps ?? []
         var steps: [Piece] = []
-        steps.reserveCapacity(item.steps.count)
-        for (k, step) in item.steps.enumerated() {
-            if let before, k < before.item.steps.count, before.item.steps[k] == step, !needles.occurs(in: before.steps[k].texts) {
+        steps.reserveCapacity(now.count)
+        for (k, step) in now.enumerated() {
+            if let before, k < was.count, was[k] == step, !needles.occurs(in: before.steps[k].texts) {
                 steps.append(before.steps[k])
                 continue
             }
