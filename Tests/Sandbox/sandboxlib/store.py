@@ -82,7 +82,7 @@ class Store:
         self._rv = 0
         self._logs: dict = {}             # (ns, pod) -> text
         self._subscribers: list = []
-        self._events: queue.Queue = queue.Queue()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()     # C: a put that wakes the dispatcher costs half
         self._dispatcher = threading.Thread(target=self._dispatch, name="store-dispatcher", daemon=True)
         self._dispatcher.start()
 
