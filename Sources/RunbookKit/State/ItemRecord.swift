@@ -56,6 +56,18 @@ public struct ItemRecord: Sendable, Equatable {
 
     public var isPacked: Bool { loose == nil }
 
+    /// Equal without decoding a packed item: the same header and the same step values, or the same
+    /// packed bytes. False may also mean equal records in different forms (the run record's chunk
+    /// cache then encodes the item again).
+    func isIdentical(to other: ItemRecord) -> Bool {
+        guard index == other.index, key == other.key, status == other.status, error == other.error, stepCount == other.stepCount else { return false }
+        switch (packed, other.packed) {
+        case let (a?, b?): return a.isSameBytes(as: b)
+        case (nil, nil): return loose == other.loose
+        default: return false
+        }
+    }
+
     public static func == (a: ItemRecord, b: ItemRecord) -> Bool {
         guard a.index == b.index, a.key == b.key, a.status == b.status, a.error == b.error, a.stepCount == b.stepCount else { return false }
         if let pa = a.packed, let pb = b.packed { return pa == pb }
