@@ -116,7 +116,8 @@ extension Runner {
             state.steps[i].status = failedKeys.isEmpty ? .succeeded : .failed
             state.steps[i].completed = failedKeys.isEmpty
             if !failedKeys.isEmpty { state.steps[i].error = masker.mask(summary) }
-            scope.outputs[step.id] = groupOutputs(i)
+            // `results` (every item's outputs) is for later steps; the last step has none
+            if i + 1 < runbook.steps.count { scope.outputs[step.id] = groupOutputs(i) }
             state.steps[i].outputs = ["count": .int(values.count), "failed": .array(failedKeys.map { .string($0) })]
             try await persist(slot)
             try emit(ReportEvent(.stepFinished, runID: state.runID, step: step.id, name: step.name,

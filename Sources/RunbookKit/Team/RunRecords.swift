@@ -79,9 +79,9 @@ public final class RunRecords: @unchecked Sendable {
             try await tg.waitForAll()
         }
         guard head else { return }
-        let json = Data((change.head.maskedForDisk(by: masker).toValue().jsonString(pretty: true) + "\n").utf8)
+        let gzipped = try RunRecords.gzipJSON(change.head.maskedForDisk(by: masker).toValue())
         let uid = try await store(name: RunRecords.secretName(runID), runID: runID,
-                                  object: try secret(change.head, stateJSON: json, counts: change.counts, events: events))
+                                  object: try secret(change.head, stateGzip: gzipped, counts: change.counts, events: events))
         if let uid { lock.withLock { headUIDs[runID] = uid } }
     }
 
@@ -139,13 +139,28 @@ public final class RunRecords: @unchecked Sendable {
         return labels
     }
 
-    private func secret(_ state: RunState, stateJSON: Data, counts: [Int: Int], events: [String]) throws -> Value {
+    /// `value`'s compact JSON and a newline, gzip-compressed as `pack` compresses, written through
+    /// a 64 KB buffer: a head whose steps hold a thousand listed objects is never whole as text.
+    static func gzipJSON(_ value: Value) throws -> [UInt8] {
+        let gz = try GzipStream()
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(80 << 10)
+        try value.writeJSON(to: &buffer, flushAt: 64 << 10, flush: { out in
+            try gz.write(out)
+            out.removeAll(keepingCapacity: true)
+        }, substitute: { _, _ in false })
+        buffer.append(0x0A)
+        try gz.write(buffer)
+        return try gz.finish()
+    }
+
+    private func secret(_ state: RunState, stateGzip: [UInt8], counts: [Int: Int], events: [String]) throws -> Value {
         var labels = labels(state)
         labels[RunRecords.statusLabel] = .string(state.status.rawValue)
         let tail = events.suffix(RunRecords.eventTail).joined(separator: "\n")
         // Each value: base64(gzip(bytes)), then base64 again as every Secret `data` value.
         var data: Object = [
-            "state": .string(Data(try RunRecords.pack(stateJSON).utf8).base64EncodedString()),
+            "state": .string(Data(Data(stateGzip).base64EncodedString().utf8).base64EncodedString()),
             "events": .string(Data(try RunRecords.pack(Data((tail.isEmpty ? "" : tail + "\n").utf8)).utf8).base64EncodedString()),
         ]
         if !counts.isEmpty {
