@@ -64,9 +64,9 @@ final class PackedItemTests: XCTestCase {
         other.pack(masker: nil)
         XCTAssertEqual(item, other)
 
-        XCTAssertTrue(other.isUnchanged(from: other), "the same packed text")
-        XCTAssertTrue(loose.isUnchanged(from: loose), "the same loose records")
-        XCTAssertFalse(item.isUnchanged(from: loose), "packed against loose counts as changed (no decoding)")
+        XCTAssertTrue(other.isIdentical(to: other), "the same packed text")
+        XCTAssertTrue(loose.isIdentical(to: loose), "the same loose records")
+        XCTAssertFalse(item.isIdentical(to: loose), "packed against loose counts as changed (no decoding)")
 
         item.steps[2].status = .rolledBack
         XCTAssertFalse(item.isPacked, "a change unpacks")

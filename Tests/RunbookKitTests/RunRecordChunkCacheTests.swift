@@ -117,4 +117,23 @@ final class RunRecordChunkCacheTests: XCTestCase {
         XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
         XCTAssertEqual(cache.compressedCount, 188)
     }
+
+    func testItemsAtRestArePackedAndStillEncodedOnceWithoutDecodingThemAtEveryWrite() throws {
+        let cache = RunRecordChunkCache()
+        let masker = Masker()
+        masker.add("pw-2-abcdef")
+        var list = items(10)
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        // items 0…4 finish and rest packed (as the engine keeps them), in a chunk written again
+        for k in 0..<5 {
+            list[k].status = .succeeded
+            list[k].pack(masker: masker)
+        }
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        XCTAssertEqual(cache.encodedCount, 15)
+        // unchanged packed items are taken as they were
+        list[7].status = .running
+        XCTAssertEqual(try text(cache, "c0", list, masker), fresh(list, masker))
+        XCTAssertEqual(cache.encodedCount, 16)
+    }
 }

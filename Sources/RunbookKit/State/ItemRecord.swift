@@ -56,14 +56,14 @@ public struct ItemRecord: Sendable, Equatable {
 
     public var isPacked: Bool { loose == nil }
 
-    /// True when this is `other` with nothing changed, judged without decoding: the same packed
-    /// text, or equal loose records (a packed and a loose item count as changed). A false answer
-    /// only costs a cache a new encoding; `==` decodes to compare.
-    public func isUnchanged(from other: ItemRecord) -> Bool {
-        guard index == other.index, key == other.key, status == other.status, error == other.error else { return false }
-        switch (packed, other.packed, loose, other.loose) {
-        case (let a?, let b?, _, _): return a.sameText(as: b)
-        case (_, _, let a?, let b?): return a == b
+    /// Equal without decoding a packed item: the same header and the same step values, or the same
+    /// packed bytes. False may also mean equal records in different forms (the run record's chunk
+    /// cache then encodes the item again).
+    func isIdentical(to other: ItemRecord) -> Bool {
+        guard index == other.index, key == other.key, status == other.status, error == other.error, stepCount == other.stepCount else { return false }
+        switch (packed, other.packed) {
+        case let (a?, b?): return a.isSameBytes(as: b)
+        case (nil, nil): return loose == other.loose
         default: return false
         }
     }

@@ -45,8 +45,8 @@ struct PackedSteps: Sendable, Equatable {
     /// Bytes held (for tests and measurements).
     var footprint: Int { deflated.count }
 
-    /// The same packed text (so the same records), compared without decoding.
-    func sameText(as other: PackedSteps) -> Bool { deflated == other.deflated && usesDictionary == other.usesDictionary }
+    /// The same packed bytes (without decoding: false may also mean equal records packed apart).
+    func isSameBytes(as other: PackedSteps) -> Bool { deflated == other.deflated && usesDictionary == other.usesDictionary }
 
     static func == (a: PackedSteps, b: PackedSteps) -> Bool {
         (a.deflated == b.deflated && a.usesDictionary == b.usesDictionary) || a.steps == b.steps

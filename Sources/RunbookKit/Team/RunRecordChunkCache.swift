@@ -78,7 +78,7 @@ final class RunRecordChunkCache: @unchecked Sendable {
         var encoded = 0, stepsEncoded = 0
         for (n, item) in items.enumerated() {
             let before = old.flatMap { n < $0.entries.count ? $0.entries[n] : nil }
-            if let before, item.isUnchanged(from: before.item), !before.mentions(needles) {
+            if let before, before.item.isIdentical(to: item), !before.mentions(needles) {
                 entries.append(before)
                 if unchanged == n { unchanged += 1 }
                 continue
@@ -131,10 +131,14 @@ final class RunRecordChunkCache: @unchecked Sendable {
         var head = header.headerValue().jsonBytes(pretty: false)
         head.removeLast()  // its "}": the steps follow
         head += Array(#","steps":["#.utf8)
+        // read once: a packed item (one at rest) decodes its steps at every read; the steps it had
+        // are compared only when they are values (not to decode a packed item twice)
+        let now = item.steps
+        let was = before.flatMap { $0.item.isPacked ? nil : $0.item.steps } ?? []
         var steps: [Piece] = []
-        steps.reserveCapacity(item.steps.count)
-        for (k, step) in item.steps.enumerated() {
-            if let before, k < before.item.steps.count, before.item.steps[k] == step, !needles.occurs(in: before.steps[k].texts) {
+        steps.reserveCapacity(now.count)
+        for (k, step) in now.enumerated() {
+            if let before, k < was.count, was[k] == step, !needles.occurs(in: before.steps[k].texts) {
                 steps.append(before.steps[k])
                 continue
             }
