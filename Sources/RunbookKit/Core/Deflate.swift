@@ -14,22 +14,11 @@ public enum Deflate {
                 _ = deflateSetDictionary(&stream, d.baseAddress, uInt(d.count))
             }
         }
-        let bound = Int(deflateBound(&stream, uLong(bytes.count)))
-        var out = [UInt8](repeating: 0, count: bound)
-        var input = bytes
-        let produced: Int = input.withUnsafeMutableBufferPointer { inBuf in
-            out.withUnsafeMutableBufferPointer { outBuf in
-                stream.next_in = inBuf.baseAddress
-                stream.avail_in = uInt(inBuf.count)
-                stream.next_out = outBuf.baseAddress
-                stream.avail_out = uInt(outBuf.count)
-                let rc = deflate(&stream, Z_FINISH)
-                precondition(rc == Z_STREAM_END, "deflate into a buffer of deflateBound's size did not finish (\(rc))")
-                return outBuf.count - Int(stream.avail_out)
-            }
-        }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))))
+        let (rc, left) = once(&stream, bytes, into: &out) { deflate(&$0, Z_FINISH) }
+        precondition(rc == Z_STREAM_END, "deflate into a buffer of deflateBound's size did not finish (\(rc))")
         // exactly as long as needed: these are kept
-        return out.withUnsafeBufferPointer { Array($0[..<produced]) }
+        return Array(out[..<(out.count - left)])
     }
 
     /// The `size` bytes that `compress` made `deflated` from (with the same dictionary); nil when
@@ -43,16 +32,24 @@ public enum Deflate {
             guard rc == Z_OK else { return nil }
         }
         var out = [UInt8](repeating: 0, count: size)
-        var input = deflated
-        let ok: Bool = input.withUnsafeMutableBufferPointer { inBuf in
+        let (rc, left) = once(&stream, deflated, into: &out) { inflate(&$0, Z_FINISH) }
+        return rc == Z_STREAM_END && left == 0 ? out : nil
+    }
+
+    /// One call of `step` (deflate or inflate) from all of `input` into all of `out`: its return
+    /// code and the room left in `out`.
+    private static func once(_ stream: inout z_stream, _ input: [UInt8], into out: inout [UInt8],
+                             _ step: (inout z_stream) -> Int32) -> (Int32, Int) {
+        var input = input
+        return input.withUnsafeMutableBufferPointer { inBuf in
             out.withUnsafeMutableBufferPointer { outBuf in
                 stream.next_in = inBuf.baseAddress
                 stream.avail_in = uInt(inBuf.count)
                 stream.next_out = outBuf.baseAddress
                 stream.avail_out = uInt(outBuf.count)
-                return inflate(&stream, Z_FINISH) == Z_STREAM_END && stream.avail_out == 0
+                let rc = step(&stream)
+                return (rc, Int(stream.avail_out))
             }
         }
-        return ok ? out : nil
     }
 }
