@@ -35,7 +35,7 @@ enum CLI {
         var o = EngineOptions(store: state.store, stateDirHint: state.hint, environment: environment, clients: clients)
         o.yes = yes
         o.lockMode = cluster?.lock
-        o.runsNamespace = cluster?.runsNamespace ?? LockMode.runsNamespace(flag: nil, environment: environment)
+        o.runsNamespace = try cluster?.runsNamespace() ?? LockMode.runsNamespace(flag: nil, environment: environment)
         return o
     }
 

@@ -40,7 +40,7 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: .long, help: "cluster (a Lease and run records in the cluster; the default for runbooks with k8s.* steps) or local (the state directory only).")
     var lock: LockMode?
 
-    var runsNamespace: String { LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment) }
+    func runsNamespace() throws -> String { try LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment) }
 }
 
 extension LockMode: ExpressibleByArgument {}

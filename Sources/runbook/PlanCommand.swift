@@ -34,7 +34,7 @@ struct PlanCommand: AsyncParsableCommand {
             var options = EngineOptions(store: state.store,
                                         environment: CLI.environment, clients: clients)
             options.dryRun = true
-            options.runsNamespace = LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)
+            options.runsNamespace = try LockMode.runsNamespace(flag: namespaceForRuns, environment: CLI.environment)
             return try await Runner.run(book, cliVars: vars.vars, varsFile: vars.varsFileURL, options: options, masker: masker,
                                         reporter: output.output.makeReporter(masker: masker)).exitCode
         }

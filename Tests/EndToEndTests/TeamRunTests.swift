@@ -513,10 +513,10 @@ final class TeamRunTests: SandboxTestCase {
     func testBadInputChangesNothing() throws {
         let path = holdingRunbook("team-bad")
         _ = FileManager.default.createFile(atPath: work.appendingPathComponent("release").path, contents: nil)
-        // a runs namespace that cannot be created
+        // a runs namespace no namespace can be named: a usage error before anything is read
         let bad = try cli(["run", path, "--yes", "--namespace-for-runs", "Not_A_Namespace"], dir: "A")
-        XCTAssertEqual(bad.exitCode, 3, bad.output)
-        XCTAssertTrue(bad.stderr.contains("Not_A_Namespace does not exist and cannot be created"), bad.output)
+        XCTAssertEqual(bad.exitCode, 2, bad.output)
+        XCTAssertTrue(bad.stderr.contains("--namespace-for-runs: 'Not_A_Namespace' is not a namespace name"), bad.output)
         XCTAssertFalse(try exists("configmap", "team-bad-cm"))
 
         // a user who may not touch Leases (nor anything else)

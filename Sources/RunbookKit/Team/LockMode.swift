@@ -6,11 +6,27 @@ public enum LockMode: String, Sendable, CaseIterable {
     /// The default namespace for Leases and run records.
     public static let defaultNamespace = "runbook-system"
 
-    /// `--namespace-for-runs`, else `RUNBOOK_NAMESPACE`, else `runbook-system`.
-    public static func runsNamespace(flag: String?, environment: [String: String]) -> String {
-        if let f = flag, !f.isEmpty { return f }
-        if let e = environment["RUNBOOK_NAMESPACE"], !e.isEmpty { return e }
+    /// `--namespace-for-runs`, else `RUNBOOK_NAMESPACE`, else `runbook-system`. A name that no
+    /// namespace can have is a usage error (exit 2) naming where it came from, before anything
+    /// is read or changed.
+    public static func runsNamespace(flag: String?, environment: [String: String]) throws -> String {
+        if let f = flag, !f.isEmpty { return try checked(f, from: "--namespace-for-runs") }
+        if let e = environment["RUNBOOK_NAMESPACE"], !e.isEmpty { return try checked(e, from: "RUNBOOK_NAMESPACE") }
         return defaultNamespace
+    }
+
+    /// `name` when it is a namespace name (an RFC 1123 label: at most 63 lower-case letters,
+    /// digits and `-`, starting and ending with a letter or digit).
+    static func checked(_ name: String, from source: String) throws -> String {
+        let alnum: (UInt8) -> Bool = { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        let bytes = Array(name.utf8)
+        guard bytes.count <= 63, let first = bytes.first, let last = bytes.last, alnum(first), alnum(last),
+              bytes.allSatisfy({ alnum($0) || $0 == UInt8(ascii: "-") })
+        else {
+            throw RunbookError.usage("\(source): '\(name)' is not a namespace name (at most 63 lower-case letters, digits "
+                                     + "and '-', starting and ending with a letter or digit)")
+        }
+        return name
     }
 
     /// The mode for a runbook: the flag, else `cluster` when it has a `k8s.*` step and changes
