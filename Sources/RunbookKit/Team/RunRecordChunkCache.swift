@@ -7,9 +7,10 @@ import Foundation
 /// item not settled then: the items of a group finish about in order, so a chunk's beginning
 /// stops changing.
 ///
-/// A text is reused when its item (step) equals the one it was made from (`ItemRecord` and
-/// `StepRecord` are `Equatable`; one not touched shares its storage, so the comparison is cheap)
-/// and no secret registered with the masker since then occurs in the texts masking covers;
+/// A text is reused when its item is identical to the one it was made from
+/// (`ItemRecord.isIdentical`: the same packed text or the same records, without decoding a packed
+/// one), or for a step, when it equals the step it was made from, and no secret registered with
+/// the masker since then occurs in the texts masking covers;
 /// otherwise it is masked and encoded again. So a chunk is always what masking its items by the
 /// masker of the moment gives, and its text byte for byte what encoding the whole list gives.
 final class RunRecordChunkCache: @unchecked Sendable {

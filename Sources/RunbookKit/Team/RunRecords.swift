@@ -139,7 +139,7 @@ public final class RunRecords: @unchecked Sendable {
         return labels
     }
 
-    /// `value`'s compact JSON and a newline, gzip-compressed as `pack` compresses, written through
+    /// `value`'s compact JSON and a newline, gzip-compressed as `Gzip.compress` compresses, written through
     /// a 64 KB buffer: a head whose steps hold a thousand listed objects is never whole as text.
     static func gzipJSON(_ value: Value) throws -> [UInt8] {
         let gz = try GzipStream()
@@ -158,14 +158,12 @@ public final class RunRecords: @unchecked Sendable {
         var labels = labels(state)
         labels[RunRecords.statusLabel] = .string(state.status.rawValue)
         let tail = events.suffix(RunRecords.eventTail).joined(separator: "\n")
-        // Each value: base64(gzip(bytes)), then base64 again as every Secret `data` value.
         var data: Object = [
-            "state": .string(Data(Data(stateGzip).base64EncodedString().utf8).base64EncodedString()),
-            "events": .string(Data(try RunRecords.pack(Data((tail.isEmpty ? "" : tail + "\n").utf8)).utf8).base64EncodedString()),
+            "state": RunRecords.dataValue(gzipped: stateGzip),
+            "events": RunRecords.dataValue(gzipped: try Gzip.compress(Data((tail.isEmpty ? "" : tail + "\n").utf8))),
         ]
         if !counts.isEmpty {
-            let v = RunRecordLayout.countsValue(counts).jsonString()
-            data["items"] = .string(Data(try RunRecords.pack(Data(v.utf8)).utf8).base64EncodedString())
+            data["items"] = RunRecords.dataValue(gzipped: try Gzip.compress(Data(RunRecordLayout.countsValue(counts).jsonString().utf8)))
         }
         return [
             "apiVersion": "v1", "kind": "Secret", "type": .string(RunRecords.type),
@@ -192,12 +190,16 @@ public final class RunRecords: @unchecked Sendable {
         return [
             "apiVersion": "v1", "kind": "Secret", "type": .string(RunRecords.chunkType),
             "metadata": .object(metadata),
-            "data": ["items": .string(Data(Data(gzip).base64EncodedString().utf8).base64EncodedString())],
+            "data": ["items": RunRecords.dataValue(gzipped: gzip)],
         ]
     }
 
     /// gzip, then base64 (the form stored in each data key, before the Secret's own base64).
-    static func pack(_ data: Data) throws -> String { try Gzip.compress(data).base64EncodedString() }
+    /// A Secret `data` value holding gzip-compressed bytes: base64(gzip(bytes)), then base64 again
+    /// as every Secret `data` value (as Helm 3's `release` key; `unpack` reads it).
+    static func dataValue(gzipped: some DataProtocol) -> Value {
+        .string(Data(Data(gzipped).base64EncodedString().utf8).base64EncodedString())
+    }
 
     static func unpack(_ secretValue: String, name: String) throws -> Data {
         guard let outer = Data(base64Encoded: secretValue), let inner = Data(base64Encoded: outer) else {
