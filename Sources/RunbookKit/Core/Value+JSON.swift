@@ -186,7 +186,7 @@ private struct JSONParser {
             i += 1
             depth += 1
             defer { depth -= 1 }
-            var members: [Object.Member] = []
+            var o = Object()
             skipWS()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object()) }
             while true {
@@ -203,12 +203,11 @@ private struct JSONParser {
                 } else {
                     v = try parseValue()
                 }
-                // a repeated key: the last one wins, in the first one's place
-                if let at = members.firstIndex(where: { $0.key == k }) { members[at].value = v } else { members.append(Object.Member(key: k, value: v)) }
+                o[k] = v  // a repeated key: the last one wins, in the first one's place
                 skipWS()
                 guard i < bytes.count else { throw fail("unexpected end") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object(JSONParser.exact(members))) }
+                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(Object(JSONParser.exact(o.members))) }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
