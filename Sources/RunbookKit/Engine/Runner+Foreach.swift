@@ -61,7 +61,7 @@ extension Runner {
         state.steps[i].error = nil
         state.steps[i].finishedAt = nil
         try await persist(slot, allItems: true)
-        packRestingItems(i)
+        state.packRestingItems(of: i, masker: masker)
         ProcessMemory.releaseFreeMemory()  // the list's pages and the group's first checkpoint are gone
         let canaryPassed = state.steps[i].canaryPassed
         var started = ReportEvent(.stepStarted, runID: state.runID, step: step.id, name: step.name, action: ForeachGroup.actionName)
@@ -297,14 +297,6 @@ extension Runner {
             try await persist(StepSlot(i))
         }
         return nil
-    }
-
-    /// Packs the records of group `i`'s items that are not running (see `PackedSteps`); each
-    /// is unpacked when it runs or is rolled back.
-    func packRestingItems(_ i: Int) {
-        for k in state.steps[i].items?.indices ?? 0..<0 where state.steps[i].items![k].status != .running {
-            state.steps[i].items![k].pack(masker: masker)
-        }
     }
 
     /// A group setting given as an expression, else its number.

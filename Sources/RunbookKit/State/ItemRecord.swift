@@ -30,13 +30,12 @@ public struct ItemRecord: Sendable, Equatable {
     private var loose: [StepRecord]?
     private var packed: PackedSteps?
     /// How many step records it has (without decoding a packed item).
-    public private(set) var stepCount: Int
+    public var stepCount: Int { loose?.count ?? packed?.count ?? 0 }
 
     public init(index: Int, key: String, steps: [StepRecord]) {
         self.index = index
         self.key = key
         loose = steps
-        stepCount = steps.count
     }
 
     /// Keeps the step records packed, masked by `masker` (nil: they are masked already, as read
@@ -60,7 +59,7 @@ public struct ItemRecord: Sendable, Equatable {
     /// packed bytes. False may also mean equal records in different forms (the run record's chunk
     /// cache then encodes the item again).
     func isIdentical(to other: ItemRecord) -> Bool {
-        guard index == other.index, key == other.key, status == other.status, error == other.error, stepCount == other.stepCount else { return false }
+        guard hasSameHeader(as: other) else { return false }
         switch (packed, other.packed) {
         case let (a?, b?): return a.isSameBytes(as: b)
         case (nil, nil): return loose == other.loose
@@ -69,9 +68,14 @@ public struct ItemRecord: Sendable, Equatable {
     }
 
     public static func == (a: ItemRecord, b: ItemRecord) -> Bool {
-        guard a.index == b.index, a.key == b.key, a.status == b.status, a.error == b.error, a.stepCount == b.stepCount else { return false }
+        guard a.hasSameHeader(as: b) else { return false }
         if let pa = a.packed, let pb = b.packed { return pa == pb }
         return a.steps == b.steps
+    }
+
+    /// The same position, key, status, error and number of steps.
+    private func hasSameHeader(as other: ItemRecord) -> Bool {
+        index == other.index && key == other.key && status == other.status && error == other.error && stepCount == other.stepCount
     }
 
     /// The key of an item value, as described for `key`.

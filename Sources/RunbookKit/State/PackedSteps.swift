@@ -13,6 +13,8 @@ struct PackedSteps: Sendable, Equatable {
     private let deflated: [UInt8]
     private let size: Int
     private let usesDictionary: Bool
+    /// How many step records (without decoding them).
+    let count: Int
 
     /// Packs `steps`, masked by `masker` when given; with `lend`, the text may become the
     /// dictionary (an item that succeeded is the most typical of its group).
@@ -23,6 +25,7 @@ struct PackedSteps: Sendable, Equatable {
         usesDictionary = dictionary != nil
         deflated = Deflate.compress(json, dictionary: dictionary)
         size = json.count
+        count = steps.count
     }
 
     /// The records' JSON text (a list of step records).

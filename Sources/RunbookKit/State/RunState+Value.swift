@@ -109,14 +109,7 @@ extension StepRecord {
         r.summary = summary.map(masker.mask)
         r.error = error.map(masker.mask)
         r.outputs = outputs.mapValues(masker.mask)
-        if let items {
-            r.items = items.map { item in
-                var m = item
-                m.error = item.error.map(masker.mask)
-                m.steps = item.steps.map { $0.maskedForDisk(by: masker) }
-                return m
-            }
-        }
+        r.items = items?.map { $0.maskedForDisk(by: masker) }
         return r
     }
 
@@ -241,5 +234,15 @@ public enum Timestamp {
         gmtime_r(&t, &tm)
         return String(format: "%04d%02d%02dT%02d%02d%02d", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
                       Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+    }
+}
+
+extension ItemRecord {
+    /// A copy with its error and its steps masked, as `state.json` and the run records hold it.
+    func maskedForDisk(by masker: Masker) -> ItemRecord {
+        var m = self
+        m.error = error.map(masker.mask)
+        m.steps = steps.map { $0.maskedForDisk(by: masker) }
+        return m
     }
 }

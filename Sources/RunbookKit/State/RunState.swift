@@ -71,12 +71,13 @@ public struct RunState: Sendable, Equatable {
 
     public func index(of stepID: String) -> Int? { steps.firstIndex { $0.id == stepID } }
 
-    /// Packs the step records of every `foreach` item that is not running (see `PackedSteps`):
-    /// records read from disk are masked already.
-    mutating func packItems() {
-        for i in steps.indices where steps[i].items != nil {
-            for k in steps[i].items!.indices where !steps[i].items![k].isPacked && steps[i].items![k].status != .running {
-                steps[i].items![k].pack(masker: nil)
+    /// Packs the step records of the `foreach` items that are not running (see `PackedSteps`), of
+    /// group `group` or of every group, masked by `masker` (nil: masked already, as read from
+    /// disk); each is unpacked when it runs or is rolled back.
+    mutating func packRestingItems(of group: Int? = nil, masker: Masker?) {
+        for i in group.map({ [$0] }) ?? Array(steps.indices) where steps[i].items != nil {
+            for k in steps[i].items!.indices where steps[i].items![k].status != .running {
+                steps[i].items![k].pack(masker: masker)
             }
         }
     }

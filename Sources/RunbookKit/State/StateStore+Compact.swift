@@ -36,10 +36,7 @@ extension StateStore {
                 out.append(UInt8(ascii: "["))
                 for (n, item) in state.steps[i].items!.enumerated() {
                     if n > 0 { out.append(UInt8(ascii: ",")) }
-                    // Masked as the group's record masks its items (State may not use Team's RunRecordLayout).
-                    var one = StepRecord(id: "", action: "")
-                    one.items = [item]
-                    out.append(contentsOf: (one.maskedForDisk(by: masker).items ?? [])[0].toValue().jsonBytes(pretty: false))
+                    out.append(contentsOf: item.maskedForDisk(by: masker).toValue().jsonBytes(pretty: false))
                     if out.count >= 64 << 10 { try flush(&out) }
                 }
                 out.append(UInt8(ascii: "]"))

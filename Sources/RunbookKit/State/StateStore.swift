@@ -69,7 +69,7 @@ public struct StateStore: Sendable {
         } catch let e as StateError { throw e } catch { throw StateError.corrupt(file: file.path, reason: "\(error)") }
         var state = try RunState(value: value, file: file.path, items: items)
         try replayJournal(into: &state)
-        state.packItems()
+        state.packRestingItems(masker: nil)
         return state
     }
 

@@ -67,9 +67,7 @@ public enum RunRecordLayout {
 
     /// Item records masked as in `state.json`.
     static func masked(_ items: [ItemRecord], masker: Masker) -> [ItemRecord] {
-        var group = StepRecord(id: "", action: "")
-        group.items = items
-        return group.maskedForDisk(by: masker).items ?? []
+        items.map { $0.maskedForDisk(by: masker) }
     }
 
     /// The whole state: the head's groups get their items back from the chunks. A chunk missing
