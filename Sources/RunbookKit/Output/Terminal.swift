@@ -40,7 +40,7 @@ public struct Terminal: Sendable {
         return answer
     }
 
-    /// Reads one line from `/dev/tty`, or gives up (nil) when `cancel` becomes readable.
+    /// Reads one line from `/dev/tty`, or gives up (nil) when `cancel` (if not negative) becomes readable.
     static func ask(_ question: String, cancelledBy cancel: Int32) -> Bool? {
         let tty = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard tty >= 0 else { return false }
@@ -70,16 +70,7 @@ public struct Terminal: Sendable {
 
     /// Asks a yes/no question on `/dev/tty`; anything but `y`/`yes` is no.
     public static func ask(_ question: String) -> Bool {
-        guard let tty = fopen("/dev/tty", "r+") else { return false }
-        defer { fclose(tty) }
-        fputs("\(question) [y/N] ", tty)
-        fflush(tty)
-        var line: UnsafeMutablePointer<CChar>?
-        var cap = 0
-        defer { free(line) }
-        guard getline(&line, &cap, tty) > 0, let line else { return false }
-        let answer = String(cString: line).trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        return answer == "y" || answer == "yes"
+        ask(question, cancelledBy: -1) ?? false  // poll ignores a negative descriptor: nothing cancels
     }
 }
 
