@@ -20,31 +20,24 @@ extension EngineTests {
 
     /// True once `pid` is gone (or a zombie nobody waits for), false at the timeout.
     func waitGone(_ pid: pid_t, timeout: TimeInterval) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        eventually(timeout: timeout, every: 0.02) {
             let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            if stat.isEmpty || stat.contains(") Z ") { return true }
-            usleep(20_000)
+            return stat.isEmpty || stat.contains(") Z ")
         }
-        return false
     }
 
     /// True once no process has the test's directory (or one below it) as its working directory —
     /// every process a step starts runs there, so none is left to act —, false at the timeout.
     func waitNoProcessInDir(timeout: TimeInterval) -> Bool {
         let path = dir.resolvingSymlinksInPath().path
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
+        return eventually(timeout: timeout, every: 0.02) {
             let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int($0) != nil }
-            let busy = pids.contains { pid in
+            return !pids.contains { pid in
                 // a zombie (or a process gone meanwhile) has no working directory
                 guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
                 return cwd == path || cwd.hasPrefix(path + "/")
             }
-            if !busy { return true }
-            usleep(20_000)
-        } while Date() < deadline
-        return false
+        }
     }
 
     func testAClosedStdoutDoesNotStopTheRun() throws {

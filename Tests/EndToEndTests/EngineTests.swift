@@ -53,8 +53,7 @@ final class EngineTests: XCTestCase {
     }
 
     func waitFor(_ file: String, timeout: TimeInterval = 60) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), Date() < deadline { usleep(50_000) }
+        _ = eventually(timeout: timeout, every: 0.05) { FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path) }
     }
 
     // MARK: tests

@@ -19,12 +19,7 @@ extension MigrationHarness {
     /// processed the request and tried to answer. True then; false at the timeout.
     func waitUntilAPIServerClosed(_ inodes: Set<String>, timeout: TimeInterval) -> Bool {
         guard let daemon = sandboxInfo["pid"] as? Int else { return false }
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
-            if Self.socketInodes(of: pid_t(daemon)).isDisjoint(with: inodes) { return true }
-            Thread.sleep(forTimeInterval: 0.05)
-        } while Date() < deadline
-        return false
+        return eventually(timeout: timeout, every: 0.05) { Self.socketInodes(of: pid_t(daemon)).isDisjoint(with: inodes) }
     }
 
     /// The inodes of the sockets process `pid` has open (its /proc/PID/fd links `socket:[INODE]`).
@@ -62,18 +57,14 @@ extension MigrationHarness {
     /// then; false at the timeout.
     func waitForReadyPod(matching selector: [String: String], namespace: String, timeout: TimeInterval) throws -> Bool {
         precondition(!selector.isEmpty, "an empty selector matches every Pod")
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
-            let ready = try objects("pods", namespace: namespace).contains { pod in
+        return try eventually(timeout: timeout, every: 0.2) {
+            try objects("pods", namespace: namespace).contains { pod in
                 let meta = pod["metadata"] as? [String: Any] ?? [:]
                 let labels = meta["labels"] as? [String: Any] ?? [:]
                 let conditions = (pod["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
                 return meta["deletionTimestamp"] == nil && selector.allSatisfy { labels[$0.key] as? String == $0.value }
                     && conditions.contains { $0["type"] as? String == "Ready" && $0["status"] as? String == "True" }
             }
-            if ready { return true }
-            Thread.sleep(forTimeInterval: 0.2)
-        } while Date() < deadline
-        return false
+        }
     }
 }
